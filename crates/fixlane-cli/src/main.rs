@@ -1,0 +1,2 @@
+//! The fixlane binary.
+fn main() {}

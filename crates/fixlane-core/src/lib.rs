@@ -1,0 +1,20 @@
+//! fixlane's pure core: the config model, tiers and lanes, run plans, verdicts, the `RunEvent`
+//! seam and the audit hash chain.
+//!
+//! Nothing in this crate does I/O, spawns, awaits or touches a database: callers hand it data
+//! and it hands back decisions, so every rule here is unit-tested on plain values.
+
+pub mod audit;
+pub mod config;
+pub mod duration;
+pub mod event;
+pub mod lane;
+pub mod names;
+pub mod plan;
+pub mod verdict;
+
+pub use config::model::{Config, Tier};
+pub use duration::Duration;
+pub use event::{Outcome, RunEvent};
+pub use names::{GateName, IncidentId, LaneName, PersonName};
+pub use verdict::Verdict;

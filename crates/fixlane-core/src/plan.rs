@@ -1,0 +1,246 @@
+//! Turning a config and a lane into the list of gates a run executes, skips, or leaves out.
+//!
+//! Pure: the caller supplies the changed files (from git) when a lane variant needs them.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::config::model::{Config, GateKind, LaneVariant, Scope, Tier};
+use crate::duration::Duration;
+use crate::names::{GateName, LaneName};
+
+/// Why a gate is not run in this lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The lane says `"skip"` for this gate: in an emergency lane this is owed debt.
+    SkippedByLane { lane: LaneName },
+    /// `scope = "changed"` and no changed file matches the gate's `inputs`.
+    NoChangedInputs { lane: LaneName },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::SkippedByLane { lane } => write!(formatter, "skipped by lane {lane}"),
+            SkipReason::NoChangedInputs { lane } => {
+                write!(
+                    formatter,
+                    "skipped by lane {lane}: no changed file matches its inputs"
+                )
+            }
+        }
+    }
+}
+
+/// What a run does with one gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum GateAction {
+    Run { command: String },
+    Skip(SkipReason),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedGate {
+    pub name: GateName,
+    pub tier: Tier,
+    pub kind: GateKind,
+    /// Only gates of this plan; a need on a skipped gate is kept (it counts as satisfied).
+    pub needs: Vec<GateName>,
+    pub timeout: Option<Duration>,
+    pub env: Vec<(String, String)>,
+    pub action: GateAction,
+}
+
+/// The gates of one run, dependencies before dependents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub lane: LaneName,
+    pub emergency: bool,
+    pub gates: Vec<PlannedGate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("there is no lane `{lane}`; the lanes are: {known}")]
+    UnknownLane { lane: LaneName, known: String },
+    #[error("gate `{gate}` has an input glob `{glob}` that does not parse: {why}")]
+    BadInputGlob {
+        gate: GateName,
+        glob: String,
+        why: String,
+    },
+    #[error("the `needs` of the gates form a cycle: {path}")]
+    Cycle { path: String },
+}
+
+impl Plan {
+    pub fn gate(&self, name: &GateName) -> Option<&PlannedGate> {
+        self.gates.iter().find(|gate| &gate.name == name)
+    }
+
+    /// Whether any variant in this plan needs the list of changed files.
+    pub fn needs_changed_files(config: &Config, lane: &LaneName) -> bool {
+        config.gates.values().any(|gate| {
+            matches!(
+                gate.lanes.get(lane),
+                Some(LaneVariant::Variant {
+                    scope: Scope::Changed,
+                    ..
+                })
+            )
+        })
+    }
+}
+
+fn input_matcher(gate: &GateName, globs: &[String]) -> Result<GlobSet, PlanError> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        let parsed = Glob::new(glob).map_err(|error| PlanError::BadInputGlob {
+            gate: gate.clone(),
+            glob: glob.clone(),
+            why: error.kind().to_string(),
+        })?;
+        builder.add(parsed);
+    }
+    builder.build().map_err(|error| PlanError::BadInputGlob {
+        gate: gate.clone(),
+        glob: globs.join(", "),
+        why: error.to_string(),
+    })
+}
+
+/// Builds the plan of `lane`. `changed_files` (repository-relative paths) is consulted only for
+/// `scope = "changed"` variants; `None` there means "unknown", and the gate runs (fail closed).
+pub fn plan(
+    config: &Config,
+    lane: &LaneName,
+    changed_files: Option<&[String]>,
+) -> Result<Plan, PlanError> {
+    let emergency = if lane.is_normal() {
+        false
+    } else {
+        let Some(definition) = config.lane(lane) else {
+            return Err(PlanError::UnknownLane {
+                lane: lane.clone(),
+                known: config
+                    .lane_names()
+                    .map(|name| name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        definition.emergency
+    };
+    let order = topological_order(config)?;
+    let mut gates = Vec::with_capacity(order.len());
+    for name in order {
+        let Some(gate) = config.gates.get(&name) else {
+            continue;
+        };
+        let action = match gate.lanes.get(lane) {
+            // A critical gate is never skipped: the loader refuses such configs, and this
+            // match refuses them again so no future code path can slip one through.
+            Some(LaneVariant::Skip) if gate.tier != Tier::Critical => {
+                GateAction::Skip(SkipReason::SkippedByLane { lane: lane.clone() })
+            }
+            Some(LaneVariant::Variant { run, scope }) => {
+                let command = run.clone().unwrap_or_else(|| gate.run.clone());
+                let applies = match (scope, changed_files) {
+                    (Scope::Changed, Some(files)) if gate.tier != Tier::Critical => {
+                        let matcher = input_matcher(&gate.name, &gate.inputs)?;
+                        files.iter().any(|file| matcher.is_match(file))
+                    }
+                    _ => true,
+                };
+                if applies {
+                    GateAction::Run { command }
+                } else {
+                    GateAction::Skip(SkipReason::NoChangedInputs { lane: lane.clone() })
+                }
+            }
+            _ => GateAction::Run {
+                command: gate.run.clone(),
+            },
+        };
+        gates.push(PlannedGate {
+            name: gate.name.clone(),
+            tier: gate.tier,
+            kind: gate.kind,
+            needs: gate.needs.clone(),
+            timeout: gate.timeout,
+            env: gate
+                .env
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            action,
+        });
+    }
+    Ok(Plan {
+        lane: lane.clone(),
+        emergency,
+        gates,
+    })
+}
+
+/// Orders gates so every gate comes after what it needs, keeping the written order otherwise.
+pub fn topological_order(config: &Config) -> Result<Vec<GateName>, PlanError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Visiting,
+        Done,
+    }
+    let names: Vec<&GateName> = config.gates.keys().collect();
+    let mut marks = vec![Mark::New; names.len()];
+    let mut order = Vec::with_capacity(names.len());
+    // Iterative depth-first search so a 1 000-gate chain cannot overflow the stack.
+    for start in 0..names.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::Visiting;
+        while let Some(&mut (index, ref mut next)) = stack.last_mut() {
+            let needs = config
+                .gates
+                .get_index(index)
+                .map(|(_, gate)| gate.needs.as_slice())
+                .unwrap_or_default();
+            if let Some(need) = needs.get(*next) {
+                *next += 1;
+                let Some(need_index) = config.gates.get_index_of(need) else {
+                    continue;
+                };
+                match marks[need_index] {
+                    Mark::Done => {}
+                    Mark::New => {
+                        marks[need_index] = Mark::Visiting;
+                        stack.push((need_index, 0));
+                    }
+                    Mark::Visiting => {
+                        let from = stack
+                            .iter()
+                            .position(|(entry, _)| *entry == need_index)
+                            .unwrap_or(0);
+                        let mut path: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|(entry, _)| names[*entry].to_string())
+                            .collect();
+                        path.push(names[need_index].to_string());
+                        return Err(PlanError::Cycle {
+                            path: path.join(" -> "),
+                        });
+                    }
+                }
+            } else {
+                marks[index] = Mark::Done;
+                order.push(names[index].clone());
+                stack.pop();
+            }
+        }
+    }
+    Ok(order)
+}

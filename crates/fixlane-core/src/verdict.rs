@@ -1,0 +1,292 @@
+//! The merge verdict on a commit: `green`, `ready`, `waiting` or `blocked`.
+//!
+//! Computed from the plan's tiers and each gate's state; `VerdictTracker` recomputes it on every
+//! change so `ready` can be announced the instant it holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::model::Tier;
+use crate::event::Outcome;
+use crate::names::{GateName, IncidentId};
+use crate::plan::{GateAction, Plan, SkipReason};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every selected gate finished and passed.
+    Green,
+    /// Critical gates passed, required ones passed or were legitimately skipped.
+    Ready,
+    /// Something the verdict depends on is still queued or running.
+    Waiting,
+    /// A critical or required gate failed, or an emergency lane lacks its approval.
+    Blocked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Green => "green",
+            Verdict::Ready => "ready",
+            Verdict::Waiting => "waiting",
+            Verdict::Blocked => "blocked",
+        }
+    }
+
+    /// The documented process exit code.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Green | Verdict::Ready => 0,
+            Verdict::Waiting => 3,
+            Verdict::Blocked => 1,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "green" => Some(Verdict::Green),
+            "ready" => Some(Verdict::Ready),
+            "waiting" => Some(Verdict::Waiting),
+            "blocked" => Some(Verdict::Blocked),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Where one gate stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum GateState {
+    Queued,
+    Running,
+    Finished { outcome: Outcome },
+    Skipped { reason: SkipReason },
+    NotRun { because: GateName },
+}
+
+/// What the emergency record says about the run of an emergency lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyStanding {
+    pub incident: IncidentId,
+    pub approved: bool,
+    pub eval_bypassed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictReport {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+}
+
+/// Computes the verdict. `emergency` matters only when `emergency_lane` is set: `None` there
+/// means no emergency change was found for the run.
+pub fn compute<'a>(
+    gates: impl IntoIterator<Item = (&'a GateName, Tier, &'a GateState)>,
+    emergency_lane: bool,
+    emergency: Option<&EmergencyStanding>,
+) -> VerdictReport {
+    let mut blocked = Vec::new();
+    let mut waiting = Vec::new();
+    let mut unfinished_optional = false;
+    let mut optional_failed = false;
+
+    if emergency_lane {
+        match emergency {
+            None => blocked.push(
+                "this emergency-lane run needs an approved emergency change: declare one with \
+                 `fixlane declare`, or name it with `--incident ID` or a `hotfix/<ID>-…` branch"
+                    .to_owned(),
+            ),
+            Some(standing) if !standing.approved => blocked.push(format!(
+                "emergency {} is not approved yet: it needs an approved emergency change (`fixlane show {}` lists the missing approvals)",
+                standing.incident, standing.incident
+            )),
+            Some(standing) if !standing.eval_bypassed => blocked.push(format!(
+                "emergency {} has no `eval` bypass recorded: `fixlane bypass {} eval --reason … --compensation …`",
+                standing.incident, standing.incident
+            )),
+            Some(_) => {}
+        }
+    }
+
+    for (name, tier, state) in gates {
+        match (tier, state) {
+            (Tier::Optional, GateState::Queued | GateState::Running) => unfinished_optional = true,
+            (Tier::Optional, GateState::Finished { outcome }) if *outcome != Outcome::Passed => {
+                optional_failed = true;
+            }
+            (Tier::Optional, GateState::NotRun { .. }) => optional_failed = true,
+            (Tier::Optional, _) => {}
+            (_, GateState::Queued | GateState::Running) => {
+                let word = if matches!(state, GateState::Running) {
+                    "running"
+                } else {
+                    "queued"
+                };
+                waiting.push(format!("{} gate {name} is still {word}", tier.as_str()));
+            }
+            (_, GateState::Finished { outcome }) if *outcome != Outcome::Passed => {
+                blocked.push(format!(
+                    "{} gate {name} {}",
+                    tier.as_str(),
+                    outcome.as_str()
+                ));
+            }
+            (_, GateState::NotRun { because }) => blocked.push(format!(
+                "{} gate {name} did not run because {because} did not pass",
+                tier.as_str()
+            )),
+            (Tier::Critical, GateState::Skipped { reason }) => {
+                // Unreachable through plan(), and refused here too: critical gates never skip.
+                blocked.push(format!(
+                    "critical gate {name} was skipped ({reason}), which is never allowed"
+                ));
+            }
+            (_, GateState::Skipped { .. } | GateState::Finished { .. }) => {}
+        }
+    }
+
+    if !blocked.is_empty() {
+        return VerdictReport {
+            verdict: Verdict::Blocked,
+            reasons: blocked,
+        };
+    }
+    if !waiting.is_empty() {
+        return VerdictReport {
+            verdict: Verdict::Waiting,
+            reasons: waiting,
+        };
+    }
+    if unfinished_optional || optional_failed {
+        let mut reasons = Vec::new();
+        if unfinished_optional {
+            reasons.push("optional gates are still running".to_owned());
+        }
+        if optional_failed {
+            reasons.push("an optional gate did not pass".to_owned());
+        }
+        return VerdictReport {
+            verdict: Verdict::Ready,
+            reasons,
+        };
+    }
+    VerdictReport {
+        verdict: Verdict::Green,
+        reasons: Vec::new(),
+    }
+}
+
+/// Keeps every gate's state for one run and recomputes the verdict on each change.
+#[derive(Debug, Clone)]
+pub struct VerdictTracker {
+    gates: Vec<(GateName, Tier, GateState)>,
+    emergency_lane: bool,
+    emergency: Option<EmergencyStanding>,
+    current: Option<VerdictReport>,
+}
+
+impl VerdictTracker {
+    /// Starts with every run gate queued and every skipped gate skipped.
+    pub fn new(plan: &Plan, emergency: Option<EmergencyStanding>) -> Self {
+        let gates = plan
+            .gates
+            .iter()
+            .map(|gate| {
+                let state = match &gate.action {
+                    GateAction::Run { .. } => GateState::Queued,
+                    GateAction::Skip(reason) => GateState::Skipped {
+                        reason: reason.clone(),
+                    },
+                };
+                (gate.name.clone(), gate.tier, state)
+            })
+            .collect();
+        Self {
+            gates,
+            emergency_lane: plan.emergency,
+            emergency,
+            current: None,
+        }
+    }
+
+    /// Records a state; returns the new verdict when it differs from the last one returned.
+    pub fn update(&mut self, gate: &GateName, state: GateState) -> Option<VerdictReport> {
+        if let Some(entry) = self.gates.iter_mut().find(|entry| &entry.0 == gate) {
+            entry.2 = state;
+        }
+        self.recompute()
+    }
+
+    /// Computes the verdict; returns it when its value changed since the last call.
+    pub fn recompute(&mut self) -> Option<VerdictReport> {
+        // The cheap pass decides whether anything changed; reasons are worded only then, so a
+        // 1 000-gate run does not format a million strings.
+        let verdict = self.quick_verdict();
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|current| current.verdict == verdict)
+        {
+            return None;
+        }
+        let report = self.report();
+        self.current = Some(report.clone());
+        Some(report)
+    }
+
+    fn quick_verdict(&self) -> Verdict {
+        let emergency_ok = !self.emergency_lane
+            || self
+                .emergency
+                .as_ref()
+                .is_some_and(|standing| standing.approved && standing.eval_bypassed);
+        let mut blocked = !emergency_ok;
+        let mut waiting = false;
+        let mut optional_pending = false;
+        for (_, tier, state) in &self.gates {
+            let unfinished = matches!(state, GateState::Queued | GateState::Running);
+            let bad = match state {
+                GateState::Finished { outcome } => *outcome != Outcome::Passed,
+                GateState::NotRun { .. } => true,
+                GateState::Skipped { .. } => *tier == Tier::Critical,
+                GateState::Queued | GateState::Running => false,
+            };
+            if *tier == Tier::Optional {
+                optional_pending |= unfinished || bad;
+            } else {
+                blocked |= bad;
+                waiting |= unfinished;
+            }
+        }
+        if blocked {
+            Verdict::Blocked
+        } else if waiting {
+            Verdict::Waiting
+        } else if optional_pending {
+            Verdict::Ready
+        } else {
+            Verdict::Green
+        }
+    }
+
+    pub fn report(&self) -> VerdictReport {
+        compute(
+            self.gates
+                .iter()
+                .map(|(name, tier, state)| (name, *tier, state)),
+            self.emergency_lane,
+            self.emergency.as_ref(),
+        )
+    }
+
+    pub fn states(&self) -> &[(GateName, Tier, GateState)] {
+        &self.gates
+    }
+}
