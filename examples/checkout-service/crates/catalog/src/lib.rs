@@ -1,0 +1,4 @@
+//! The catalog crate of the example service.
+pub fn ok() -> bool {
+    true
+}
