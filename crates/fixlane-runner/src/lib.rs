@@ -1,1 +1,10 @@
-//! Runs gates.
+//! Runs gates: the concurrent DAG scheduler over process groups, a small view of git, and the
+//! changed-package finder behind `FIXLANE_CHANGED_PACKAGES`.
+
+pub mod git;
+pub mod packages;
+pub mod run;
+
+pub use git::{FileChange, GitCli, GitError, Repository};
+pub use packages::changed_packages;
+pub use run::{RunError, RunSettings, RunSummary, run};

@@ -1,0 +1,301 @@
+//! What fixlane needs to know from git, behind a small trait, read from the `git` binary's
+//! machine-readable (`-z`) output.
+//!
+//! Arguments go to git as an array, never through a shell, and revisions are passed after an
+//! `--end-of-options` marker so a revision that starts with `-` cannot turn into an option.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One file's line counts between two revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// `None` for a binary file.
+    pub added: Option<u64>,
+    /// `None` for a binary file.
+    pub removed: Option<u64>,
+    /// Repository-relative; for a rename, the new path.
+    pub path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("could not run `git {command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("`git {command}` failed ({status}): {stderr}")]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("`git {command}` printed something unexpected: {why}")]
+    Unexpected { command: String, why: String },
+}
+
+/// The repository questions fixlane asks.
+pub trait Repository {
+    /// The working tree's top directory.
+    fn root(&self) -> &Path;
+    /// `<git common dir>/fixlane`: shared by every worktree of the repository.
+    fn fixlane_dir(&self) -> PathBuf;
+    /// The full commit id of `rev`.
+    fn resolve(&self, rev: &str) -> Result<String, GitError>;
+    /// The checked-out branch, `None` on a detached HEAD.
+    fn current_branch(&self) -> Result<Option<String>, GitError>;
+    /// The commit `rev` is compared against: its merge-base with `origin/HEAD`, else `main`, else
+    /// `master`, else `rev~1`; `None` when none exists (a root commit, a shallow clone).
+    fn default_base(&self, rev: &str) -> Result<Option<String>, GitError>;
+    /// Repository-relative paths that differ between `base` and `rev`.
+    fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError>;
+    /// `user.email`, when configured.
+    fn user_email(&self) -> Option<String>;
+    /// The full message of the commit `rev`.
+    fn commit_message(&self, rev: &str) -> Result<String, GitError>;
+    /// Lines added and removed per file between `base` and `rev`.
+    fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError>;
+}
+
+/// `Repository` over the `git` command.
+#[derive(Debug, Clone)]
+pub struct GitCli {
+    root: PathBuf,
+    common_dir: PathBuf,
+}
+
+struct Output {
+    stdout: Vec<u8>,
+}
+
+fn describe(args: &[&OsStr]) -> String {
+    args.iter()
+        .map(|arg| arg.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs git in `directory`; `Ok(Err(..))` is git refusing, for callers that expect that.
+fn git_in(directory: &Path, args: &[&OsStr]) -> Result<Result<Output, GitError>, GitError> {
+    let output = Command::new("git")
+        .arg("-c")
+        .arg("core.quotepath=off")
+        .args(args)
+        .current_dir(directory)
+        // Keep git's answers in plain English and free of pagers and prompts.
+        .env("LC_ALL", "C")
+        .env("GIT_PAGER", "cat")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| GitError::Spawn {
+            command: describe(args),
+            source,
+        })?;
+    if output.status.success() {
+        Ok(Ok(Output {
+            stdout: output.stdout,
+        }))
+    } else {
+        Ok(Err(GitError::Failed {
+            command: describe(args),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        }))
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+fn nul_separated(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
+    bytes
+        .split(|byte| *byte == 0)
+        .filter(|field| !field.is_empty())
+        .map(|field| String::from_utf8_lossy(field).into_owned())
+}
+
+impl GitCli {
+    /// Finds the repository containing `start`.
+    pub fn discover(start: &Path) -> Result<Self, GitError> {
+        let args = [
+            OsStr::new("rev-parse"),
+            OsStr::new("--path-format=absolute"),
+            OsStr::new("--show-toplevel"),
+            OsStr::new("--git-common-dir"),
+        ];
+        let output = git_in(start, &args)??;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let mut lines = text.lines();
+        let (Some(root), Some(common_dir)) = (lines.next(), lines.next()) else {
+            return Err(GitError::Unexpected {
+                command: describe(&args),
+                why: format!("expected two lines, got {text:?}"),
+            });
+        };
+        Ok(Self {
+            root: PathBuf::from(root),
+            common_dir: PathBuf::from(common_dir),
+        })
+    }
+
+    fn git(&self, args: &[&str]) -> Result<Output, GitError> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        git_in(&self.root, &args)?
+    }
+
+    /// Like `git`, but a refusal (e.g. an unknown revision) is `Ok(None)`.
+    fn git_maybe(&self, args: &[&str]) -> Result<Option<Output>, GitError> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        Ok(git_in(&self.root, &args)?.ok())
+    }
+
+    /// The full id of `rev` as a commit, or `None` when it does not name one here.
+    fn commit_if_exists(&self, rev: &str) -> Result<Option<String>, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        Ok(self
+            .git_maybe(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ])?
+            .map(|output| text(&output.stdout))
+            .filter(|sha| !sha.is_empty()))
+    }
+}
+
+impl Repository for GitCli {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn fixlane_dir(&self) -> PathBuf {
+        self.common_dir.join("fixlane")
+    }
+
+    fn resolve(&self, rev: &str) -> Result<String, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        let output = self.git(&["rev-parse", "--verify", "--end-of-options", &spec])?;
+        Ok(text(&output.stdout))
+    }
+
+    fn current_branch(&self) -> Result<Option<String>, GitError> {
+        // `symbolic-ref` fails exactly when HEAD is detached.
+        Ok(self
+            .git_maybe(&["symbolic-ref", "--quiet", "--short", "HEAD"])?
+            .map(|output| text(&output.stdout))
+            .filter(|branch| !branch.is_empty()))
+    }
+
+    fn default_base(&self, rev: &str) -> Result<Option<String>, GitError> {
+        let commit = self.resolve(rev)?;
+        for candidate in ["origin/HEAD", "main", "master"] {
+            let Some(other) = self.commit_if_exists(candidate)? else {
+                continue;
+            };
+            let Some(output) = self.git_maybe(&["merge-base", &commit, &other])? else {
+                // Unrelated histories or a shallow clone that cuts the common ancestor off.
+                continue;
+            };
+            let base = text(&output.stdout);
+            // On `main` itself the merge-base is the commit: compare with its parent instead.
+            if !base.is_empty() && base != commit {
+                return Ok(Some(base));
+            }
+        }
+        self.commit_if_exists(&format!("{commit}~1"))
+    }
+
+    fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError> {
+        let output = self.git(&[
+            "diff",
+            "--no-ext-diff",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            "--end-of-options",
+            base,
+            rev,
+            "--",
+        ])?;
+        Ok(nul_separated(&output.stdout).collect())
+    }
+
+    fn user_email(&self) -> Option<String> {
+        self.git_maybe(&["config", "--get", "user.email"])
+            .ok()
+            .flatten()
+            .map(|output| text(&output.stdout))
+            .filter(|email| !email.is_empty())
+    }
+
+    fn commit_message(&self, rev: &str) -> Result<String, GitError> {
+        let commit = self.resolve(rev)?;
+        let output = self.git(&["log", "-1", "--format=%B", &commit, "--"])?;
+        Ok(text(&output.stdout))
+    }
+
+    fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError> {
+        let args = [
+            "diff",
+            "--no-ext-diff",
+            "--numstat",
+            "-z",
+            "--end-of-options",
+            base,
+            rev,
+            "--",
+        ];
+        let output = self.git(&args)?;
+        let unexpected = |why: String| GitError::Unexpected {
+            command: args.join(" "),
+            why,
+        };
+        // Each record is `added\tremoved\tpath\0`, or for a rename `added\tremoved\t\0old\0new\0`.
+        let mut fields = output.stdout.split(|byte| *byte == 0);
+        let mut changes = Vec::new();
+        while let Some(record) = fields.next() {
+            if record.is_empty() {
+                continue;
+            }
+            let record = String::from_utf8_lossy(record);
+            let mut parts = record.splitn(3, '\t');
+            let (Some(added), Some(removed), Some(path)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(unexpected(format!("a record without two tabs: {record:?}")));
+            };
+            let count = |value: &str| -> Result<Option<u64>, GitError> {
+                if value == "-" {
+                    return Ok(None);
+                }
+                value
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| unexpected(format!("`{value}` is not a line count")))
+            };
+            let path = if path.is_empty() {
+                let _old = fields.next();
+                let new = fields
+                    .next()
+                    .ok_or_else(|| unexpected("a rename without its new path".to_owned()))?;
+                String::from_utf8_lossy(new).into_owned()
+            } else {
+                path.to_owned()
+            };
+            changes.push(FileChange {
+                added: count(added)?,
+                removed: count(removed)?,
+                path,
+            });
+        }
+        Ok(changes)
+    }
+}

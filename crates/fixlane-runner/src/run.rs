@@ -1,0 +1,424 @@
+//! The scheduler: runs a plan's gates as a concurrent DAG, at most `jobs` at once, and reports
+//! everything that happens as `RunEvent`s.
+//!
+//! One loop owns all state. Each gate runs in its own task (see `gate`) and sends one completion
+//! message back; the loop waits on those messages and on the cancel watch, so nothing is shared
+//! behind a lock and nothing polls.
+
+mod gate;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fixlane_core::event::{Outcome, RunEvent};
+use fixlane_core::names::{GateName, IncidentId};
+use fixlane_core::plan::{GateAction, Plan};
+use fixlane_core::verdict::{EmergencyStanding, GateState, VerdictReport, VerdictTracker};
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use gate::{GateDone, GateJob};
+
+/// How to run the gates of one plan.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub run_id: String,
+    /// The most gates running at once; 0 is treated as 1.
+    pub jobs: usize,
+    /// The repository root: every gate's working directory.
+    pub workdir: PathBuf,
+    /// One file per gate, `<log_dir>/<gate>.log`; created when missing.
+    pub log_dir: PathBuf,
+    /// `FIXLANE_LANE`, `FIXLANE_REV`, … as the caller computed them; added to every gate.
+    pub env: Vec<(String, String)>,
+    /// After a timeout or cancel: SIGTERM to the gate's process group, then SIGKILL this later.
+    pub kill_grace: Duration,
+    /// Lines of output kept in `GateFinished.tail`.
+    pub tail_lines: usize,
+    pub rev: String,
+    pub branch: Option<String>,
+    pub incident: Option<IncidentId>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub verdict: VerdictReport,
+    pub duration: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not create the log directory {}: {source}", path.display())]
+    LogDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("gate `{gate}` needs `{need}`, which is not in the plan")]
+    UnknownNeed { gate: GateName, need: GateName },
+    #[error(
+        "gate `{gate}` needs `{need}`, which comes after it in the plan; a plan lists dependencies before dependents"
+    )]
+    NeedOutOfOrder { gate: GateName, need: GateName },
+    #[error("gate `{gate}` appears twice in the plan")]
+    DuplicateGate { gate: GateName },
+}
+
+/// Where one gate stands in the scheduler; `Waiting` covers both "needs pending" and "ready".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Skipped,
+    Waiting,
+    Running,
+    Done,
+}
+
+/// The DAG with indices instead of names, so each event costs only its own edges.
+struct Graph {
+    /// For each gate, the gates that need it (only gates that run).
+    dependents: Vec<Vec<usize>>,
+    /// For each gate, how many of its needs that run have not passed yet.
+    pending_needs: Vec<usize>,
+}
+
+fn build_graph(plan: &Plan) -> Result<Graph, RunError> {
+    let mut index_of: HashMap<&GateName, usize> = HashMap::with_capacity(plan.gates.len());
+    for (index, gate) in plan.gates.iter().enumerate() {
+        if index_of.insert(&gate.name, index).is_some() {
+            return Err(RunError::DuplicateGate {
+                gate: gate.name.clone(),
+            });
+        }
+    }
+    let mut dependents = vec![Vec::new(); plan.gates.len()];
+    let mut pending_needs = vec![0; plan.gates.len()];
+    for (index, gate) in plan.gates.iter().enumerate() {
+        for need in &gate.needs {
+            let Some(&need_index) = index_of.get(need) else {
+                // Failing closed: a need we cannot see must not count as satisfied.
+                return Err(RunError::UnknownNeed {
+                    gate: gate.name.clone(),
+                    need: need.clone(),
+                });
+            };
+            // Requiring plan order also rules out cycles, which would otherwise wait forever.
+            if need_index >= index {
+                return Err(RunError::NeedOutOfOrder {
+                    gate: gate.name.clone(),
+                    need: need.clone(),
+                });
+            }
+            // A need on a skipped gate counts as satisfied.
+            if matches!(plan.gates[need_index].action, GateAction::Run { .. })
+                && !dependents[need_index].contains(&index)
+            {
+                dependents[need_index].push(index);
+                pending_needs[index] += 1;
+            }
+        }
+    }
+    Ok(Graph {
+        dependents,
+        pending_needs,
+    })
+}
+
+/// Everything the loop owns while a run is going.
+struct Scheduler<'a> {
+    plan: &'a Plan,
+    settings: &'a RunSettings,
+    events: mpsc::UnboundedSender<RunEvent>,
+    tracker: VerdictTracker,
+    graph: Graph,
+    status: Vec<Status>,
+    /// Gates whose needs all passed, smallest plan index first.
+    ready: BinaryHeap<Reverse<usize>>,
+    running: usize,
+    completions: mpsc::UnboundedSender<GateDone>,
+    cancel: watch::Receiver<bool>,
+}
+
+impl Scheduler<'_> {
+    fn emit(&self, event: RunEvent) {
+        // A consumer that went away must not stop the gates; the summary still comes back.
+        let _ = self.events.send(event);
+    }
+
+    fn track(&mut self, index: usize, state: GateState) {
+        if let Some(report) = self.tracker.update(&self.plan.gates[index].name, state) {
+            self.emit(RunEvent::VerdictChanged {
+                at: Timestamp::now(),
+                verdict: report.verdict,
+                reasons: report.reasons,
+            });
+        }
+    }
+
+    fn start_ready_gates(&mut self) {
+        let jobs = self.settings.jobs.max(1);
+        while self.running < jobs {
+            let Some(Reverse(index)) = self.ready.pop() else {
+                return;
+            };
+            if self.status[index] != Status::Waiting {
+                continue;
+            }
+            let gate = &self.plan.gates[index];
+            let GateAction::Run { command } = &gate.action else {
+                continue;
+            };
+            let mut env = Vec::with_capacity(self.settings.env.len() + gate.env.len() + 1);
+            env.extend(self.settings.env.iter().cloned());
+            env.push(("FIXLANE_GATE".to_owned(), gate.name.to_string()));
+            env.extend(gate.env.iter().cloned());
+            let job = GateJob {
+                index,
+                command: command.clone(),
+                env,
+                workdir: self.settings.workdir.clone(),
+                log_path: self
+                    .settings
+                    .log_dir
+                    .join(format!("{}.log", gate.name.as_str())),
+                timeout: gate.timeout.map(fixlane_core::Duration::to_std),
+                kill_grace: self.settings.kill_grace,
+                tail_lines: self.settings.tail_lines,
+            };
+            self.status[index] = Status::Running;
+            self.running += 1;
+            self.emit(RunEvent::GateStarted {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+            });
+            self.track(index, GateState::Running);
+            let completions = self.completions.clone();
+            let cancel = self.cancel.clone();
+            tokio::spawn(async move {
+                let done = gate::run_gate(job, cancel).await;
+                let _ = completions.send(done);
+            });
+        }
+    }
+
+    fn finish(&mut self, done: GateDone) {
+        let index = done.index;
+        self.running = self.running.saturating_sub(1);
+        self.status[index] = Status::Done;
+        let gate = &self.plan.gates[index];
+        self.emit(RunEvent::GateFinished {
+            at: Timestamp::now(),
+            gate: gate.name.clone(),
+            tier: gate.tier,
+            outcome: done.outcome,
+            exit_code: done.exit_code,
+            duration_ms: millis(done.duration),
+            tail: done.tail,
+            log: done.log.map(|path| path.display().to_string()),
+        });
+        self.track(
+            index,
+            GateState::Finished {
+                outcome: done.outcome,
+            },
+        );
+        if done.outcome == Outcome::Passed {
+            for position in 0..self.graph.dependents[index].len() {
+                let dependent = self.graph.dependents[index][position];
+                let pending = &mut self.graph.pending_needs[dependent];
+                *pending = pending.saturating_sub(1);
+                if *pending == 0 && self.status[dependent] == Status::Waiting {
+                    self.ready.push(Reverse(dependent));
+                }
+            }
+        } else {
+            self.mark_not_run(index);
+        }
+    }
+
+    /// Every gate downstream of `failed` that has not run is `GateNotRun`, naming the need
+    /// right above it that did not pass.
+    fn mark_not_run(&mut self, failed: usize) {
+        let mut stack = vec![failed];
+        while let Some(because) = stack.pop() {
+            for position in 0..self.graph.dependents[because].len() {
+                let dependent = self.graph.dependents[because][position];
+                if self.status[dependent] != Status::Waiting {
+                    continue;
+                }
+                self.status[dependent] = Status::Done;
+                let gate = &self.plan.gates[dependent];
+                let because_name = self.plan.gates[because].name.clone();
+                self.emit(RunEvent::GateNotRun {
+                    at: Timestamp::now(),
+                    gate: gate.name.clone(),
+                    tier: gate.tier,
+                    because: because_name.clone(),
+                });
+                self.track(
+                    dependent,
+                    GateState::NotRun {
+                        because: because_name,
+                    },
+                );
+                stack.push(dependent);
+            }
+        }
+    }
+
+    /// Reports every gate that never started as cancelled; running gates see the same watch and
+    /// kill themselves.
+    fn cancel_waiting(&mut self) {
+        self.ready.clear();
+        for index in 0..self.status.len() {
+            if self.status[index] != Status::Waiting {
+                continue;
+            }
+            self.status[index] = Status::Done;
+            let gate = &self.plan.gates[index];
+            self.emit(RunEvent::GateFinished {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+                tier: gate.tier,
+                outcome: Outcome::Cancelled,
+                exit_code: None,
+                duration_ms: 0,
+                tail: Vec::new(),
+                log: None,
+            });
+            self.track(
+                index,
+                GateState::Finished {
+                    outcome: Outcome::Cancelled,
+                },
+            );
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Resolves once `cancel` holds `true`; never, if its sender is gone without cancelling.
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|value| *value).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs the plan's gates and reports every step on `events`, ending with `RunFinished`.
+///
+/// Setting `cancel` to `true` kills every running gate's process group and reports the gates
+/// that never started as cancelled.
+pub async fn run(
+    plan: &Plan,
+    settings: RunSettings,
+    emergency: Option<EmergencyStanding>,
+    events: mpsc::UnboundedSender<RunEvent>,
+    cancel: watch::Receiver<bool>,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let graph = build_graph(plan)?;
+    std::fs::create_dir_all(&settings.log_dir).map_err(|source| RunError::LogDirectory {
+        path: settings.log_dir.clone(),
+        source,
+    })?;
+
+    let (completions, mut completed) = mpsc::unbounded_channel();
+    let mut watch_cancel = cancel.clone();
+    let status = plan
+        .gates
+        .iter()
+        .map(|gate| match gate.action {
+            GateAction::Run { .. } => Status::Waiting,
+            GateAction::Skip(_) => Status::Skipped,
+        })
+        .collect();
+    let mut scheduler = Scheduler {
+        plan,
+        settings: &settings,
+        events,
+        tracker: VerdictTracker::new(plan, emergency),
+        graph,
+        status,
+        ready: BinaryHeap::new(),
+        running: 0,
+        completions,
+        cancel,
+    };
+
+    scheduler.emit(RunEvent::RunStarted {
+        at: Timestamp::now(),
+        run_id: settings.run_id.clone(),
+        lane: plan.lane.clone(),
+        emergency: plan.emergency,
+        incident: settings.incident.clone(),
+        rev: settings.rev.clone(),
+        branch: settings.branch.clone(),
+        jobs: settings.jobs.max(1),
+    });
+    for gate in &plan.gates {
+        if let GateAction::Skip(reason) = &gate.action {
+            scheduler.emit(RunEvent::GateSkipped {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+                tier: gate.tier,
+                reason: reason.clone(),
+            });
+        }
+    }
+    for (index, gate) in plan.gates.iter().enumerate() {
+        if let GateAction::Run { command } = &gate.action {
+            scheduler.emit(RunEvent::GateQueued {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+                tier: gate.tier,
+                command: command.clone(),
+            });
+            if scheduler.graph.pending_needs[index] == 0 {
+                scheduler.ready.push(Reverse(index));
+            }
+        }
+    }
+    if let Some(report) = scheduler.tracker.recompute() {
+        scheduler.emit(RunEvent::VerdictChanged {
+            at: Timestamp::now(),
+            verdict: report.verdict,
+            reasons: report.reasons,
+        });
+    }
+
+    let mut is_cancelled = *watch_cancel.borrow_and_update();
+    if is_cancelled {
+        scheduler.cancel_waiting();
+    }
+    loop {
+        if !is_cancelled {
+            scheduler.start_ready_gates();
+        }
+        if scheduler.running == 0 {
+            break;
+        }
+        tokio::select! {
+            Some(done) = completed.recv() => scheduler.finish(done),
+            () = cancelled(&mut watch_cancel), if !is_cancelled => {
+                is_cancelled = true;
+                scheduler.cancel_waiting();
+            }
+        }
+    }
+    // Gates waiting on needs that never resolved cannot remain: every need is earlier in the
+    // plan and ends passed (releasing them) or not (marking them not run). Cancel covers the rest.
+
+    let verdict = scheduler.tracker.report();
+    let duration = started.elapsed();
+    scheduler.emit(RunEvent::RunFinished {
+        at: Timestamp::now(),
+        verdict: verdict.verdict,
+        reasons: verdict.reasons.clone(),
+        duration_ms: millis(duration),
+    });
+    Ok(RunSummary { verdict, duration })
+}

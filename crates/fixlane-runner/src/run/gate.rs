@@ -1,0 +1,249 @@
+//! One gate's process: `sh -c` in its own process group, output straight into its log file,
+//! and the whole group killed (TERM, grace, KILL) on timeout or cancel.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use fixlane_core::event::Outcome;
+use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// How much of the end of a log is read for the tail, so a huge log costs nothing extra.
+const TAIL_BYTES: u64 = 64 * 1024;
+
+/// How often to look whether a group's stragglers left after its shell exited on SIGTERM.
+const STRAGGLER_CHECK: Duration = Duration::from_millis(20);
+
+/// Everything one gate task needs, owned, so the task shares nothing with the scheduler.
+pub(super) struct GateJob {
+    pub index: usize,
+    pub command: String,
+    pub env: Vec<(String, String)>,
+    pub workdir: PathBuf,
+    pub log_path: PathBuf,
+    pub timeout: Option<Duration>,
+    pub kill_grace: Duration,
+    pub tail_lines: usize,
+}
+
+/// The one message a gate task sends back.
+pub(super) struct GateDone {
+    pub index: usize,
+    pub outcome: Outcome,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+    pub tail: Vec<String>,
+    pub log: Option<PathBuf>,
+}
+
+enum Ending {
+    Exited(ExitStatus),
+    WaitFailed(std::io::Error),
+    TimedOut,
+    Cancelled,
+}
+
+pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) -> GateDone {
+    let started = Instant::now();
+    let failed_to_start = |message: String, log: Option<PathBuf>| GateDone {
+        index: job.index,
+        outcome: Outcome::Failed,
+        exit_code: None,
+        duration: started.elapsed(),
+        tail: vec![message],
+        log,
+    };
+
+    let log = match File::create(&job.log_path) {
+        Ok(file) => file,
+        Err(error) => {
+            return failed_to_start(
+                format!(
+                    "fixlane: could not create the log file {}: {error}",
+                    job.log_path.display()
+                ),
+                None,
+            );
+        }
+    };
+    let (stdout, stderr) = match (log.try_clone(), log.try_clone()) {
+        (Ok(stdout), Ok(stderr)) => (stdout, stderr),
+        (Err(error), _) | (_, Err(error)) => {
+            return failed_to_start(
+                format!("fixlane: could not share the log file with the gate: {error}"),
+                Some(job.log_path.clone()),
+            );
+        }
+    };
+    drop(log);
+
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&job.command)
+        .current_dir(&job.workdir)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr))
+        .envs(job.env.iter().map(|(key, value)| (key, value)));
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            return failed_to_start(
+                format!(
+                    "fixlane: could not start `sh -c` in {}: {error}",
+                    job.workdir.display()
+                ),
+                Some(job.log_path.clone()),
+            );
+        }
+    };
+    // The spawn dropped our copies of the log descriptors, so only the gate's processes hold
+    // them now.
+    drop(command);
+    let group = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .and_then(Pid::from_raw);
+
+    let ending = tokio::select! {
+        status = child.wait() => match status {
+            Ok(status) => Ending::Exited(status),
+            Err(error) => Ending::WaitFailed(error),
+        },
+        () = sleep_or_forever(job.timeout) => Ending::TimedOut,
+        () = cancelled(&mut cancel) => Ending::Cancelled,
+    };
+
+    let (outcome, exit_code) = match ending {
+        Ending::Exited(status) => {
+            let outcome = if status.success() {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            };
+            (outcome, status.code())
+        }
+        Ending::TimedOut | Ending::Cancelled | Ending::WaitFailed(_) => {
+            if let Some(group) = group {
+                kill_group(&mut child, group, job.kill_grace).await;
+            }
+            let outcome = match ending {
+                Ending::TimedOut => Outcome::TimedOut,
+                Ending::Cancelled => Outcome::Cancelled,
+                _ => Outcome::Failed,
+            };
+            (outcome, None)
+        }
+    };
+    let duration = started.elapsed();
+    let mut tail = read_tail(&job.log_path, job.tail_lines);
+    match ending {
+        Ending::TimedOut => tail.push(format!(
+            "fixlane: timed out after {}s; the gate's process group was killed",
+            job.timeout.unwrap_or(duration).as_secs()
+        )),
+        Ending::Cancelled => {
+            tail.push("fixlane: cancelled; the gate's process group was killed".to_owned());
+        }
+        Ending::WaitFailed(ref error) => tail.push(format!(
+            "fixlane: could not wait for the gate's shell ({error}); its process group was killed"
+        )),
+        Ending::Exited(_) => {}
+    }
+    GateDone {
+        index: job.index,
+        outcome,
+        exit_code,
+        duration,
+        tail,
+        log: Some(job.log_path),
+    }
+}
+
+async fn sleep_or_forever(timeout: Option<Duration>) {
+    match timeout {
+        Some(timeout) => tokio::time::sleep(timeout).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|value| *value).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// SIGTERM to the whole group, then SIGKILL once `grace` has passed while any member remains.
+async fn kill_group(child: &mut Child, group: Pid, grace: Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    // ESRCH only means the group is already gone.
+    let _ = kill_process_group(group, Signal::TERM);
+    let leader_exited = tokio::time::timeout_at(deadline, child.wait())
+        .await
+        .is_ok();
+    if leader_exited {
+        // The shell went, but a grandchild may ignore SIGTERM; look until the grace runs out.
+        while test_kill_process_group(group).is_ok() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(STRAGGLER_CHECK).await;
+        }
+    }
+    if test_kill_process_group(group).is_ok() {
+        let _ = kill_process_group(group, Signal::KILL);
+    }
+    // Reap the shell so it leaves no zombie; after SIGKILL this returns at once.
+    let _ = child.wait().await;
+}
+
+/// The last `lines` lines of the log, reading at most its last `TAIL_BYTES`.
+fn read_tail(path: &Path, lines: usize) -> Vec<String> {
+    if lines == 0 {
+        return Vec::new();
+    }
+    let Ok(mut file) = File::open(path) else {
+        return Vec::new();
+    };
+    let length = file.metadata().map_or(0, |metadata| metadata.len());
+    let start = length.saturating_sub(TAIL_BYTES);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if file.take(TAIL_BYTES).read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut all: Vec<&str> = text.lines().collect();
+    if start > 0 && !all.is_empty() {
+        // The first line was cut by the window.
+        all.remove(0);
+    }
+    let from = all.len().saturating_sub(lines);
+    all[from..].iter().map(|line| (*line).to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines_of_a_large_log() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("gate.log");
+        let text = (0..20_000)
+            .map(|line| format!("line {line}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(
+            read_tail(&path, 3),
+            vec!["line 19997", "line 19998", "line 19999"]
+        );
+        assert!(read_tail(&path, 0).is_empty());
+    }
+}

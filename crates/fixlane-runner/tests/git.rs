@@ -1,0 +1,253 @@
+//! `GitCli` against real repositories: odd file names, shallow clones, worktrees, detached HEAD.
+
+// Helpers outside `#[test]` functions are test code too.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+use fixlane_runner::git::{FileChange, GitCli, Repository};
+
+fn git(directory: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .current_dir(directory)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn commit_file(directory: &Path, file: &str, contents: &[u8], message: &str) -> String {
+    let path = directory.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+    git(directory, &["add", "--", file]);
+    git(directory, &["commit", "-q", "-m", message]);
+    git(directory, &["rev-parse", "HEAD"])
+}
+
+/// A repository on `main` with two commits; returns it and the two commit ids.
+fn repository() -> (tempfile::TempDir, String, String) {
+    let directory = tempfile::tempdir().unwrap();
+    git(directory.path(), &["init", "-q", "-b", "main"]);
+    git(
+        directory.path(),
+        &["config", "user.email", "dev@example.com"],
+    );
+    let first = commit_file(directory.path(), "README.md", b"hello\n", "first");
+    let second = commit_file(
+        directory.path(),
+        "src/lib.rs",
+        b"fn a() {}\n",
+        "second\n\nbody",
+    );
+    (directory, first, second)
+}
+
+fn canonical(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap()
+}
+
+#[test]
+fn changed_files_with_odd_names_come_back_verbatim() {
+    let (directory, _, _) = repository();
+    let root = directory.path();
+    let base = git(root, &["rev-parse", "HEAD"]);
+    let names = [
+        "with space.txt",
+        "ünïcödé/файл.txt",
+        "tab\there.txt",
+        "new\nline.txt",
+        "quote\"and\\back.txt",
+        "-dash.txt",
+    ];
+    for name in names {
+        std::fs::create_dir_all(root.join(name).parent().unwrap()).unwrap();
+        std::fs::write(root.join(name), "x\n").unwrap();
+    }
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "odd names"]);
+    let repository = GitCli::discover(root).unwrap();
+    let mut changed = repository.changed_files(&base, "HEAD").unwrap();
+    changed.sort();
+    let mut expected: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    expected.sort();
+    assert_eq!(changed, expected);
+}
+
+#[test]
+fn numstat_counts_lines_and_marks_binaries_and_renames() {
+    let (directory, _, _) = repository();
+    let root = directory.path();
+    let base = git(root, &["rev-parse", "HEAD"]);
+    std::fs::write(root.join("src/lib.rs"), "fn a() {}\nfn b() {}\nfn c() {}\n").unwrap();
+    std::fs::write(root.join("image.bin"), [0_u8, 1, 2, 0, 255]).unwrap();
+    git(root, &["mv", "README.md", "read me.md"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "more"]);
+    let repository = GitCli::discover(root).unwrap();
+    let mut changes = repository.numstat(&base, "HEAD").unwrap();
+    changes.sort_by(|left, right| left.path.cmp(&right.path));
+    assert_eq!(
+        changes,
+        [
+            FileChange {
+                added: None,
+                removed: None,
+                path: "image.bin".to_owned()
+            },
+            FileChange {
+                added: Some(0),
+                removed: Some(0),
+                path: "read me.md".to_owned()
+            },
+            FileChange {
+                added: Some(2),
+                removed: Some(0),
+                path: "src/lib.rs".to_owned()
+            },
+        ]
+    );
+}
+
+#[test]
+fn resolves_revisions_branches_messages_and_email() {
+    let (directory, first, second) = repository();
+    let nested = directory.path().join("src");
+    let repository = GitCli::discover(&nested).unwrap();
+    assert_eq!(canonical(repository.root()), canonical(directory.path()));
+    assert_eq!(
+        canonical(repository.fixlane_dir().parent().unwrap()).join("fixlane"),
+        canonical(&directory.path().join(".git")).join("fixlane")
+    );
+    assert_eq!(repository.resolve("HEAD").unwrap(), second);
+    assert_eq!(repository.resolve("HEAD~1").unwrap(), first);
+    let error = repository.resolve("no-such-rev").unwrap_err().to_string();
+    assert!(error.contains("rev-parse"), "{error}");
+    assert!(repository.resolve("--help").is_err());
+    assert_eq!(
+        repository.current_branch().unwrap().as_deref(),
+        Some("main")
+    );
+    assert_eq!(repository.commit_message("HEAD").unwrap(), "second\n\nbody");
+    assert_eq!(repository.user_email().as_deref(), Some("dev@example.com"));
+    assert_eq!(
+        repository.changed_files(&first, &second).unwrap(),
+        ["src/lib.rs"]
+    );
+
+    git(directory.path(), &["checkout", "-q", "--detach"]);
+    assert_eq!(repository.current_branch().unwrap(), None);
+}
+
+#[test]
+fn default_base_is_the_merge_base_or_the_parent() {
+    let (directory, first, second) = repository();
+    let root = directory.path();
+    let repository = GitCli::discover(root).unwrap();
+    // On main itself: the parent.
+    assert_eq!(
+        repository.default_base("HEAD").unwrap(),
+        Some(first.clone())
+    );
+
+    git(root, &["checkout", "-q", "-b", "hotfix/INC-1-fix"]);
+    commit_file(root, "src/fix.rs", b"fix\n", "fix one");
+    commit_file(root, "src/fix.rs", b"fix two\n", "fix two");
+    git(root, &["checkout", "-q", "main"]);
+    commit_file(root, "src/main-moved.rs", b"later\n", "main moves on");
+    git(root, &["checkout", "-q", "hotfix/INC-1-fix"]);
+    assert_eq!(repository.default_base("HEAD").unwrap(), Some(second));
+    let mut changed = repository
+        .changed_files(&repository.default_base("HEAD").unwrap().unwrap(), "HEAD")
+        .unwrap();
+    changed.sort();
+    assert_eq!(changed, ["src/fix.rs"]);
+
+    // A root commit has no base.
+    assert_eq!(repository.default_base(&first).unwrap(), None);
+}
+
+#[test]
+fn a_shallow_clone_has_no_base_and_still_resolves() {
+    let (directory, _, second) = repository();
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", directory.path().display());
+    git(
+        clones.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let shallow = clones.path().join("shallow");
+    let repository = GitCli::discover(&shallow).unwrap();
+    assert_eq!(repository.resolve("HEAD").unwrap(), second);
+    assert_eq!(repository.default_base("HEAD").unwrap(), None);
+    assert_eq!(
+        repository.current_branch().unwrap().as_deref(),
+        Some("main")
+    );
+}
+
+#[test]
+fn a_worktree_shares_the_fixlane_directory_of_its_repository() {
+    let (directory, _, second) = repository();
+    let worktrees = tempfile::tempdir().unwrap();
+    let worktree = worktrees.path().join("wt");
+    git(
+        directory.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            worktree.to_str().unwrap(),
+        ],
+    );
+    let repository = GitCli::discover(&worktree).unwrap();
+    assert_eq!(canonical(repository.root()), canonical(&worktree));
+    let fixlane_dir = repository.fixlane_dir();
+    assert_eq!(fixlane_dir.file_name().unwrap(), "fixlane");
+    assert_eq!(
+        canonical(fixlane_dir.parent().unwrap()),
+        canonical(&directory.path().join(".git"))
+    );
+    assert_eq!(
+        repository.current_branch().unwrap().as_deref(),
+        Some("feature")
+    );
+    assert_eq!(repository.resolve("HEAD").unwrap(), second);
+    commit_file(&worktree, "wt.txt", b"x\n", "in the worktree");
+    assert_eq!(
+        repository.changed_files(&second, "HEAD").unwrap(),
+        ["wt.txt"]
+    );
+    assert_eq!(repository.default_base("HEAD").unwrap(), Some(second));
+}
+
+#[test]
+fn discover_outside_a_repository_says_which_command_failed() {
+    let directory = tempfile::tempdir().unwrap();
+    let error = GitCli::discover(directory.path()).unwrap_err().to_string();
+    assert!(error.contains("git rev-parse"), "{error}");
+    assert!(
+        error.to_lowercase().contains("not a git repository"),
+        "{error}"
+    );
+}
