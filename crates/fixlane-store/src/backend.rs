@@ -1,0 +1,592 @@
+//! What both backends share: the SQL (identical on `SQLite` and `PostgreSQL`, which both accept `$N`
+//! parameters and `ON CONFLICT … DO UPDATE`), raw row shapes, the next audit entry, and the
+//! `impl_store!` macro that writes the [`crate::Store`] implementation once for each database.
+//!
+//! Each backend module supplies only what differs: `begin_write` (a transaction that holds the
+//! audit append lock), `begin_read` (a consistent snapshot) and `READ_HEAD_FOR_APPEND`.
+
+use fixlane_core::audit::{AuditEntry, ChainBreak, canonical_json, verify_chain};
+use jiff::Timestamp;
+
+use crate::error::StoreError;
+use crate::model::{GateRecord, RunRecord, format_time, parse_json, parse_time};
+
+pub(crate) const RUN_EXISTS: &str = "SELECT run_id, rev, lane FROM runs WHERE run_id = $1";
+
+pub(crate) const INSERT_RUN: &str = "INSERT INTO runs \
+     (run_id, rev, branch, lane, emergency, incident, started_at, plan) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const UPSERT_GATE: &str = "INSERT INTO gate_results \
+     (run_id, gate, tier, state, detail, exit_code, duration_ms, log_path, tail, finished_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (run_id, gate) DO UPDATE SET \
+     tier = excluded.tier, state = excluded.state, detail = excluded.detail, \
+     exit_code = excluded.exit_code, duration_ms = excluded.duration_ms, \
+     log_path = excluded.log_path, tail = excluded.tail, finished_at = excluded.finished_at";
+
+pub(crate) const FINISH_RUN: &str =
+    "UPDATE runs SET verdict = $2, reasons = $3, finished_at = $4 WHERE run_id = $1";
+
+pub(crate) const SELECT_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, incident, \
+     started_at, finished_at, verdict, reasons, plan FROM runs WHERE run_id = $1";
+
+pub(crate) const SELECT_LATEST_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, \
+     incident, started_at, finished_at, verdict, reasons, plan FROM runs \
+     WHERE rev = $1 AND ($2 IS NULL OR lane = $2) \
+     ORDER BY started_at DESC, run_id DESC LIMIT 1";
+
+pub(crate) const SELECT_GATES: &str = "SELECT gate, tier, state, detail, exit_code, duration_ms, \
+     log_path, tail, finished_at FROM gate_results WHERE run_id = $1 ORDER BY finished_at, gate";
+
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (seq, recorded_at, actor, action, details, previous_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Moves the head; the `seq = $3` guard makes a lost race fail instead of forking the chain.
+pub(crate) const UPDATE_HEAD: &str =
+    "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3";
+
+pub(crate) const READ_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+pub(crate) const SELECT_AUDIT: &str = "SELECT seq, recorded_at, actor, action, details, \
+     previous_hash, hash FROM audit_log ORDER BY seq";
+
+/// A `runs` row as stored.
+pub(crate) struct RunRow {
+    pub run_id: String,
+    pub rev: String,
+    pub branch: Option<String>,
+    pub lane: String,
+    pub emergency: bool,
+    pub incident: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub verdict: Option<String>,
+    pub reasons: String,
+    pub plan: String,
+}
+
+impl RunRow {
+    pub(crate) fn into_record(self, gates: Vec<GateRecord>) -> Result<RunRecord, StoreError> {
+        let context = format!("run {}", self.run_id);
+        Ok(RunRecord {
+            started_at: parse_time(&self.started_at, &format!("{context}: started_at"))?,
+            finished_at: self
+                .finished_at
+                .as_deref()
+                .map(|text| parse_time(text, &format!("{context}: finished_at")))
+                .transpose()?,
+            reasons: parse_json(&self.reasons, &format!("{context}: reasons"))?,
+            plan: parse_json(&self.plan, &format!("{context}: plan"))?,
+            run_id: self.run_id,
+            rev: self.rev,
+            branch: self.branch,
+            lane: self.lane,
+            emergency: self.emergency,
+            incident: self.incident,
+            verdict: self.verdict,
+            gates,
+        })
+    }
+}
+
+/// A `gate_results` row as stored.
+pub(crate) struct GateRow {
+    pub gate: String,
+    pub tier: String,
+    pub state: String,
+    pub detail: Option<String>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub log_path: Option<String>,
+    pub tail: String,
+    pub finished_at: String,
+}
+
+impl GateRow {
+    pub(crate) fn into_record(self, run_id: &str) -> Result<GateRecord, StoreError> {
+        let context = format!("run {run_id}, gate {}", self.gate);
+        Ok(GateRecord {
+            tail: parse_json(&self.tail, &format!("{context}: tail"))?,
+            finished_at: parse_time(&self.finished_at, &format!("{context}: finished_at"))?,
+            gate: self.gate,
+            tier: self.tier,
+            state: self.state,
+            detail: self.detail,
+            exit_code: self.exit_code,
+            duration_ms: self.duration_ms,
+            log_path: self.log_path,
+        })
+    }
+}
+
+/// An `audit_log` row as stored (details still text).
+pub(crate) struct AuditRow {
+    pub seq: i64,
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub details: String,
+    pub previous_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    pub(crate) fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        let details = parse_json(&self.details, &format!("audit entry {}: details", self.seq))?;
+        Ok(AuditEntry {
+            seq: self.seq,
+            time: self.time,
+            actor: self.actor,
+            action: self.action,
+            details,
+            previous_hash: self.previous_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// All entries in seq order; a damaged details column is an error.
+pub(crate) fn entries(rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>, StoreError> {
+    rows.into_iter().map(AuditRow::into_entry).collect()
+}
+
+/// Verifies rows against the head. Details that are no longer JSON count as an alteration of
+/// that entry, reported after everything before it checked out.
+pub(crate) fn verify_rows(rows: Vec<AuditRow>, head: (i64, &str)) -> Result<usize, ChainBreak> {
+    let mut checked = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq = row.seq;
+        let Ok(entry) = row.into_entry() else {
+            verify_chain(&checked, None)?;
+            return Err(ChainBreak::Altered { seq });
+        };
+        checked.push(entry);
+    }
+    verify_chain(&checked, Some(head))?;
+    Ok(checked.len())
+}
+
+/// The entry that follows the head, and the exact details text to store.
+///
+/// The hash covers the details as a reader will parse them back from that text, so the chain
+/// verifies whatever the JSON library does to numbers on the way through.
+pub(crate) fn next_entry(
+    head_seq: i64,
+    head_hash: String,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+) -> Result<(AuditEntry, String), StoreError> {
+    if actor.trim().is_empty() || action.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: format!(
+                "an audit entry without an actor or action (actor `{actor}`, action `{action}`)"
+            ),
+        });
+    }
+    let details_text = canonical_json(details);
+    let details = parse_json(&details_text, "the new audit entry's details")?;
+    let seq = head_seq.checked_add(1).ok_or_else(|| StoreError::Corrupt {
+        what: format!("the audit chain head seq {head_seq} cannot be incremented"),
+    })?;
+    let entry = AuditEntry::new(
+        seq,
+        format_time(Timestamp::now()),
+        actor.to_owned(),
+        action.to_owned(),
+        details,
+        head_hash,
+    );
+    Ok((entry, details_text))
+}
+
+/// Implements [`crate::Store`] for a backend type `$store` over database `$db`. Expects, in
+/// scope: `READ_HEAD_FOR_APPEND` and the inherent methods `begin_write` and `begin_read`.
+macro_rules! impl_store {
+    ($store:ident, $db:ty) => {
+        impl $store {
+            /// Appends one audit entry inside the caller's write transaction and moves the head.
+            async fn append_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                actor: &str,
+                action: &str,
+                details: &serde_json::Value,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read the audit chain head";
+                let head = sqlx::query(READ_HEAD_FOR_APPEND)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error(what))?
+                    .ok_or($crate::StoreError::HeadMissing)?;
+                let head_seq: i64 = head.try_get("seq").map_err(query_error(what))?;
+                let head_hash: String = head.try_get("hash").map_err(query_error(what))?;
+                let (entry, details_text) =
+                    $crate::backend::next_entry(head_seq, head_hash, actor, action, details)?;
+                let what = "append to the audit log";
+                sqlx::query($crate::backend::INSERT_AUDIT)
+                    .bind(entry.seq)
+                    .bind(&entry.time)
+                    .bind(&entry.actor)
+                    .bind(&entry.action)
+                    .bind(details_text)
+                    .bind(&entry.previous_hash)
+                    .bind(&entry.hash)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query_error(what))?;
+                let moved = sqlx::query($crate::backend::UPDATE_HEAD)
+                    .bind(entry.seq)
+                    .bind(&entry.hash)
+                    .bind(head_seq)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(query_error("move the audit chain head"))?;
+                if moved.rows_affected() != 1 {
+                    return Err($crate::StoreError::HeadMissing);
+                }
+                Ok(entry)
+            }
+
+            /// Looks a run up inside a transaction: `(rev, lane)` when it exists.
+            async fn run_key(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                run_id: &str,
+            ) -> Result<Option<(String, String)>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "look the run up";
+                let Some(row) = sqlx::query($crate::backend::RUN_EXISTS)
+                    .bind(run_id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error(what))?
+                else {
+                    return Ok(None);
+                };
+                let rev: String = row.try_get("rev").map_err(query_error(what))?;
+                let lane: String = row.try_get("lane").map_err(query_error(what))?;
+                Ok(Some((rev, lane)))
+            }
+
+            /// Reads a run row and its gates.
+            async fn load_run(
+                &self,
+                row: <$db as sqlx::Database>::Row,
+            ) -> Result<$crate::RunRecord, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read a run";
+                let run = $crate::backend::RunRow {
+                    run_id: row.try_get("run_id").map_err(query_error(what))?,
+                    rev: row.try_get("rev").map_err(query_error(what))?,
+                    branch: row.try_get("branch").map_err(query_error(what))?,
+                    lane: row.try_get("lane").map_err(query_error(what))?,
+                    emergency: row.try_get("emergency").map_err(query_error(what))?,
+                    incident: row.try_get("incident").map_err(query_error(what))?,
+                    started_at: row.try_get("started_at").map_err(query_error(what))?,
+                    finished_at: row.try_get("finished_at").map_err(query_error(what))?,
+                    verdict: row.try_get("verdict").map_err(query_error(what))?,
+                    reasons: row.try_get("reasons").map_err(query_error(what))?,
+                    plan: row.try_get("plan").map_err(query_error(what))?,
+                };
+                let what = "read a run's gate results";
+                let rows = sqlx::query($crate::backend::SELECT_GATES)
+                    .bind(&run.run_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(query_error(what))?;
+                let mut gates = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let gate = $crate::backend::GateRow {
+                        gate: row.try_get("gate").map_err(query_error(what))?,
+                        tier: row.try_get("tier").map_err(query_error(what))?,
+                        state: row.try_get("state").map_err(query_error(what))?,
+                        detail: row.try_get("detail").map_err(query_error(what))?,
+                        exit_code: row.try_get("exit_code").map_err(query_error(what))?,
+                        duration_ms: row.try_get("duration_ms").map_err(query_error(what))?,
+                        log_path: row.try_get("log_path").map_err(query_error(what))?,
+                        tail: row.try_get("tail").map_err(query_error(what))?,
+                        finished_at: row.try_get("finished_at").map_err(query_error(what))?,
+                    };
+                    gates.push(gate.into_record(&run.run_id)?);
+                }
+                run.into_record(gates)
+            }
+
+            /// Reads the head and every audit row from one consistent snapshot.
+            async fn read_audit(
+                &self,
+            ) -> Result<(Option<(i64, String)>, Vec<$crate::backend::AuditRow>), $crate::StoreError>
+            {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read the audit log";
+                let mut tx = self.begin_read().await?;
+                let head = match sqlx::query($crate::backend::READ_HEAD)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?
+                {
+                    Some(row) => Some((
+                        row.try_get::<i64, _>("seq").map_err(query_error(what))?,
+                        row.try_get::<String, _>("hash").map_err(query_error(what))?,
+                    )),
+                    None => None,
+                };
+                let rows = sqlx::query($crate::backend::SELECT_AUDIT)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?;
+                tx.commit().await.map_err(query_error(what))?;
+                let mut audit = Vec::with_capacity(rows.len());
+                for row in rows {
+                    audit.push($crate::backend::AuditRow {
+                        seq: row.try_get("seq").map_err(query_error(what))?,
+                        time: row.try_get("recorded_at").map_err(query_error(what))?,
+                        actor: row.try_get("actor").map_err(query_error(what))?,
+                        action: row.try_get("action").map_err(query_error(what))?,
+                        details: row.try_get("details").map_err(query_error(what))?,
+                        previous_hash: row.try_get("previous_hash").map_err(query_error(what))?,
+                        hash: row.try_get("hash").map_err(query_error(what))?,
+                    });
+                }
+                Ok((head, audit))
+            }
+        }
+
+        impl $crate::Store for $store {
+            async fn append_audit(
+                &self,
+                actor: &str,
+                action: &str,
+                details: serde_json::Value,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                let mut tx = self.begin_write().await?;
+                let entry = Self::append_in(&mut tx, actor, action, &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the audit entry"))?;
+                Ok(entry)
+            }
+
+            async fn start_run(
+                &self,
+                actor: &str,
+                run: &$crate::NewRun,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                let plan = $crate::model::to_json(&run.plan, "the run's plan")?;
+                let started_at = $crate::model::format_time(run.started_at);
+                let mut tx = self.begin_write().await?;
+                if Self::run_key(&mut tx, &run.run_id).await?.is_some() {
+                    return Err($crate::StoreError::RunExists {
+                        run_id: run.run_id.clone(),
+                    });
+                }
+                sqlx::query($crate::backend::INSERT_RUN)
+                    .bind(&run.run_id)
+                    .bind(&run.rev)
+                    .bind(&run.branch)
+                    .bind(&run.lane)
+                    .bind(run.emergency)
+                    .bind(&run.incident)
+                    .bind(&started_at)
+                    .bind(plan)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the new run"))?;
+                let details = serde_json::json!({
+                    "run_id": run.run_id,
+                    "rev": run.rev,
+                    "branch": run.branch,
+                    "lane": run.lane,
+                    "emergency": run.emergency,
+                    "incident": run.incident,
+                    "started_at": started_at,
+                });
+                let entry = Self::append_in(&mut tx, actor, "run-started", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the new run"))?;
+                Ok(entry)
+            }
+
+            async fn record_gates(
+                &self,
+                actor: &str,
+                run_id: &str,
+                gates: &[$crate::GateRecord],
+            ) -> Result<Option<fixlane_core::audit::AuditEntry>, $crate::StoreError> {
+                use $crate::error::query_error;
+                if gates.is_empty() {
+                    return Ok(None);
+                }
+                let mut encoded = Vec::with_capacity(gates.len());
+                for gate in gates {
+                    $crate::model::validate_gate(gate)?;
+                    encoded.push((
+                        $crate::model::to_json(&gate.tail, "a gate's output tail")?,
+                        $crate::model::format_time(gate.finished_at),
+                    ));
+                }
+                let mut tx = self.begin_write().await?;
+                if Self::run_key(&mut tx, run_id).await?.is_none() {
+                    return Err($crate::StoreError::UnknownRun {
+                        run_id: run_id.to_owned(),
+                    });
+                }
+                for (gate, (tail, finished_at)) in gates.iter().zip(encoded) {
+                    sqlx::query($crate::backend::UPSERT_GATE)
+                        .bind(run_id)
+                        .bind(&gate.gate)
+                        .bind(&gate.tier)
+                        .bind(&gate.state)
+                        .bind(&gate.detail)
+                        .bind(gate.exit_code)
+                        .bind(gate.duration_ms)
+                        .bind(&gate.log_path)
+                        .bind(tail)
+                        .bind(finished_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("record a gate result"))?;
+                }
+                let listed: Vec<serde_json::Value> = gates
+                    .iter()
+                    .map(|gate| {
+                        serde_json::json!({
+                            "gate": gate.gate,
+                            "state": gate.state,
+                            "exit_code": gate.exit_code,
+                        })
+                    })
+                    .collect();
+                let details = serde_json::json!({ "run_id": run_id, "gates": listed });
+                let entry = Self::append_in(&mut tx, actor, "gates-recorded", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the gate results"))?;
+                Ok(Some(entry))
+            }
+
+            async fn finish_run(
+                &self,
+                actor: &str,
+                run_id: &str,
+                verdict: &str,
+                reasons: &[String],
+                finished_at: jiff::Timestamp,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                $crate::model::validate_verdict(verdict)?;
+                let reasons_text = $crate::model::to_json(&reasons, "the verdict's reasons")?;
+                let finished_text = $crate::model::format_time(finished_at);
+                let mut tx = self.begin_write().await?;
+                let Some((rev, lane)) = Self::run_key(&mut tx, run_id).await? else {
+                    return Err($crate::StoreError::UnknownRun {
+                        run_id: run_id.to_owned(),
+                    });
+                };
+                sqlx::query($crate::backend::FINISH_RUN)
+                    .bind(run_id)
+                    .bind(verdict)
+                    .bind(reasons_text)
+                    .bind(&finished_text)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the run's verdict"))?;
+                let details = serde_json::json!({
+                    "run_id": run_id,
+                    "rev": rev,
+                    "lane": lane,
+                    "verdict": verdict,
+                    "reasons": reasons,
+                    "finished_at": finished_text,
+                });
+                let entry = Self::append_in(&mut tx, actor, "run-verdict", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the run's verdict"))?;
+                Ok(entry)
+            }
+
+            async fn latest_run(
+                &self,
+                rev: &str,
+                lane: Option<&str>,
+            ) -> Result<Option<$crate::RunRecord>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let row = sqlx::query($crate::backend::SELECT_LATEST_RUN)
+                    .bind(rev)
+                    .bind(lane)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error("look up the latest run"))?;
+                match row {
+                    Some(row) => self.load_run(row).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            async fn run(
+                &self,
+                run_id: &str,
+            ) -> Result<Option<$crate::RunRecord>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let row = sqlx::query($crate::backend::SELECT_RUN)
+                    .bind(run_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error("look up the run"))?;
+                match row {
+                    Some(row) => self.load_run(row).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            async fn audit_entries(
+                &self,
+            ) -> Result<Vec<fixlane_core::audit::AuditEntry>, $crate::StoreError> {
+                let (_, rows) = self.read_audit().await?;
+                $crate::backend::entries(rows)
+            }
+
+            async fn audit_head(&self) -> Result<Option<(i64, String)>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read the audit chain head";
+                let head = match sqlx::query($crate::backend::READ_HEAD)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error(what))?
+                {
+                    Some(row) => Some((
+                        row.try_get::<i64, _>("seq").map_err(query_error(what))?,
+                        row.try_get::<String, _>("hash").map_err(query_error(what))?,
+                    )),
+                    None => None,
+                };
+                match head {
+                    None => Err($crate::StoreError::HeadMissing),
+                    Some((0, _)) => Ok(None),
+                    Some(head) => Ok(Some(head)),
+                }
+            }
+
+            async fn verify_audit(
+                &self,
+            ) -> Result<Result<usize, fixlane_core::audit::ChainBreak>, $crate::StoreError> {
+                let (head, rows) = self.read_audit().await?;
+                let (seq, hash) = head.ok_or($crate::StoreError::HeadMissing)?;
+                Ok($crate::backend::verify_rows(rows, (seq, &hash)))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

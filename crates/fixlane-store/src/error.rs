@@ -1,0 +1,158 @@
+//! `StoreError`: every way the store can fail, each message saying what failed and what to do.
+
+use std::path::PathBuf;
+
+/// A store operation that failed. Nothing is half-written when one of these is returned: every
+/// state change and its audit entry share one transaction that is rolled back on error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store location could not be understood.
+    #[error(
+        "cannot use `{location}` as a store: {reason}; pass --db or set FIXLANE_DB to a file path, \
+         `sqlite://PATH` or `postgres://USER@HOST/DB`"
+    )]
+    BadLocation {
+        /// The location as given (passwords redacted).
+        location: String,
+        /// Why it was not understood.
+        reason: String,
+    },
+
+    /// The directory for a `SQLite` store could not be created.
+    #[error(
+        "could not create the directory {} for the SQLite store: {source}; check permissions, \
+         or pass --db or set FIXLANE_DB to a writable path",
+        dir.display()
+    )]
+    CreateDir {
+        /// The directory that could not be created.
+        dir: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+
+    /// A `SQLite` store file could not be opened.
+    #[error(
+        "could not open the SQLite store at {}: {source}; check the file is a fixlane store and \
+         writable, or pass --db or set FIXLANE_DB",
+        path.display()
+    )]
+    OpenSqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The driver error.
+        source: sqlx::Error,
+    },
+
+    /// A `PostgreSQL` store could not be reached.
+    #[error(
+        "could not connect to the PostgreSQL store at {url}: {source}; check the server is running \
+         and the URL is right (--db or FIXLANE_DB); TLS is not supported, so use sslmode=disable \
+         or sslmode=prefer"
+    )]
+    ConnectPostgres {
+        /// The URL with its password redacted.
+        url: String,
+        /// The driver error.
+        source: sqlx::Error,
+    },
+
+    /// The store's tables could not be created or upgraded.
+    #[error(
+        "could not prepare the store's tables at {location} (migration failed): {source}; if the \
+         store was written by a newer fixlane, upgrade fixlane, otherwise pass another --db"
+    )]
+    Migrate {
+        /// The store location (passwords redacted).
+        location: String,
+        /// The migration error.
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A query failed; the action it belonged to was not recorded.
+    #[error(
+        "could not {what}: {source}; nothing was recorded, so the action can be retried once the \
+         store is reachable and writable"
+    )]
+    Query {
+        /// What the store was doing, e.g. "append to the audit log".
+        what: &'static str,
+        /// The driver error.
+        source: sqlx::Error,
+    },
+
+    /// `start_run` was given a run id that is already recorded.
+    #[error("run {run_id} is already recorded; start a new run with a fresh run id")]
+    RunExists {
+        /// The duplicate run id.
+        run_id: String,
+    },
+
+    /// A run id that the store does not hold.
+    #[error("no run {run_id} is recorded; start it with `start_run` before recording results")]
+    UnknownRun {
+        /// The missing run id.
+        run_id: String,
+    },
+
+    /// A value handed to the store breaks its rules (e.g. an unknown gate state).
+    #[error("refused to record {what}; nothing was written")]
+    Invalid {
+        /// What was wrong and what is accepted.
+        what: String,
+    },
+
+    /// A stored value could not be read back (damaged or edited by hand).
+    #[error(
+        "the store holds a damaged value: {what}; run `fixlane audit verify` and restore the store \
+         from a backup if it was tampered with"
+    )]
+    Corrupt {
+        /// Which value and why.
+        what: String,
+    },
+
+    /// The one-row chain head table lost its row: the log cannot be extended or trusted.
+    #[error(
+        "the audit chain head (table audit_head) is missing, so the audit log cannot be appended \
+         to or verified against truncation; the store was tampered with or damaged: restore it \
+         from a backup"
+    )]
+    HeadMissing,
+}
+
+/// Maps a driver error to [`StoreError::Query`] describing `what` was being done.
+pub(crate) fn query_error(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { what, source }
+}
+
+/// Hides the password in a database URL so it can be shown in messages.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db?sslmode=disable"),
+            "postgres://u:***@h:5432/db?sslmode=disable"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,125 @@
+//! The embedded schema migrations, one folder per database (`migrations/sqlite/`,
+//! `migrations/postgres/`), compiled into the binary with `include_str!`.
+//!
+//! They are listed here by hand instead of through `sqlx::migrate!`, which would pull the whole
+//! `sqlx-macros` proc-macro stack into every build; a unit test checks the lists against the
+//! folders so a new file cannot be forgotten. The files follow sqlx's naming, so the `sqlx`
+//! command-line tool sees the same migrations.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::SqlSafeStr as _;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+
+use crate::error::StoreError;
+
+/// `(version, description, SQL)` of each `SQLite` migration, oldest first.
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "runs and audit",
+    include_str!("../migrations/sqlite/0001_runs_and_audit.sql"),
+)];
+
+/// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "runs and audit",
+    include_str!("../migrations/postgres/0001_runs_and_audit.sql"),
+)];
+
+fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        list.iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Brings a `SQLite` store up to date. sqlx's `SQLite` migrator takes no lock, so two processes
+/// opening a fresh file at once can collide; the loser retries after the winner committed (the
+/// migrations are idempotent).
+pub(crate) async fn run_sqlite(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
+    let migrator = migrator(SQLITE);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < 5 => {
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            Err(source) => {
+                return Err(StoreError::Migrate {
+                    location: path.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Brings a `PostgreSQL` store up to date (sqlx holds an advisory lock, so replicas may race).
+pub(crate) async fn run_postgres(pool: &PgPool, shown_url: &str) -> Result<(), StoreError> {
+    migrator(POSTGRES)
+        .run(pool)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            location: shown_url.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(folder: &str, list: &[(i64, &str, &str)]) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder);
+        let mut files: Vec<(i64, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| {
+                Path::new(name)
+                    .extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("sql"))
+            })
+            .map(|name| {
+                let (version, rest) = name.split_once('_').unwrap();
+                (version.parse().unwrap(), rest.to_lowercase())
+            })
+            .collect();
+        files.sort();
+        let versions: Vec<i64> = files.iter().map(|(version, _)| *version).collect();
+        let listed: Vec<i64> = list.iter().map(|(version, _, _)| *version).collect();
+        assert_eq!(
+            versions, listed,
+            "migrations/{folder} and the embedded list differ"
+        );
+        for ((_, file), (_, description, _)) in files.iter().zip(list) {
+            assert_eq!(
+                file.trim_end_matches(".sql").replace('_', " "),
+                *description
+            );
+        }
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded() {
+        check("sqlite", SQLITE);
+        check("postgres", POSTGRES);
+    }
+}

@@ -1,0 +1,178 @@
+//! The records the store keeps: runs, their gate results, and the text encodings shared by both
+//! databases (timestamps, JSON columns).
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// The gate tiers the store accepts, as written in `GateRecord::tier`.
+pub const TIERS: [&str; 3] = ["critical", "required", "optional"];
+
+/// The final gate states the store accepts, as written in `GateRecord::state`.
+pub const GATE_STATES: [&str; 6] = [
+    "passed",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "skipped",
+    "not_run",
+];
+
+/// A run about to start, as handed to [`crate::Store::start_run`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRun {
+    /// Unique id of the run.
+    pub run_id: String,
+    /// The commit the run checks.
+    pub rev: String,
+    /// The branch, when known.
+    pub branch: Option<String>,
+    /// The lane the run goes through.
+    pub lane: String,
+    /// Whether the lane is an emergency lane.
+    pub emergency: bool,
+    /// The emergency change the run belongs to, if any.
+    pub incident: Option<String>,
+    /// When the run started.
+    pub started_at: Timestamp,
+    /// The run's plan, as JSON.
+    pub plan: serde_json::Value,
+}
+
+/// The final result of one gate in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// The gate's name.
+    pub gate: String,
+    /// `critical`, `required` or `optional`.
+    pub tier: String,
+    /// `passed`, `failed`, `timed_out`, `cancelled`, `skipped` or `not_run`.
+    pub state: String,
+    /// The skip reason, or the need that failed for `not_run`.
+    pub detail: Option<String>,
+    /// The process exit code, when the gate ran to an exit.
+    pub exit_code: Option<i32>,
+    /// How long the gate ran.
+    pub duration_ms: Option<i64>,
+    /// Where the gate's full output is kept.
+    pub log_path: Option<String>,
+    /// The last lines of output (stored as JSON text).
+    pub tail: Vec<String>,
+    /// When the gate reached this state.
+    pub finished_at: Timestamp,
+}
+
+/// A recorded run with its gate results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id of the run.
+    pub run_id: String,
+    /// The commit the run checks.
+    pub rev: String,
+    /// The branch, when known.
+    pub branch: Option<String>,
+    /// The lane the run goes through.
+    pub lane: String,
+    /// Whether the lane is an emergency lane.
+    pub emergency: bool,
+    /// The emergency change the run belongs to, if any.
+    pub incident: Option<String>,
+    /// When the run started.
+    pub started_at: Timestamp,
+    /// When the run's verdict was recorded, once it was.
+    pub finished_at: Option<Timestamp>,
+    /// `green`, `ready`, `waiting` or `blocked`, once recorded.
+    pub verdict: Option<String>,
+    /// Why the verdict is what it is.
+    pub reasons: Vec<String>,
+    /// The run's plan, as JSON.
+    pub plan: serde_json::Value,
+    /// The gate results recorded so far, in the order they finished.
+    pub gates: Vec<GateRecord>,
+}
+
+/// Formats a timestamp the one way the store writes them: RFC 3339, UTC, nine fractional digits.
+/// Fixed width keeps text order equal to time order, and audit hashes cover this exact string.
+pub fn format_time(time: Timestamp) -> String {
+    format!("{time:.9}")
+}
+
+/// Parses a stored timestamp; `what` names the column for the error.
+pub(crate) fn parse_time(text: &str, what: &str) -> Result<Timestamp, StoreError> {
+    text.parse().map_err(|error| StoreError::Corrupt {
+        what: format!("{what} `{text}` is not an RFC 3339 timestamp ({error})"),
+    })
+}
+
+/// Parses a stored JSON column; `what` names the column for the error.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+        what: format!("{what} is not the JSON the store wrote ({error})"),
+    })
+}
+
+/// Encodes a value for a JSON column.
+pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Invalid {
+        what: format!("{what}: it cannot be encoded as JSON ({error})"),
+    })
+}
+
+/// Checks a gate result before it is written.
+pub(crate) fn validate_gate(gate: &GateRecord) -> Result<(), StoreError> {
+    if gate.gate.is_empty() {
+        return Err(StoreError::Invalid {
+            what: "a gate result with an empty gate name".to_owned(),
+        });
+    }
+    if !TIERS.contains(&gate.tier.as_str()) {
+        return Err(StoreError::Invalid {
+            what: format!(
+                "gate {}: tier `{}` is not one of {}",
+                gate.gate,
+                gate.tier,
+                TIERS.join(", ")
+            ),
+        });
+    }
+    if !GATE_STATES.contains(&gate.state.as_str()) {
+        return Err(StoreError::Invalid {
+            what: format!(
+                "gate {}: state `{}` is not one of {}",
+                gate.gate,
+                gate.state,
+                GATE_STATES.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a verdict before it is written.
+pub(crate) fn validate_verdict(verdict: &str) -> Result<(), StoreError> {
+    if fixlane_core::Verdict::parse(verdict).is_none() {
+        return Err(StoreError::Invalid {
+            what: format!("verdict `{verdict}`: it is not one of green, ready, waiting, blocked"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_fixed_width_and_round_trip() {
+        let whole: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        assert_eq!(format_time(whole), "2026-11-25T10:00:00.000000000Z");
+        let fine = Timestamp::new(1_800_000_000, 123_456_789).unwrap();
+        let text = format_time(fine);
+        assert_eq!(text.len(), format_time(whole).len());
+        assert_eq!(parse_time(&text, "t").unwrap(), fine);
+    }
+}
