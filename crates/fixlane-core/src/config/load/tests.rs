@@ -675,3 +675,44 @@ fn garbage_and_truncated_input_never_panic() {
     assert_eq!(found.len(), 1);
     assert!(found[0].found.starts_with("the cycle g0 -> g1 -> g2"));
 }
+
+#[test]
+fn a_syntax_error_does_not_hide_mistakes_elsewhere() {
+    let source = format!(
+        "{BASE}[gates.build]\nrun = \"b\"\ntier = \"critical\"\nlanes.hotfix = \"skip\"\n[gates.x]\nrun = \"x\"\ntier = \"optional\"\nkind = \"check\nlanes.quick = \"skip\"\n"
+    );
+    let found = errors(&source);
+    let lines: Vec<usize> = found.iter().map(|error| error.line).collect();
+    assert!(lines.contains(&12), "{}", rendered(&source));
+    assert!(lines.contains(&16), "{}", rendered(&source));
+}
+
+#[test]
+fn a_duplicate_key_is_reported() {
+    let source = format!("{BASE}[gates.x]\nrun = \"x\"\nrun = \"y\"\ntier = \"optional\"\n");
+    let found = errors(&source);
+    assert_eq!(found.len(), 1, "{}", rendered(&source));
+    assert_eq!(found[0].line, 11);
+}
+
+#[test]
+fn the_examples_in_the_config_reference_parse_together() {
+    let reference = include_str!("../../../../../docs/config.md");
+    let mut combined = String::new();
+    let mut inside = false;
+    for line in reference.lines() {
+        match line {
+            "```toml" => inside = true,
+            "```" => inside = false,
+            _ if inside => {
+                combined.push_str(line);
+                combined.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let config = parse(&combined, "docs/config.md")
+        .unwrap_or_else(|errors| panic!("{}", errors.render_plain()));
+    assert_eq!(config.canary.unwrap().checks.len(), 3);
+    assert_eq!(config.windows.unwrap().change[1].days, [4]);
+}
