@@ -1,2 +1,17 @@
-//! The fixlane binary.
-fn main() {}
+//! The `fixlane` binary: parse the command line, run the subcommand, exit with its code.
+
+mod cli;
+mod commands;
+mod diagnostics;
+mod exit;
+mod record;
+mod report;
+mod settings;
+
+use clap::Parser;
+
+fn main() {
+    let arguments = cli::Cli::parse();
+    let code = commands::dispatch(arguments);
+    std::process::exit(code);
+}

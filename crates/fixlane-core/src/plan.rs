@@ -34,14 +34,14 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// What a run does with one gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum GateAction {
     Run { command: String },
     Skip(SkipReason),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PlannedGate {
     pub name: GateName,
     pub tier: Tier,
@@ -54,7 +54,7 @@ pub struct PlannedGate {
 }
 
 /// The gates of one run, dependencies before dependents.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Plan {
     pub lane: LaneName,
     pub emergency: bool,
@@ -243,4 +243,45 @@ pub fn topological_order(config: &Config) -> Result<Vec<GateName>, PlanError> {
         }
     }
     Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_survives_a_json_round_trip() {
+        let lane = LaneName::parse("hotfix").unwrap();
+        let plan = Plan {
+            lane: lane.clone(),
+            emergency: true,
+            gates: vec![
+                PlannedGate {
+                    name: GateName::parse("lint").unwrap(),
+                    tier: Tier::Required,
+                    kind: GateKind::Check,
+                    needs: vec![],
+                    timeout: Some(Duration::from_seconds(60)),
+                    env: vec![("A".into(), "b".into())],
+                    action: GateAction::Skip(SkipReason::SkippedByLane { lane }),
+                },
+                PlannedGate {
+                    name: GateName::parse("build").unwrap(),
+                    tier: Tier::Critical,
+                    kind: GateKind::Build,
+                    needs: vec![GateName::parse("lint").unwrap()],
+                    timeout: None,
+                    env: vec![],
+                    action: GateAction::Run {
+                        command: "make".into(),
+                    },
+                },
+            ],
+        };
+        let json = serde_json::to_value(&plan).unwrap();
+        let back: Plan = serde_json::from_value(json).unwrap();
+        assert_eq!(back.gates[0].action, plan.gates[0].action);
+        assert_eq!(back.gates[1].action, plan.gates[1].action);
+        assert_eq!(back.gates[1].needs, plan.gates[1].needs);
+    }
 }

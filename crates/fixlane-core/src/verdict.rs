@@ -290,3 +290,205 @@ impl VerdictTracker {
         &self.gates
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::LaneName;
+
+    fn name(text: &str) -> GateName {
+        GateName::parse(text).unwrap()
+    }
+
+    fn passed() -> GateState {
+        GateState::Finished {
+            outcome: Outcome::Passed,
+        }
+    }
+
+    fn failed() -> GateState {
+        GateState::Finished {
+            outcome: Outcome::Failed,
+        }
+    }
+
+    fn skipped() -> GateState {
+        GateState::Skipped {
+            reason: SkipReason::SkippedByLane {
+                lane: LaneName::parse("hotfix").unwrap(),
+            },
+        }
+    }
+
+    fn verdict_of(
+        gates: &[(&str, Tier, GateState)],
+        emergency_lane: bool,
+        standing: Option<&EmergencyStanding>,
+    ) -> Verdict {
+        let owned: Vec<(GateName, Tier, GateState)> = gates
+            .iter()
+            .map(|(gate, tier, state)| (name(gate), *tier, state.clone()))
+            .collect();
+        compute(
+            owned.iter().map(|(gate, tier, state)| (gate, *tier, state)),
+            emergency_lane,
+            standing,
+        )
+        .verdict
+    }
+
+    #[test]
+    fn all_passed_is_green() {
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("lint", Tier::Required, passed()),
+            ("perf", Tier::Optional, passed()),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Green);
+    }
+
+    #[test]
+    fn optional_still_running_is_ready_not_green() {
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("perf", Tier::Optional, GateState::Running),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Ready);
+    }
+
+    #[test]
+    fn optional_failure_is_ready() {
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("perf", Tier::Optional, failed()),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Ready);
+    }
+
+    #[test]
+    fn critical_running_is_waiting() {
+        let gates = [
+            ("build", Tier::Critical, GateState::Running),
+            ("lint", Tier::Required, passed()),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Waiting);
+    }
+
+    #[test]
+    fn required_failure_blocks_even_while_critical_runs() {
+        let gates = [
+            ("build", Tier::Critical, GateState::Running),
+            ("lint", Tier::Required, failed()),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Blocked);
+    }
+
+    #[test]
+    fn a_dependent_not_run_blocks_and_names_the_need() {
+        let gates = [
+            ("build", Tier::Critical, failed()),
+            (
+                "unit",
+                Tier::Required,
+                GateState::NotRun {
+                    because: name("build"),
+                },
+            ),
+        ];
+        let owned: Vec<_> = gates
+            .iter()
+            .map(|(gate, tier, state)| (name(gate), *tier, state.clone()))
+            .collect();
+        let report = compute(
+            owned.iter().map(|(gate, tier, state)| (gate, *tier, state)),
+            false,
+            None,
+        );
+        assert_eq!(report.verdict, Verdict::Blocked);
+        assert!(
+            report
+                .reasons
+                .iter()
+                .any(|reason| reason.contains("unit did not run because build"))
+        );
+    }
+
+    #[test]
+    fn a_skipped_critical_gate_always_blocks() {
+        let gates = [("scan", Tier::Critical, skipped())];
+        let standing = EmergencyStanding {
+            incident: IncidentId::parse("INC-1").unwrap(),
+            approved: true,
+            eval_bypassed: true,
+        };
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Blocked);
+    }
+
+    #[test]
+    fn an_emergency_lane_needs_an_approved_change_with_an_eval_bypass() {
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("lint", Tier::Required, skipped()),
+        ];
+        assert_eq!(verdict_of(&gates, true, None), Verdict::Blocked);
+        let mut standing = EmergencyStanding {
+            incident: IncidentId::parse("INC-1").unwrap(),
+            approved: false,
+            eval_bypassed: true,
+        };
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Blocked);
+        standing.approved = true;
+        standing.eval_bypassed = false;
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Blocked);
+        standing.eval_bypassed = true;
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Green);
+    }
+
+    #[test]
+    fn exit_codes_are_the_documented_ones() {
+        assert_eq!(Verdict::Green.exit_code(), 0);
+        assert_eq!(Verdict::Ready.exit_code(), 0);
+        assert_eq!(Verdict::Waiting.exit_code(), 3);
+        assert_eq!(Verdict::Blocked.exit_code(), 1);
+    }
+
+    #[test]
+    fn the_tracker_announces_ready_before_optional_gates_finish() {
+        use crate::config::model::GateKind;
+        use crate::plan::{Plan, PlannedGate};
+        let gate = |gate: &str, tier| PlannedGate {
+            name: name(gate),
+            tier,
+            kind: GateKind::Check,
+            needs: vec![],
+            timeout: None,
+            env: vec![],
+            action: GateAction::Run {
+                command: "true".into(),
+            },
+        };
+        let plan = Plan {
+            lane: LaneName::normal(),
+            emergency: false,
+            gates: vec![gate("build", Tier::Critical), gate("perf", Tier::Optional)],
+        };
+        let mut tracker = VerdictTracker::new(&plan, None);
+        assert_eq!(
+            tracker.recompute().map(|report| report.verdict),
+            Some(Verdict::Waiting)
+        );
+        assert_eq!(tracker.update(&name("perf"), GateState::Running), None);
+        assert_eq!(
+            tracker
+                .update(&name("build"), passed())
+                .map(|report| report.verdict),
+            Some(Verdict::Ready)
+        );
+        assert_eq!(
+            tracker
+                .update(&name("perf"), passed())
+                .map(|report| report.verdict),
+            Some(Verdict::Green)
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! The command line, as clap derive types. Raw arguments are resolved once into settings.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Ship a known fix in minutes without abandoning discipline.
+#[derive(Debug, Parser)]
+#[command(name = "fixlane", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+    /// The config file [default: fixlane.toml at the repository root].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The store: a `SQLite` path, or a `postgres://` URL [default: `.git/fixlane/fixlane.db`].
+    #[arg(long, global = true, env = "FIXLANE_DB", value_name = "PATH|URL")]
+    pub db: Option<String>,
+    /// Act as this person [default: git's user.email].
+    #[arg(
+        long = "as",
+        global = true,
+        env = "FIXLANE_USER",
+        value_name = "PERSON"
+    )]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gates of a lane for a commit and print its verdict.
+    Run(RunArgs),
+    /// Recompute the verdict of a commit from the store.
+    Verdict(VerdictArgs),
+    /// Check fixlane.toml and list every problem in it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a starter fixlane.toml for this repository.
+    Init(InitArgs),
+    /// Verify, export or read the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The lane to run [default: from --label, else the branch, else normal].
+    #[arg(long, value_name = "LANE")]
+    pub lane: Option<String>,
+    /// A pull-request label that selects a lane (repeatable).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// The commit to run [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The branch name [default: the current branch].
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// What `scope = "changed"` compares against [default: merge-base with the default branch, else REV~1].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The emergency this run belongs to [default: from a hotfix/<ID>-… branch].
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// How many gates run at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print JSON Lines events instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a `JUnit` XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
+    /// The commit [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// Only runs of this lane.
+    #[arg(long, value_name = "LANE")]
+    pub lane: Option<String>,
+    /// Accept a `waiting` verdict (a critical gate still running). Give it twice; it is logged.
+    #[arg(long = "confirm-while-running", action = ArgAction::Count)]
+    pub confirm_while_running: u8,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem in the config, with file, line and column.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing fixlane.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and name the first entry that was altered, removed or reordered.
+    Verify,
+    /// Write the log as JSON Lines.
+    Export {
+        /// Write to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print the log for people.
+    Log {
+        /// Only the last N entries.
+        #[arg(long, short = 'n', value_name = "N")]
+        last: Option<usize>,
+    },
+}

@@ -1,0 +1,49 @@
+//! `fixlane init`: a starter fixlane.toml shaped by what the repository is.
+
+use fixlane_core::config::starter::{Ecosystem, starter};
+
+use crate::cli::InitArgs;
+use crate::exit::{self, CommandResult, Failure};
+use crate::settings::Context;
+
+fn detect(root: &std::path::Path) -> Ecosystem {
+    if root.join("Cargo.toml").is_file() {
+        Ecosystem::Cargo
+    } else if root.join("go.mod").is_file() {
+        Ecosystem::Go
+    } else if root.join("package.json").is_file() {
+        Ecosystem::Npm
+    } else {
+        Ecosystem::Unknown
+    }
+}
+
+pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
+    let path = &context.config_path;
+    if path.exists() && !arguments.force {
+        return Err(Failure::error(anyhow::anyhow!(
+            "{} already exists; nothing was written (pass --force to replace it)",
+            path.display()
+        )));
+    }
+    let ecosystem = detect(context.root());
+    let name = context.root().file_name().map_or_else(
+        || "service".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let text = starter(&name, ecosystem);
+    // The starter must pass its own checks; refusing here beats writing a broken file.
+    if let Err(errors) = fixlane_core::config::parse(&text, "fixlane.toml") {
+        return Err(Failure::error(anyhow::anyhow!(
+            "the starter config for {ecosystem:?} does not validate ({} errors); this is a bug in fixlane",
+            errors.errors.len()
+        )));
+    }
+    std::fs::write(path, text)
+        .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+    println!(
+        "wrote {} ({ecosystem:?} project): review the commands, then `fixlane config check` and `fixlane run`",
+        path.display()
+    );
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,243 @@
+//! `fixlane run`: choose the lane, plan it, run the gates, show and record every event, exit
+//! with the verdict's code.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use fixlane_core::lane::{self, LaneInputs};
+use fixlane_core::plan::{self, Plan};
+use fixlane_core::verdict::EmergencyStanding;
+use fixlane_core::{Config, IncidentId, LaneName, RunEvent, Verdict};
+use fixlane_runner::git::Repository;
+use fixlane_runner::run::RunSettings;
+use fixlane_store::NewRun;
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::RunArgs;
+use crate::exit::{self, CommandResult, Failure};
+use crate::record;
+use crate::report::{self, junit::JunitCollector};
+use crate::settings::{self, Context};
+
+/// What `fixlane run` resolved from its arguments before anything starts.
+struct Resolved {
+    plan: Plan,
+    lane_why: String,
+    rev: String,
+    branch: Option<String>,
+    incident: Option<IncidentId>,
+    changed_files: Option<Vec<String>>,
+    base: Option<String>,
+}
+
+fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Resolved, Failure> {
+    let repo = &context.repo;
+    let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    let branch = match &arguments.branch {
+        Some(branch) => Some(branch.clone()),
+        None => repo.current_branch()?,
+    };
+    let explicit = arguments
+        .lane
+        .as_deref()
+        .map(LaneName::parse)
+        .transpose()
+        .context("--lane")?;
+    let choice = lane::choose(
+        config,
+        &LaneInputs {
+            explicit: explicit.as_ref(),
+            labels: &arguments.labels,
+            branch: branch.as_deref(),
+        },
+    )?;
+    let base = match &arguments.base {
+        Some(base) => Some(repo.resolve(base)?),
+        None => repo.default_base(&rev)?,
+    };
+    let changed_files = match &base {
+        Some(base) => Some(repo.changed_files(base, &rev)?),
+        None => None,
+    };
+    let plan = plan::plan(config, &choice.lane, changed_files.as_deref())?;
+    let incident = match &arguments.incident {
+        Some(incident) => Some(IncidentId::parse(incident).context("--incident")?),
+        None if plan.emergency => branch.as_deref().and_then(|branch| {
+            lane::incident_candidates(branch)
+                .into_iter()
+                .find_map(|candidate| IncidentId::parse(&candidate).ok())
+        }),
+        None => None,
+    };
+    Ok(Resolved {
+        plan,
+        lane_why: choice.why,
+        rev,
+        branch,
+        incident,
+        changed_files,
+        base,
+    })
+}
+
+/// The emergency record behind an emergency-lane run. Emergency records are not stored yet, so
+/// no run of an emergency lane can find an approved one: such runs stay `blocked`.
+fn emergency_standing(resolved: &Resolved) -> Option<EmergencyStanding> {
+    let _ = resolved;
+    None
+}
+
+fn run_id() -> String {
+    let now = jiff::Timestamp::now();
+    format!(
+        "{}-{:05}",
+        now.strftime("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id() % 100_000
+    )
+}
+
+fn gate_environment(
+    resolved: &Resolved,
+    run_id: &str,
+    log_dir: &std::path::Path,
+    packages: &[String],
+) -> Result<Vec<(String, String)>, Failure> {
+    let mut env = vec![
+        ("FIXLANE_LANE".to_owned(), resolved.plan.lane.to_string()),
+        ("FIXLANE_REV".to_owned(), resolved.rev.clone()),
+        ("FIXLANE_RUN_ID".to_owned(), run_id.to_owned()),
+        (
+            "FIXLANE_BRANCH".to_owned(),
+            resolved.branch.clone().unwrap_or_default(),
+        ),
+        ("FIXLANE_CHANGED_PACKAGES".to_owned(), packages.join(" ")),
+    ];
+    if let Some(incident) = &resolved.incident {
+        env.push(("FIXLANE_INCIDENT".to_owned(), incident.to_string()));
+    }
+    if let Some(base) = &resolved.base {
+        env.push(("FIXLANE_BASE".to_owned(), base.clone()));
+    }
+    std::fs::create_dir_all(log_dir)
+        .with_context(|| format!("could not create the log directory {}", log_dir.display()))?;
+    let list = log_dir.join("changed-files.txt");
+    let mut text = String::new();
+    for file in resolved.changed_files.iter().flatten() {
+        text.push_str(file);
+        text.push('\n');
+    }
+    std::fs::write(&list, text).with_context(|| format!("could not write {}", list.display()))?;
+    env.push((
+        "FIXLANE_CHANGED_FILES".to_owned(),
+        list.to_string_lossy().into_owned(),
+    ));
+    Ok(env)
+}
+
+pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
+    let config = context.load_config()?;
+    let resolved = resolve(context, &config, arguments)?;
+    let run_id = run_id();
+    let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
+    let packages = match &resolved.changed_files {
+        Some(files) => fixlane_runner::packages::changed_packages(context.root(), files),
+        None => Vec::new(),
+    };
+    let env = gate_environment(&resolved, &run_id, &log_dir, &packages)?;
+    let jobs = arguments
+        .jobs
+        .filter(|jobs| *jobs > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
+    let settings = RunSettings {
+        run_id: run_id.clone(),
+        jobs,
+        workdir: context.root().to_path_buf(),
+        log_dir: log_dir.clone(),
+        env,
+        kill_grace: std::time::Duration::from_secs(5),
+        tail_lines: 20,
+        rev: resolved.rev.clone(),
+        branch: resolved.branch.clone(),
+        incident: resolved.incident.clone(),
+    };
+    let standing = emergency_standing(&resolved);
+    let new_run = NewRun {
+        run_id: run_id.clone(),
+        rev: resolved.rev.clone(),
+        branch: resolved.branch.clone(),
+        lane: resolved.plan.lane.to_string(),
+        emergency: resolved.plan.emergency,
+        incident: resolved.incident.as_ref().map(ToString::to_string),
+        started_at: jiff::Timestamp::now(),
+        plan: serde_json::json!({
+            "plan": &resolved.plan,
+            "lane_why": &resolved.lane_why,
+            "base": &resolved.base,
+            "changed_packages": &packages,
+            "log_dir": log_dir.to_string_lossy(),
+        }),
+    };
+
+    let mut reporter = report::choose(arguments.json);
+    let mut junit = arguments.junit.as_ref().map(|_| JunitCollector::default());
+    settings::runtime()?.block_on(async {
+        let (cancel_sender, cancel) = watch::channel(false);
+        let interrupt = cancel_sender.clone();
+        let interrupted = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = interrupt.send(true);
+            }
+        });
+
+        // The store is opened and the run recorded beside the gates starting, not before them:
+        // time to the first gate matters in an incident. A store failure cancels the run.
+        let (record_sender, record_receiver) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record::record(
+            context.db.clone(),
+            context.actor.clone(),
+            new_run,
+            record_receiver,
+            cancel_sender,
+        ));
+
+        let (event_sender, mut events) = mpsc::unbounded_channel();
+        let plan = resolved.plan.clone();
+        let runner = tokio::spawn(async move {
+            fixlane_runner::run::run(&plan, settings, standing, event_sender, cancel).await
+        });
+
+        let mut final_verdict = None;
+        while let Some(event) = events.recv().await {
+            reporter.event(&event);
+            if let Some(junit) = junit.as_mut() {
+                junit.event(&event);
+            }
+            if let RunEvent::RunFinished { verdict, .. } = &event {
+                final_verdict = Some(*verdict);
+            }
+            // The recorder only stops early when the store failed; the run is cancelled then.
+            let _ = record_sender.send(event);
+        }
+        drop(record_sender);
+        reporter.finish();
+        runner
+            .await
+            .context("the runner stopped unexpectedly")?
+            .map_err(Failure::error)?;
+        let store_result = recorder.await.context("the recorder stopped unexpectedly")?;
+        if let (Some(path), Some(junit)) = (&arguments.junit, junit.take()) {
+            junit.write(path)?;
+        }
+        if let Err(error) = store_result {
+            return Err(Failure::error(anyhow::anyhow!(
+                "{error:#}\nthe run's results could not be recorded, so it has no verdict in the store"
+            )));
+        }
+        if interrupted.is_finished() {
+            eprintln!("interrupted: every running gate was stopped and the run is recorded as cancelled");
+            return Ok(exit::INTERRUPTED);
+        }
+        interrupted.abort();
+        Ok(final_verdict.unwrap_or(Verdict::Blocked).exit_code())
+    })
+}

@@ -1,0 +1,163 @@
+//! `fixlane verdict`: the verdict of a commit recomputed from what the store recorded, and the
+//! doubly confirmed acceptance of a `waiting` verdict (seed 002's confirmation dialogues).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context as _;
+use fixlane_core::plan::{GateAction, Plan};
+use fixlane_core::verdict::{self, GateState, VerdictReport};
+use fixlane_core::{GateName, Outcome, Verdict};
+use fixlane_runner::git::Repository;
+use fixlane_store::{RunRecord, Store};
+
+use crate::cli::VerdictArgs;
+use crate::exit::{self, CommandResult, Failure};
+use crate::report::lines;
+use crate::settings::{self, Context};
+
+fn stored_state(state: &str, detail: Option<&str>) -> Option<GateState> {
+    Some(match state {
+        "passed" => GateState::Finished {
+            outcome: Outcome::Passed,
+        },
+        "failed" => GateState::Finished {
+            outcome: Outcome::Failed,
+        },
+        "timed_out" => GateState::Finished {
+            outcome: Outcome::TimedOut,
+        },
+        "cancelled" => GateState::Finished {
+            outcome: Outcome::Cancelled,
+        },
+        "not_run" => GateState::NotRun {
+            because: GateName::parse(detail.unwrap_or("unknown")).ok()?,
+        },
+        _ => return None,
+    })
+}
+
+/// Recomputes the verdict of a recorded run: gates without a result are still queued or running.
+pub fn recompute(run: &RunRecord) -> Result<VerdictReport, Failure> {
+    let plan: Plan = serde_json::from_value(run.plan.get("plan").cloned().unwrap_or_default())
+        .context("the stored plan of this run cannot be read")?;
+    let mut states = Vec::with_capacity(plan.gates.len());
+    for gate in &plan.gates {
+        let recorded = run
+            .gates
+            .iter()
+            .find(|record| record.gate == gate.name.as_str())
+            .and_then(|record| stored_state(&record.state, record.detail.as_deref()));
+        let state = match (&gate.action, recorded) {
+            (_, Some(state)) => state,
+            (GateAction::Skip(reason), None) => GateState::Skipped {
+                reason: reason.clone(),
+            },
+            (GateAction::Run { .. }, None) if run.finished_at.is_some() => GateState::Finished {
+                outcome: Outcome::Cancelled,
+            },
+            (GateAction::Run { .. }, None) => GateState::Running,
+        };
+        states.push((gate.name.clone(), gate.tier, state));
+    }
+    // No emergency record can be approved yet, so emergency-lane runs stay blocked.
+    Ok(verdict::compute(
+        states
+            .iter()
+            .map(|(name, tier, state)| (name, *tier, state)),
+        plan.emergency,
+        None,
+    ))
+}
+
+fn ask_for_short_hash(short: &str) -> Result<bool, Failure> {
+    eprint!(
+        "a critical gate is still running; type the commit's short hash ({short}) to merge anyway: "
+    );
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("could not read the confirmation")?;
+    Ok(answer.trim() == short)
+}
+
+pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
+    let rev = context
+        .repo
+        .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        let Some(run) = store.latest_run(&rev, arguments.lane.as_deref()).await? else {
+            return Err(Failure::error(anyhow::anyhow!(
+                "no run of {} is recorded{}; run `fixlane run` first",
+                lines::short(&rev),
+                arguments
+                    .lane
+                    .as_ref()
+                    .map(|lane| format!(" in lane {lane}"))
+                    .unwrap_or_default()
+            )));
+        };
+        let report = recompute(&run)?;
+        if arguments.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "rev": rev,
+                    "run_id": run.run_id,
+                    "lane": run.lane,
+                    "verdict": report.verdict,
+                    "reasons": report.reasons,
+                    "exit_code": report.verdict.exit_code(),
+                })
+            );
+        } else {
+            println!(
+                "{} (run {}, lane {}, {})",
+                lines::verdict_line("verdict:", report.verdict, &report.reasons),
+                run.run_id,
+                run.lane,
+                lines::short(&rev)
+            );
+        }
+        if report.verdict != Verdict::Waiting || arguments.confirm_while_running == 0 {
+            return Ok(report.verdict.exit_code());
+        }
+        if arguments.confirm_while_running < 2 {
+            return Err(Failure {
+                code: report.verdict.exit_code(),
+                error: anyhow::anyhow!(
+                    "merging while a critical gate runs needs --confirm-while-running given twice; \
+                     waiting for the gate is safer"
+                ),
+            });
+        }
+        let short = rev.get(..7).unwrap_or(&rev).to_owned();
+        if std::io::stdin().is_terminal() && !ask_for_short_hash(&short)? {
+            return Err(Failure {
+                code: report.verdict.exit_code(),
+                error: anyhow::anyhow!("the hash did not match; nothing was confirmed"),
+            });
+        }
+        store
+            .append_audit(
+                &context.actor,
+                "confirm-while-running",
+                serde_json::json!({
+                    "rev": rev,
+                    "run_id": run.run_id,
+                    "lane": run.lane,
+                    "reasons": report.reasons,
+                }),
+            )
+            .await
+            .context("the confirmation could not be logged, so it does not count")?;
+        eprintln!(
+            "confirmed by {}: merging {short} while {} — this is in the audit log",
+            context.actor,
+            report.reasons.join("; ")
+        );
+        Ok(exit::SUCCESS)
+    })
+}

@@ -1,0 +1,117 @@
+//! Writing a run to the store as its events arrive, in batches, off the runner's path.
+
+use fixlane_core::{Outcome, RunEvent};
+use fixlane_store::{GateRecord, NewRun, Store};
+use tokio::sync::{mpsc, watch};
+
+fn outcome_state(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::TimedOut => "timed_out",
+        Outcome::Cancelled => "cancelled",
+    }
+}
+
+/// The store's row for a gate event, or `None` for events that are not a gate's result.
+pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
+    match event {
+        RunEvent::GateFinished {
+            at,
+            gate,
+            tier,
+            outcome,
+            exit_code,
+            duration_ms,
+            tail,
+            log,
+        } => Some(GateRecord {
+            gate: gate.to_string(),
+            tier: tier.as_str().to_owned(),
+            state: outcome_state(*outcome).to_owned(),
+            detail: None,
+            exit_code: *exit_code,
+            duration_ms: i64::try_from(*duration_ms).ok(),
+            log_path: log.clone(),
+            tail: tail.clone(),
+            finished_at: *at,
+        }),
+        RunEvent::GateSkipped {
+            at,
+            gate,
+            tier,
+            reason,
+        } => Some(GateRecord {
+            gate: gate.to_string(),
+            tier: tier.as_str().to_owned(),
+            state: "skipped".to_owned(),
+            detail: Some(reason.to_string()),
+            exit_code: None,
+            duration_ms: None,
+            log_path: None,
+            tail: Vec::new(),
+            finished_at: *at,
+        }),
+        RunEvent::GateNotRun {
+            at,
+            gate,
+            tier,
+            because,
+        } => Some(GateRecord {
+            gate: gate.to_string(),
+            tier: tier.as_str().to_owned(),
+            state: "not_run".to_owned(),
+            detail: Some(because.to_string()),
+            exit_code: None,
+            duration_ms: None,
+            log_path: None,
+            tail: Vec::new(),
+            finished_at: *at,
+        }),
+        _ => None,
+    }
+}
+
+/// Opens the store, records the run's start, then its gates and verdict as events arrive.
+/// Any store failure cancels the run (fail closed) and is returned.
+pub async fn record(
+    db: String,
+    actor: String,
+    run: NewRun,
+    mut events: mpsc::UnboundedReceiver<RunEvent>,
+    cancel: watch::Sender<bool>,
+) -> anyhow::Result<()> {
+    let result = async {
+        let store = fixlane_store::open(&db).await?;
+        store.start_run(&actor, &run).await?;
+        while let Some(first) = events.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = events.try_recv() {
+                batch.push(more);
+            }
+            let gates: Vec<GateRecord> = batch.iter().filter_map(gate_record).collect();
+            if !gates.is_empty() {
+                store.record_gates(&actor, &run.run_id, &gates).await?;
+            }
+            for event in &batch {
+                if let RunEvent::RunFinished {
+                    at,
+                    verdict,
+                    reasons,
+                    ..
+                } = event
+                {
+                    store
+                        .finish_run(&actor, &run.run_id, verdict.as_str(), reasons, *at)
+                        .await?;
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = cancel.send(true);
+    }
+    result
+}

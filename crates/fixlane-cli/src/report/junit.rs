@@ -1,0 +1,97 @@
+//! `--junit FILE`: one test case per gate, skipped gates as skipped, for CI test-result views.
+
+use std::path::Path;
+use std::time::Duration;
+
+use fixlane_core::{Outcome, RunEvent};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+#[derive(Default)]
+pub struct JunitCollector {
+    lane: String,
+    cases: Vec<TestCase>,
+    duration_ms: u64,
+}
+
+impl JunitCollector {
+    pub fn event(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::RunStarted { lane, .. } => self.lane = lane.to_string(),
+            RunEvent::GateFinished {
+                gate,
+                tier,
+                outcome,
+                exit_code,
+                duration_ms,
+                tail,
+                log,
+                ..
+            } => {
+                let status = match outcome {
+                    Outcome::Passed => TestCaseStatus::success(),
+                    Outcome::Failed | Outcome::TimedOut => {
+                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        status.set_message(format!(
+                            "{} (exit code {}){}",
+                            outcome.as_str(),
+                            exit_code.map_or_else(|| "none".to_owned(), |code| code.to_string()),
+                            log.as_ref()
+                                .map(|log| format!("; log: {log}"))
+                                .unwrap_or_default()
+                        ));
+                        status.set_description(tail.join("\n"));
+                        status
+                    }
+                    Outcome::Cancelled => {
+                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                        status.set_message("cancelled");
+                        status
+                    }
+                };
+                let mut case = TestCase::new(gate.to_string(), status);
+                case.set_classname(format!("{}.{}", self.lane, tier.as_str()));
+                case.set_time(Duration::from_millis(*duration_ms));
+                self.cases.push(case);
+            }
+            RunEvent::GateSkipped {
+                gate, tier, reason, ..
+            } => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(reason.to_string());
+                let mut case = TestCase::new(gate.to_string(), status);
+                case.set_classname(format!("{}.{}", self.lane, tier.as_str()));
+                self.cases.push(case);
+            }
+            RunEvent::GateNotRun {
+                gate,
+                tier,
+                because,
+                ..
+            } => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(format!("not run: needs {because}, which did not pass"));
+                let mut case = TestCase::new(gate.to_string(), status);
+                case.set_classname(format!("{}.{}", self.lane, tier.as_str()));
+                self.cases.push(case);
+            }
+            RunEvent::RunFinished { duration_ms, .. } => self.duration_ms = *duration_ms,
+            _ => {}
+        }
+    }
+
+    pub fn write(self, path: &Path) -> anyhow::Result<()> {
+        let mut suite = TestSuite::new(format!("fixlane lane {}", self.lane));
+        suite.add_test_cases(self.cases);
+        suite.set_time(Duration::from_millis(self.duration_ms));
+        let mut report = Report::new("fixlane");
+        report.add_test_suite(suite);
+        report.set_time(Duration::from_millis(self.duration_ms));
+        let text = report.to_string()?;
+        std::fs::write(path, text).map_err(|error| {
+            anyhow::anyhow!(
+                "could not write the JUnit report {}: {error}",
+                path.display()
+            )
+        })
+    }
+}

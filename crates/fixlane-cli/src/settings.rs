@@ -1,0 +1,109 @@
+//! Global arguments resolved once into a `Context`: the repository, the config, the store, the actor.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use fixlane_core::Config;
+use fixlane_runner::git::{GitCli, Repository};
+use fixlane_store::AnyStore;
+
+use crate::cli::GlobalArgs;
+use crate::diagnostics;
+use crate::exit::Failure;
+
+/// Everything a command needs to know about where it runs.
+pub struct Context {
+    pub repo: GitCli,
+    pub config_path: PathBuf,
+    pub db: String,
+    pub actor: String,
+}
+
+impl Context {
+    pub fn discover(global: &GlobalArgs) -> Result<Self, Failure> {
+        let start = match &global.directory {
+            Some(directory) => directory.clone(),
+            None => std::env::current_dir().context("could not read the current directory")?,
+        };
+        let repo = GitCli::discover(&start).map_err(|error| {
+            Failure::error(anyhow::anyhow!(
+                "{error}\nfixlane works inside a git repository: run it there, or pass -C DIR"
+            ))
+        })?;
+        let config_path = match &global.config {
+            Some(path) if path.is_absolute() => path.clone(),
+            Some(path) => start.join(path),
+            None => repo.root().join("fixlane.toml"),
+        };
+        let db = match &global.db {
+            Some(db) => db.clone(),
+            None => repo
+                .fixlane_dir()
+                .join("fixlane.db")
+                .to_string_lossy()
+                .into_owned(),
+        };
+        let actor = global
+            .actor
+            .clone()
+            .or_else(|| repo.user_email())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(Self {
+            repo,
+            config_path,
+            db,
+            actor,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.repo.root()
+    }
+
+    /// The config file's name as shown in messages: relative to the repository when inside it.
+    pub fn config_display(&self) -> String {
+        self.config_path
+            .strip_prefix(self.root())
+            .unwrap_or(&self.config_path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Reads and validates the config; on errors prints every one of them and fails with code 2.
+    pub fn load_config(&self) -> Result<Config, Failure> {
+        let source = std::fs::read_to_string(&self.config_path).map_err(|error| {
+            Failure::error(anyhow::anyhow!(
+                "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",
+                self.config_path.display()
+            ))
+        })?;
+        fixlane_core::config::parse(&source, &self.config_display()).map_err(|errors| {
+            eprint!("{}", diagnostics::render_config_errors(&errors));
+            Failure::error(anyhow::anyhow!(
+                "{} is not valid; nothing was run",
+                self.config_display()
+            ))
+        })
+    }
+
+    pub async fn open_store(&self) -> Result<AnyStore, Failure> {
+        fixlane_store::open(&self.db).await.map_err(|error| {
+            Failure::error(anyhow::anyhow!(
+                "{error}\nthe store is {}; pass --db PATH|URL or set FIXLANE_DB to use another",
+                self.db
+            ))
+        })
+    }
+}
+
+/// A multi-threaded runtime for the async commands.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            Failure::error(anyhow::anyhow!(
+                "could not start the async runtime: {error}"
+            ))
+        })
+}

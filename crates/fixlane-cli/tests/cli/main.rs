@@ -1,0 +1,12 @@
+//! The one integration-test binary of the `fixlane` command: real git repositories in temp
+//! dirs, the real binary, real `SQLite` stores.
+
+// Test helpers fail loudly on purpose: a broken sandbox is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod audit;
+mod config;
+mod help;
+mod run;
+mod support;
+mod verdict;
