@@ -1,5 +1,8 @@
 //! The command line, as clap derive types. Raw arguments are resolved once into settings.
 
+// Doc comments here are `--help` text, printed verbatim: markdown backticks would show.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
@@ -22,7 +25,7 @@ pub struct GlobalArgs {
     /// The config file [default: fixlane.toml at the repository root].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The store: a `SQLite` path, or a `postgres://` URL [default: `.git/fixlane/fixlane.db`].
+    /// The store: a SQLite path, or a postgres:// URL [default: .git/fixlane/fixlane.db].
     #[arg(long, global = true, env = "FIXLANE_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
     /// Act as this person [default: git's user.email].
@@ -77,7 +80,7 @@ pub struct RunArgs {
     /// Print JSON Lines events instead of the human view.
     #[arg(long)]
     pub json: bool,
-    /// Write a `JUnit` XML report to FILE.
+    /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }

@@ -41,14 +41,29 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::OpenSqlite {
-                path: path.to_owned(),
-                source,
-            })?;
+        // Switching a brand-new file to WAL needs a lock that SQLite refuses at once (no busy
+        // handler) when another process is doing the same, so two runs starting together on a
+        // fresh repository retry briefly instead of failing.
+        let mut attempt = 0;
+        let pool = loop {
+            match SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.clone())
+                .await
+            {
+                Ok(pool) => break pool,
+                Err(source) if attempt < 50 && is_busy(&source) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(source) => {
+                    return Err(StoreError::OpenSqlite {
+                        path: path.to_owned(),
+                        source,
+                    });
+                }
+            }
+        };
         crate::migrations::run_sqlite(&pool, path).await?;
         Ok(Self {
             pool,
@@ -82,6 +97,14 @@ impl SqliteStore {
             .await
             .map_err(query_error("begin a read transaction"))
     }
+}
+
+/// `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6): another connection holds the lock right now.
+fn is_busy(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|database| database.code())
+        .is_some_and(|code| code == "5" || code == "6")
 }
 
 crate::backend::impl_store!(SqliteStore, Sqlite);
