@@ -36,6 +36,31 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             tail: tail.clone(),
             finished_at: *at,
         }),
+        RunEvent::GateCancelled {
+            at,
+            gate,
+            tier,
+            started,
+            duration_ms,
+            log,
+        } => Some(GateRecord {
+            gate: gate.to_string(),
+            tier: tier.as_str().to_owned(),
+            state: "cancelled".to_owned(),
+            detail: Some(
+                if *started {
+                    "stopped while running"
+                } else {
+                    "never started"
+                }
+                .to_owned(),
+            ),
+            exit_code: None,
+            duration_ms: i64::try_from(*duration_ms).ok(),
+            log_path: log.clone(),
+            tail: Vec::new(),
+            finished_at: *at,
+        }),
         RunEvent::GateSkipped {
             at,
             gate,
@@ -77,12 +102,16 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
 pub async fn record(
     db: String,
     actor: String,
+    (config_file, config_hash): (String, String),
     run: NewRun,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
     cancel: watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let result = async {
         let store = fixlane_store::open(&db).await?;
+        store
+            .record_config_seen(&actor, &config_file, &config_hash)
+            .await?;
         store.start_run(&actor, &run).await?;
         while let Some(first) = events.recv().await {
             let mut batch = vec![first];

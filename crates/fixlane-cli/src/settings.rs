@@ -71,19 +71,27 @@ impl Context {
 
     /// Reads and validates the config; on errors prints every one of them and fails with code 2.
     pub fn load_config(&self) -> Result<Config, Failure> {
+        self.load_config_and_hash().map(|(config, _)| config)
+    }
+
+    /// The config and the SHA-256 of its text, for logging when it changes.
+    pub fn load_config_and_hash(&self) -> Result<(Config, String), Failure> {
         let source = std::fs::read_to_string(&self.config_path).map_err(|error| {
             Failure::error(anyhow::anyhow!(
                 "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",
                 self.config_path.display()
             ))
         })?;
-        fixlane_core::config::parse(&source, &self.config_display()).map_err(|errors| {
-            eprint!("{}", diagnostics::render_config_errors(&errors));
-            Failure::error(anyhow::anyhow!(
-                "{} is not valid; nothing was run",
-                self.config_display()
-            ))
-        })
+        let hash = fixlane_core::audit::content_hash(&source);
+        let config =
+            fixlane_core::config::parse(&source, &self.config_display()).map_err(|errors| {
+                eprint!("{}", diagnostics::render_config_errors(&errors));
+                Failure::error(anyhow::anyhow!(
+                    "{} is not valid; nothing was run",
+                    self.config_display()
+                ))
+            })?;
+        Ok((config, hash))
     }
 
     pub async fn open_store(&self) -> Result<AnyStore, Failure> {

@@ -61,6 +61,11 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
     out
 }
 
+/// The SHA-256 of a text, in hex: how a config's content is identified in the log.
+pub fn content_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 /// The hash of an entry with these fields. Every field is length-prefixed so no two distinct
 /// entries share an encoding.
 pub fn entry_hash(

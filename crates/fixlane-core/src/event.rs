@@ -73,6 +73,16 @@ pub enum RunEvent {
         #[serde(flatten)]
         reason: SkipReason,
     },
+    /// Stopped by Ctrl-C or a store failure: killed while running, or never started.
+    GateCancelled {
+        at: Timestamp,
+        gate: GateName,
+        tier: Tier,
+        /// Whether its process had started (and was killed).
+        started: bool,
+        duration_ms: u64,
+        log: Option<String>,
+    },
     GateNotRun {
         at: Timestamp,
         gate: GateName,
@@ -101,6 +111,7 @@ impl RunEvent {
             | RunEvent::GateStarted { at, .. }
             | RunEvent::GateFinished { at, .. }
             | RunEvent::GateSkipped { at, .. }
+            | RunEvent::GateCancelled { at, .. }
             | RunEvent::GateNotRun { at, .. }
             | RunEvent::VerdictChanged { at, .. }
             | RunEvent::RunFinished { at, .. } => *at,

@@ -207,16 +207,28 @@ impl Scheduler<'_> {
         self.running = self.running.saturating_sub(1);
         self.status[index] = Status::Done;
         let gate = &self.plan.gates[index];
-        self.emit(RunEvent::GateFinished {
-            at: Timestamp::now(),
-            gate: gate.name.clone(),
-            tier: gate.tier,
-            outcome: done.outcome,
-            exit_code: done.exit_code,
-            duration_ms: millis(done.duration),
-            tail: done.tail,
-            log: done.log.map(|path| path.display().to_string()),
-        });
+        let log = done.log.map(|path| path.display().to_string());
+        if done.outcome == Outcome::Cancelled {
+            self.emit(RunEvent::GateCancelled {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+                tier: gate.tier,
+                started: true,
+                duration_ms: millis(done.duration),
+                log,
+            });
+        } else {
+            self.emit(RunEvent::GateFinished {
+                at: Timestamp::now(),
+                gate: gate.name.clone(),
+                tier: gate.tier,
+                outcome: done.outcome,
+                exit_code: done.exit_code,
+                duration_ms: millis(done.duration),
+                tail: done.tail,
+                log,
+            });
+        }
         self.track(
             index,
             GateState::Finished {
@@ -277,14 +289,12 @@ impl Scheduler<'_> {
             }
             self.status[index] = Status::Done;
             let gate = &self.plan.gates[index];
-            self.emit(RunEvent::GateFinished {
+            self.emit(RunEvent::GateCancelled {
                 at: Timestamp::now(),
                 gate: gate.name.clone(),
                 tier: gate.tier,
-                outcome: Outcome::Cancelled,
-                exit_code: None,
+                started: false,
                 duration_ms: 0,
-                tail: Vec::new(),
                 log: None,
             });
             self.track(

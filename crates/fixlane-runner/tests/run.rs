@@ -77,6 +77,9 @@ fn finished<'a>(events: &'a [RunEvent], gate_name: &str) -> (Outcome, Option<i32
                 exit_code,
                 ..
             } if gate.as_str() == gate_name => Some((*outcome, *exit_code, event)),
+            RunEvent::GateCancelled { gate, .. } if gate.as_str() == gate_name => {
+                Some((Outcome::Cancelled, None, event))
+            }
             _ => None,
         })
         .unwrap_or_else(|| panic!("no GateFinished for {gate_name}: {events:#?}"))
@@ -357,8 +360,11 @@ async fn cancel_kills_running_gates_and_cancels_queued_ones() {
             "{gate_name}"
         );
     }
-    let RunEvent::GateFinished {
-        duration_ms, log, ..
+    let RunEvent::GateCancelled {
+        duration_ms,
+        log,
+        started: false,
+        ..
     } = finished(&events, "d").2
     else {
         unreachable!()

@@ -49,6 +49,10 @@ pub(crate) const UPDATE_HEAD: &str =
 
 pub(crate) const READ_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
+/// The details of the newest `config-seen` entry.
+pub(crate) const LAST_CONFIG_SEEN: &str =
+    "SELECT details FROM audit_log WHERE action = 'config-seen' ORDER BY seq DESC LIMIT 1";
+
 pub(crate) const SELECT_AUDIT: &str = "SELECT seq, recorded_at, actor, action, details, \
      previous_hash, hash FROM audit_log ORDER BY seq";
 
@@ -359,6 +363,42 @@ macro_rules! impl_store {
         }
 
         impl $crate::Store for $store {
+            async fn record_config_seen(
+                &self,
+                actor: &str,
+                file: &str,
+                sha256: &str,
+            ) -> Result<Option<fixlane_core::audit::AuditEntry>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read the last config seen";
+                // Under the write lock, so two runs starting together log one change, not two.
+                let mut tx = self.begin_write().await?;
+                let last: Option<String> = sqlx::query($crate::backend::LAST_CONFIG_SEEN)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?
+                    .map(|row| row.try_get::<String, _>("details"))
+                    .transpose()
+                    .map_err(query_error(what))?;
+                let previous = last
+                    .and_then(|details| serde_json::from_str::<serde_json::Value>(&details).ok())
+                    .and_then(|details| details.get("sha256").and_then(|sha| sha.as_str().map(str::to_owned)));
+                if previous.as_deref() == Some(sha256) {
+                    return Ok(None);
+                }
+                let details = serde_json::json!({
+                    "file": file,
+                    "sha256": sha256,
+                    "previous_sha256": previous,
+                });
+                let entry = Self::append_in(&mut tx, actor, "config-seen", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the config-seen entry"))?;
+                Ok(Some(entry))
+            }
+
             async fn append_audit(
                 &self,
                 actor: &str,

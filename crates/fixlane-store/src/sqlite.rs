@@ -103,7 +103,7 @@ impl SqliteStore {
 fn is_busy(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
-        .and_then(|database| database.code())
+        .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "5" || code == "6")
 }
 

@@ -65,6 +65,15 @@ pub trait Store {
         run_id: &str,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
+    /// Logs `config-seen` when the config's hash differs from the last one logged; returns the
+    /// entry, or `None` when the config is unchanged.
+    fn record_config_seen(
+        &self,
+        actor: &str,
+        file: &str,
+        sha256: &str,
+    ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
+
     /// Every audit entry, in sequence order.
     fn audit_entries(&self) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 
@@ -176,6 +185,18 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(store) => store.run(run_id).await,
             AnyStore::Postgres(store) => store.run(run_id).await,
+        }
+    }
+
+    async fn record_config_seen(
+        &self,
+        actor: &str,
+        file: &str,
+        sha256: &str,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.record_config_seen(actor, file, sha256).await,
+            AnyStore::Postgres(store) => store.record_config_seen(actor, file, sha256).await,
         }
     }
 

@@ -73,9 +73,12 @@ where
 {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let Ok(base) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set (set it to e.g. \
-             postgres://postgres@127.0.0.1:5432/test to run this test on PostgreSQL too)"
+        // Straight to the stderr handle, not eprintln!: the test harness captures the macro's
+        // output of passing tests, and this skip must be seen.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set (set it to e.g. \
+              postgres://postgres@127.0.0.1:5432/test to run this test on PostgreSQL too)\n",
         );
         return;
     };
@@ -151,6 +154,7 @@ on_both_databases!(
     concurrent_appends_form_one_chain,
     failed_audit_write_leaves_no_record,
     many_gate_batches_stay_fast,
+    config_changes_are_logged_once_each,
 );
 
 fn time(text: &str) -> Timestamp {
@@ -732,4 +736,30 @@ async fn two_processes_opening_a_fresh_file_at_once_both_succeed() {
     one.append_audit("a", "x", json!({})).await.unwrap();
     two.append_audit("b", "y", json!({})).await.unwrap();
     assert_eq!(one.verify_audit().await.unwrap(), Ok(2));
+}
+
+async fn config_changes_are_logged_once_each(db: TestDb) {
+    let store = &db.store;
+    let first = store
+        .record_config_seen("bob", "fixlane.toml", "aaa")
+        .await
+        .unwrap()
+        .expect("the first config is a change");
+    assert_eq!(first.action, "config-seen");
+    assert_eq!(first.details["previous_sha256"], serde_json::Value::Null);
+    assert!(
+        store
+            .record_config_seen("bob", "fixlane.toml", "aaa")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.append_audit("bob", "other", json!({})).await.unwrap();
+    let second = store
+        .record_config_seen("alice", "fixlane.toml", "bbb")
+        .await
+        .unwrap()
+        .expect("a new hash is a change");
+    assert_eq!(second.details["previous_sha256"], "aaa");
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(3));
 }

@@ -135,7 +135,7 @@ fn gate_environment(
 }
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
-    let config = context.load_config()?;
+    let (config, config_hash) = context.load_config_and_hash()?;
     let resolved = resolve(context, &config, arguments)?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
@@ -195,6 +195,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let recorder = tokio::spawn(record::record(
             context.db.clone(),
             context.actor.clone(),
+            (context.config_display(), config_hash),
             new_run,
             record_receiver,
             cancel_sender,

@@ -53,6 +53,19 @@ impl JunitCollector {
                 case.set_time(Duration::from_millis(*duration_ms));
                 self.cases.push(case);
             }
+            RunEvent::GateCancelled {
+                gate,
+                tier,
+                duration_ms,
+                ..
+            } => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message("cancelled");
+                let mut case = TestCase::new(gate.to_string(), status);
+                case.set_classname(format!("{}.{}", self.lane, tier.as_str()));
+                case.set_time(Duration::from_millis(*duration_ms));
+                self.cases.push(case);
+            }
             RunEvent::GateSkipped {
                 gate, tier, reason, ..
             } => {

@@ -71,6 +71,20 @@ pub fn describe(event: &RunEvent) -> Option<String> {
             ),
             Outcome::Cancelled => format!("cancelled {gate} ({})", tier.as_str()),
         }),
+        RunEvent::GateCancelled {
+            gate,
+            tier,
+            started,
+            ..
+        } => Some(format!(
+            "cancelled {gate} ({}){}",
+            tier.as_str(),
+            if *started {
+                ": its process group was stopped"
+            } else {
+                " before it started"
+            }
+        )),
         RunEvent::GateSkipped {
             gate, tier, reason, ..
         } => Some(format!("skipped  {gate} ({}): {reason}", tier.as_str())),

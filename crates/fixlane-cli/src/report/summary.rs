@@ -40,6 +40,9 @@ impl Summary {
                 duration_ms,
                 ..
             } => self.set(gate, outcome.as_str().to_owned(), Some(*duration_ms)),
+            RunEvent::GateCancelled {
+                gate, duration_ms, ..
+            } => self.set(gate, "cancelled".to_owned(), Some(*duration_ms)),
             RunEvent::GateNotRun { gate, because, .. } => {
                 self.set(gate, format!("not run ({because} did not pass)"), None);
             }

@@ -50,7 +50,7 @@ impl Reporter for TerminalReporter {
                 bar.enable_steady_tick(Duration::from_millis(120));
                 self.bars.insert(gate.clone(), bar);
             }
-            RunEvent::GateFinished { gate, .. } => {
+            RunEvent::GateFinished { gate, .. } | RunEvent::GateCancelled { gate, .. } => {
                 if let Some(bar) = self.bars.remove(gate) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);

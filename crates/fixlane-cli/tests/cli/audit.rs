@@ -59,8 +59,9 @@ fn export_writes_one_json_object_per_entry_with_the_run_verdict() {
         .collect();
     assert!(entries.len() >= 3, "{entries:?}");
     assert_eq!(entries[0]["seq"], 1);
-    assert_eq!(entries[0]["action"], "run-started");
-    assert_eq!(entries[0]["actor"], "bob@example.com");
+    assert_eq!(entries[0]["action"], "config-seen");
+    assert_eq!(entries[1]["action"], "run-started");
+    assert_eq!(entries[1]["actor"], "bob@example.com");
     let verdict = entries
         .iter()
         .find(|entry| entry["action"] == "run-verdict")
@@ -69,4 +70,39 @@ fn export_writes_one_json_object_per_entry_with_the_run_verdict() {
     for pair in entries.windows(2) {
         assert_eq!(pair[1]["previous_hash"], pair[0]["hash"]);
     }
+}
+
+fn actions(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .fixlane(&["audit", "export"])
+        .stdout()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_config_change_is_logged_when_a_run_first_sees_it() {
+    let sandbox = Sandbox::example();
+    sandbox.fixlane(&["run"]).expect_code(0);
+    sandbox.fixlane(&["run"]).expect_code(0);
+    let seen = |sandbox: &Sandbox| {
+        actions(sandbox)
+            .iter()
+            .filter(|action| *action == "config-seen")
+            .count()
+    };
+    assert_eq!(seen(&sandbox), 1);
+    let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
+    sandbox.write(
+        "fixlane.toml",
+        &config.replace("timeout = \"30m\"", "timeout = \"20m\""),
+    );
+    sandbox.fixlane(&["run"]).expect_code(0);
+    assert_eq!(seen(&sandbox), 2);
 }

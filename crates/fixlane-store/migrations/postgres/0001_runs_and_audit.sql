@@ -55,3 +55,6 @@ CREATE TABLE IF NOT EXISTS audit_head (
 INSERT INTO audit_head (id, seq, hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
 ON CONFLICT (id) DO NOTHING;
+
+-- Finds the newest entry of one action (e.g. the last config seen) without scanning the log.
+CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, seq);

@@ -52,3 +52,6 @@ CREATE TABLE IF NOT EXISTS audit_head (
 
 INSERT OR IGNORE INTO audit_head (id, seq, hash)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+-- Finds the newest entry of one action (e.g. the last config seen) without scanning the log.
+CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, seq);
