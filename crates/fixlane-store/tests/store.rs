@@ -3,7 +3,7 @@
 //! dropped afterwards.
 
 // Test helpers (not `#[test]` functions themselves) may fail loudly.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 use std::future::Future;
