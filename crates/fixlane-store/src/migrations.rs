@@ -57,7 +57,12 @@ pub(crate) async fn run_sqlite(pool: &SqlitePool, path: &Path) -> Result<(), Sto
         attempt += 1;
         match migrator.run(pool).await {
             Ok(()) => return Ok(()),
-            Err(_) if attempt < 5 => {
+            // Only a collision with another opener is worth another try; a modified or newer
+            // schema will not fix itself, and an incident cannot wait on it.
+            Err(
+                sqlx::migrate::MigrateError::Execute(_)
+                | sqlx::migrate::MigrateError::ExecuteMigration(..),
+            ) if attempt < 5 => {
                 tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
             }
             Err(source) => {
