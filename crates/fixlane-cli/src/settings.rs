@@ -16,7 +16,8 @@ pub struct Context {
     pub repo: GitCli,
     pub config_path: PathBuf,
     pub db: String,
-    pub actor: String,
+    actor_override: Option<String>,
+    actor: std::sync::OnceLock<String>,
 }
 
 impl Context {
@@ -43,16 +44,23 @@ impl Context {
                 .to_string_lossy()
                 .into_owned(),
         };
-        let actor = global
-            .actor
-            .clone()
-            .or_else(|| repo.user_email())
-            .unwrap_or_else(|| "unknown".to_owned());
         Ok(Self {
             repo,
             config_path,
             db,
-            actor,
+            actor_override: global.actor.clone(),
+            actor: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The acting person: `--as`, else `FIXLANE_USER`, else git's `user.email`. Asked of git
+    /// only when needed, since each git call delays the first gate.
+    pub fn actor(&self) -> &str {
+        self.actor.get_or_init(|| {
+            self.actor_override
+                .clone()
+                .or_else(|| self.repo.user_email())
+                .unwrap_or_else(|| "unknown".to_owned())
         })
     }
 

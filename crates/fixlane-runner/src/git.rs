@@ -107,6 +107,11 @@ fn git_in(directory: &Path, args: &[&OsStr]) -> Result<Result<Output, GitError>,
     }
 }
 
+/// A full object name, which needs no lookup to be used as a commit.
+fn is_full_hash(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .trim_end_matches('\n')
@@ -195,17 +200,38 @@ impl Repository for GitCli {
     }
 
     fn default_base(&self, rev: &str) -> Result<Option<String>, GitError> {
-        let commit = self.resolve(rev)?;
-        for candidate in ["origin/HEAD", "main", "master"] {
-            let Some(other) = self.commit_if_exists(candidate)? else {
+        const CANDIDATES: [&str; 3] = [
+            "refs/remotes/origin/HEAD",
+            "refs/heads/main",
+            "refs/heads/master",
+        ];
+        let commit = if is_full_hash(rev) {
+            rev.to_owned()
+        } else {
+            self.resolve(rev)?
+        };
+        // One for-each-ref answers which default branches exist; git calls are most of the time
+        // to the first gate, so candidates are not probed one process at a time.
+        let mut arguments = vec!["for-each-ref", "--format=%(refname) %(objectname)"];
+        arguments.extend(CANDIDATES);
+        let listing = text(&self.git(&arguments)?.stdout);
+        for candidate in CANDIDATES {
+            let Some(other) = listing.lines().find_map(|line| {
+                line.strip_prefix(candidate)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .map(str::to_owned)
+            }) else {
                 continue;
             };
+            // On `main` itself the merge-base is the commit: compare with its parent instead.
+            if other == commit {
+                continue;
+            }
             let Some(output) = self.git_maybe(&["merge-base", &commit, &other])? else {
                 // Unrelated histories or a shallow clone that cuts the common ancestor off.
                 continue;
             };
             let base = text(&output.stdout);
-            // On `main` itself the merge-base is the commit: compare with its parent instead.
             if !base.is_empty() && base != commit {
                 return Ok(Some(base));
             }

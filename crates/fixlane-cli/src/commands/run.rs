@@ -32,11 +32,16 @@ struct Resolved {
 
 fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Resolved, Failure> {
     let repo = &context.repo;
-    let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
-    let branch = match &arguments.branch {
-        Some(branch) => Some(branch.clone()),
-        None => repo.current_branch()?,
-    };
+    let (rev, branch) = std::thread::scope(|scope| {
+        let branch = scope.spawn(|| match &arguments.branch {
+            Some(branch) => Ok(Some(branch.clone())),
+            None => repo.current_branch(),
+        });
+        let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"));
+        (rev, branch.join())
+    });
+    let rev = rev?;
+    let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
     let explicit = arguments
         .lane
         .as_deref()
@@ -136,7 +141,14 @@ fn gate_environment(
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (config, config_hash) = context.load_config_and_hash()?;
-    let resolved = resolve(context, &config, arguments)?;
+    // git's answers come one process at a time; the actor's lookup overlaps with them.
+    let (resolved, actor) = std::thread::scope(|scope| {
+        let actor = scope.spawn(|| context.actor().to_owned());
+        let resolved = resolve(context, &config, arguments);
+        (resolved, actor.join())
+    });
+    let resolved = resolved?;
+    let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     let packages = match &resolved.changed_files {
@@ -194,7 +206,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record::record(
             context.db.clone(),
-            context.actor.clone(),
+            actor,
             (context.config_display(), config_hash),
             new_run,
             record_receiver,

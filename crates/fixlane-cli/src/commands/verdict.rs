@@ -142,7 +142,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         }
         store
             .append_audit(
-                &context.actor,
+                context.actor(),
                 "confirm-while-running",
                 serde_json::json!({
                     "rev": rev,
@@ -155,7 +155,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             .context("the confirmation could not be logged, so it does not count")?;
         eprintln!(
             "confirmed by {}: merging {short} while {} — this is in the audit log",
-            context.actor,
+            context.actor(),
             report.reasons.join("; ")
         );
         Ok(exit::SUCCESS)

@@ -81,7 +81,8 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
     };
     drop(log);
 
-    let mut command = Command::new("sh");
+    // An absolute path: a PATH lookup costs several failed execs per gate.
+    let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
         .arg(&job.command)
