@@ -13,6 +13,9 @@ fn outcome_state(outcome: Outcome) -> &'static str {
     }
 }
 
+/// How long gate results may wait to share a transaction with the next ones.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// The store's row for a gate event, or `None` for events that are not a gate's result.
 pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
     match event {
@@ -114,9 +117,19 @@ pub async fn record(
             .await?;
         store.start_run(&actor, &run).await?;
         while let Some(first) = events.recv().await {
+            // Gates finishing close together share one transaction: a chain of quick gates
+            // would otherwise pay a commit each, on the cores the gates need. The run's end is
+            // written at once.
             let mut batch = vec![first];
-            while let Ok(more) = events.try_recv() {
-                batch.push(more);
+            let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+            while !batch
+                .last()
+                .is_some_and(|event| matches!(event, RunEvent::RunFinished { .. }))
+            {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Ok(Some(more)) => batch.push(more),
+                    Ok(None) | Err(_) => break,
+                }
             }
             let gates: Vec<GateRecord> = batch.iter().filter_map(gate_record).collect();
             if !gates.is_empty() {

@@ -224,6 +224,14 @@ impl VerdictTracker {
         self.recompute()
     }
 
+    /// Like `update`, by the gate's position in the plan: what the runner knows without a search.
+    pub fn update_at(&mut self, index: usize, state: GateState) -> Option<VerdictReport> {
+        if let Some(entry) = self.gates.get_mut(index) {
+            entry.2 = state;
+        }
+        self.recompute()
+    }
+
     /// Computes the verdict; returns it when its value changed since the last call.
     pub fn recompute(&mut self) -> Option<VerdictReport> {
         // The cheap pass decides whether anything changed; reasons are worded only then, so a

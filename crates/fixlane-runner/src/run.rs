@@ -9,6 +9,7 @@ mod gate;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -112,7 +113,8 @@ fn build_graph(plan: &Plan) -> Result<Graph, RunError> {
             }
             // A need on a skipped gate counts as satisfied.
             if matches!(plan.gates[need_index].action, GateAction::Run { .. })
-                && !dependents[need_index].contains(&index)
+                // Gates are visited in order, so a repeated need can only be the last entry.
+                && dependents[need_index].last() != Some(&index)
             {
                 dependents[need_index].push(index);
                 pending_needs[index] += 1;
@@ -138,6 +140,21 @@ struct Scheduler<'a> {
     running: usize,
     completions: mpsc::UnboundedSender<GateDone>,
     cancel: watch::Receiver<bool>,
+    /// This process's environment with the run's variables over it.
+    base_env: Vec<(OsString, OsString)>,
+}
+
+/// The inherited environment, with `overrides` replacing or adding variables.
+fn base_environment(overrides: &[(String, String)]) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(key, _)| !overrides.iter().any(|(name, _)| key == name.as_str()))
+        .collect();
+    env.extend(
+        overrides
+            .iter()
+            .map(|(key, value)| (key.into(), value.into())),
+    );
+    env
 }
 
 impl Scheduler<'_> {
@@ -147,7 +164,7 @@ impl Scheduler<'_> {
     }
 
     fn track(&mut self, index: usize, state: GateState) {
-        if let Some(report) = self.tracker.update(&self.plan.gates[index].name, state) {
+        if let Some(report) = self.tracker.update_at(index, state) {
             self.emit(RunEvent::VerdictChanged {
                 at: Timestamp::now(),
                 verdict: report.verdict,
@@ -169,10 +186,16 @@ impl Scheduler<'_> {
             let GateAction::Run { command } = &gate.action else {
                 continue;
             };
-            let mut env = Vec::with_capacity(self.settings.env.len() + gate.env.len() + 1);
-            env.extend(self.settings.env.iter().cloned());
-            env.push(("FIXLANE_GATE".to_owned(), gate.name.to_string()));
-            env.extend(gate.env.iter().cloned());
+            // The whole environment, built here once per gate: left to `Command`, every spawn
+            // would copy and sort the inherited environment again.
+            let mut env = Vec::with_capacity(self.base_env.len() + gate.env.len() + 1);
+            env.extend(self.base_env.iter().cloned());
+            env.push(("FIXLANE_GATE".into(), gate.name.as_str().into()));
+            env.extend(
+                gate.env
+                    .iter()
+                    .map(|(key, value)| (key.into(), value.into())),
+            );
             let job = GateJob {
                 index,
                 command: command.clone(),
@@ -357,6 +380,7 @@ pub async fn run(
         running: 0,
         completions,
         cancel,
+        base_env: base_environment(&settings.env),
     };
 
     scheduler.emit(RunEvent::RunStarted {

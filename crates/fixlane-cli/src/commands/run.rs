@@ -19,18 +19,17 @@ use crate::record;
 use crate::report::{self, junit::JunitCollector};
 use crate::settings::{self, Context};
 
-/// What `fixlane run` resolved from its arguments before anything starts.
-struct Resolved {
-    plan: Plan,
-    lane_why: String,
+/// What git says about the commit: gathered beside the config's parsing, since both are on the
+/// way to the first gate and neither needs the other.
+struct GitFacts {
     rev: String,
     branch: Option<String>,
-    incident: Option<IncidentId>,
-    changed_files: Option<Vec<String>>,
     base: Option<String>,
+    changed_files: Option<Vec<String>>,
+    changed_packages: Vec<String>,
 }
 
-fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Resolved, Failure> {
+fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Failure> {
     let repo = &context.repo;
     let (rev, branch) = std::thread::scope(|scope| {
         let branch = scope.spawn(|| match &arguments.branch {
@@ -42,6 +41,40 @@ fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Re
     });
     let rev = rev?;
     let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
+    let base = match &arguments.base {
+        Some(base) => Some(repo.resolve(base)?),
+        None => repo.default_base(&rev)?,
+    };
+    let changed_files = match &base {
+        Some(base) => Some(repo.changed_files(base, &rev)?),
+        None => None,
+    };
+    let changed_packages = match &changed_files {
+        Some(files) => fixlane_runner::packages::changed_packages(context.root(), files),
+        None => Vec::new(),
+    };
+    Ok(GitFacts {
+        rev,
+        branch,
+        base,
+        changed_files,
+        changed_packages,
+    })
+}
+
+/// What `fixlane run` resolved from its arguments before anything starts.
+struct Resolved {
+    plan: Plan,
+    lane_why: String,
+    rev: String,
+    branch: Option<String>,
+    incident: Option<IncidentId>,
+    changed_files: Option<Vec<String>>,
+    changed_packages: Vec<String>,
+    base: Option<String>,
+}
+
+fn resolve(config: &Config, facts: GitFacts, arguments: &RunArgs) -> Result<Resolved, Failure> {
     let explicit = arguments
         .lane
         .as_deref()
@@ -53,21 +86,13 @@ fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Re
         &LaneInputs {
             explicit: explicit.as_ref(),
             labels: &arguments.labels,
-            branch: branch.as_deref(),
+            branch: facts.branch.as_deref(),
         },
     )?;
-    let base = match &arguments.base {
-        Some(base) => Some(repo.resolve(base)?),
-        None => repo.default_base(&rev)?,
-    };
-    let changed_files = match &base {
-        Some(base) => Some(repo.changed_files(base, &rev)?),
-        None => None,
-    };
-    let plan = plan::plan(config, &choice.lane, changed_files.as_deref())?;
+    let plan = plan::plan(config, &choice.lane, facts.changed_files.as_deref())?;
     let incident = match &arguments.incident {
         Some(incident) => Some(IncidentId::parse(incident).context("--incident")?),
-        None if plan.emergency => branch.as_deref().and_then(|branch| {
+        None if plan.emergency => facts.branch.as_deref().and_then(|branch| {
             lane::incident_candidates(branch)
                 .into_iter()
                 .find_map(|candidate| IncidentId::parse(&candidate).ok())
@@ -77,11 +102,12 @@ fn resolve(context: &Context, config: &Config, arguments: &RunArgs) -> Result<Re
     Ok(Resolved {
         plan,
         lane_why: choice.why,
-        rev,
-        branch,
+        rev: facts.rev,
+        branch: facts.branch,
         incident,
-        changed_files,
-        base,
+        changed_files: facts.changed_files,
+        changed_packages: facts.changed_packages,
+        base: facts.base,
     })
 }
 
@@ -105,7 +131,6 @@ fn gate_environment(
     resolved: &Resolved,
     run_id: &str,
     log_dir: &std::path::Path,
-    packages: &[String],
 ) -> Result<Vec<(String, String)>, Failure> {
     let mut env = vec![
         ("FIXLANE_LANE".to_owned(), resolved.plan.lane.to_string()),
@@ -115,7 +140,10 @@ fn gate_environment(
             "FIXLANE_BRANCH".to_owned(),
             resolved.branch.clone().unwrap_or_default(),
         ),
-        ("FIXLANE_CHANGED_PACKAGES".to_owned(), packages.join(" ")),
+        (
+            "FIXLANE_CHANGED_PACKAGES".to_owned(),
+            resolved.changed_packages.join(" "),
+        ),
     ];
     if let Some(incident) = &resolved.incident {
         env.push(("FIXLANE_INCIDENT".to_owned(), incident.to_string()));
@@ -140,22 +168,21 @@ fn gate_environment(
 }
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
-    let (config, config_hash) = context.load_config_and_hash()?;
-    // git's answers come one process at a time; the actor's lookup overlaps with them.
-    let (resolved, actor) = std::thread::scope(|scope| {
+    // The config is parsed while git answers and the actor is looked up: all three stand
+    // between the command and its first gate.
+    let (loaded, facts, actor) = std::thread::scope(|scope| {
+        let facts = scope.spawn(|| git_facts(context, arguments));
         let actor = scope.spawn(|| context.actor().to_owned());
-        let resolved = resolve(context, &config, arguments);
-        (resolved, actor.join())
+        let loaded = context.load_config_and_hash();
+        (loaded, facts.join(), actor.join())
     });
-    let resolved = resolved?;
+    let (config, config_hash) = loaded?;
+    let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
+    let resolved = resolve(&config, facts, arguments)?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
-    let packages = match &resolved.changed_files {
-        Some(files) => fixlane_runner::packages::changed_packages(context.root(), files),
-        None => Vec::new(),
-    };
-    let env = gate_environment(&resolved, &run_id, &log_dir, &packages)?;
+    let env = gate_environment(&resolved, &run_id, &log_dir)?;
     let jobs = arguments
         .jobs
         .filter(|jobs| *jobs > 0)
@@ -185,7 +212,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             "plan": &resolved.plan,
             "lane_why": &resolved.lane_why,
             "base": &resolved.base,
-            "changed_packages": &packages,
+            "changed_packages": &resolved.changed_packages,
             "log_dir": log_dir.to_string_lossy(),
         }),
     };

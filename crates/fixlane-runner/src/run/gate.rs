@@ -22,7 +22,8 @@ const STRAGGLER_CHECK: Duration = Duration::from_millis(20);
 pub(super) struct GateJob {
     pub index: usize,
     pub command: String,
-    pub env: Vec<(String, String)>,
+    /// The gate's whole environment: the child inherits nothing else.
+    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     pub workdir: PathBuf,
     pub log_path: PathBuf,
     pub timeout: Option<Duration>,
@@ -91,6 +92,7 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr))
+        .env_clear()
         .envs(job.env.iter().map(|(key, value)| (key, value)));
     let mut child = match command.spawn() {
         Ok(child) => child,
