@@ -145,7 +145,13 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
         }
     };
     let duration = started.elapsed();
-    let mut tail = read_tail(&job.log_path, job.tail_lines);
+    // Only a gate that did not pass has its tail shown; a passing one keeps the read off the
+    // path to its dependents.
+    let mut tail = if outcome == Outcome::Passed {
+        Vec::new()
+    } else {
+        read_tail(&job.log_path, job.tail_lines)
+    };
     match ending {
         Ending::TimedOut => tail.push(format!(
             "fixlane: timed out after {}s; the gate's process group was killed",
