@@ -5,8 +5,10 @@
 //! and it hands back decisions, so every rule here is unit-tested on plain values.
 
 pub mod audit;
+pub mod canary;
 pub mod config;
 pub mod duration;
+pub mod emergency;
 pub mod event;
 pub mod lane;
 pub mod names;
