@@ -17,6 +17,16 @@ pub enum SkipReason {
     SkippedByLane { lane: LaneName },
     /// `scope = "changed"` and no changed file matches the gate's `inputs`.
     NoChangedInputs { lane: LaneName },
+    /// A deploy gate refused by a rule (a change window, a freeze): it blocks the verdict and
+    /// its dependents do not run, whatever its tier.
+    Refused { why: String },
+}
+
+impl SkipReason {
+    /// Whether the skip stands in for a pass (a lane's choice) or blocks like a failure.
+    pub fn blocks(&self) -> bool {
+        matches!(self, SkipReason::Refused { .. })
+    }
 }
 
 impl std::fmt::Display for SkipReason {
@@ -29,6 +39,7 @@ impl std::fmt::Display for SkipReason {
                     "skipped by lane {lane}: no changed file matches its inputs"
                 )
             }
+            SkipReason::Refused { why } => write!(formatter, "refused: {why}"),
         }
     }
 }
@@ -76,6 +87,28 @@ pub enum PlanError {
 }
 
 impl Plan {
+    /// Refuses every deploy gate this plan would run, e.g. outside a change window. Returns how
+    /// many were refused.
+    pub fn refuse_deploys(&mut self, why: &str) -> usize {
+        let mut refused = 0;
+        for gate in &mut self.gates {
+            if gate.kind == GateKind::Deploy && matches!(gate.action, GateAction::Run { .. }) {
+                gate.action = GateAction::Skip(SkipReason::Refused {
+                    why: why.to_owned(),
+                });
+                refused += 1;
+            }
+        }
+        refused
+    }
+
+    /// Whether any deploy gate would run.
+    pub fn runs_deploys(&self) -> bool {
+        self.gates.iter().any(|gate| {
+            gate.kind == GateKind::Deploy && matches!(gate.action, GateAction::Run { .. })
+        })
+    }
+
     pub fn gate(&self, name: &GateName) -> Option<&PlannedGate> {
         self.gates.iter().find(|gate| &gate.name == name)
     }

@@ -122,6 +122,9 @@ pub fn compute<'a>(
                 optional_failed = true;
             }
             (Tier::Optional, GateState::NotRun { .. }) => optional_failed = true,
+            (Tier::Optional, GateState::Skipped { reason }) if reason.blocks() => {
+                optional_failed = true
+            }
             (Tier::Optional, _) => {}
             (_, GateState::Queued | GateState::Running) => {
                 let word = if matches!(state, GateState::Running) {
@@ -142,6 +145,9 @@ pub fn compute<'a>(
                 "{} gate {name} did not run because {because} did not pass",
                 tier.as_str()
             )),
+            (_, GateState::Skipped { reason }) if reason.blocks() => {
+                blocked.push(format!("{} gate {name} was {reason}", tier.as_str()));
+            }
             (Tier::Critical, GateState::Skipped { reason }) => {
                 // Unreachable through plan(), and refused here too: critical gates never skip.
                 blocked.push(format!(
@@ -263,7 +269,7 @@ impl VerdictTracker {
             let bad = match state {
                 GateState::Finished { outcome } => *outcome != Outcome::Passed,
                 GateState::NotRun { .. } => true,
-                GateState::Skipped { .. } => *tier == Tier::Critical,
+                GateState::Skipped { reason } => *tier == Tier::Critical || reason.blocks(),
                 GateState::Queued | GateState::Running => false,
             };
             if *tier == Tier::Optional {
@@ -450,6 +456,27 @@ mod tests {
         assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Blocked);
         standing.eval_bypassed = true;
         assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Green);
+    }
+
+    #[test]
+    fn a_refused_deploy_blocks_whatever_its_tier() {
+        let refused = GateState::Skipped {
+            reason: SkipReason::Refused {
+                why: "outside the change window".into(),
+            },
+        };
+        for tier in [Tier::Critical, Tier::Required] {
+            let gates = [
+                ("build", Tier::Critical, passed()),
+                ("deploy", tier, refused.clone()),
+            ];
+            assert_eq!(verdict_of(&gates, false, None), Verdict::Blocked);
+        }
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("deploy", Tier::Optional, refused),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Ready);
     }
 
     #[test]

@@ -403,7 +403,16 @@ pub async fn run(
             });
         }
     }
+    // A refused gate (a deploy outside its window) is not a pass: what needs it does not run.
     for (index, gate) in plan.gates.iter().enumerate() {
+        if matches!(&gate.action, GateAction::Skip(reason) if reason.blocks()) {
+            scheduler.mark_not_run(index);
+        }
+    }
+    for (index, gate) in plan.gates.iter().enumerate() {
+        if scheduler.status[index] != Status::Waiting {
+            continue;
+        }
         if let GateAction::Run { command } = &gate.action {
             scheduler.emit(RunEvent::GateQueued {
                 at: Timestamp::now(),
