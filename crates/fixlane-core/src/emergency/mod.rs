@@ -1,3 +1,9 @@
 //! Emergency changes: the record, the policy that admits or refuses each step, windows and
 //! freezes, and commit discipline. Pure: the caller supplies the clock, the history and git's
 //! answers.
+
+pub mod model;
+pub mod refusal;
+
+pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
+pub use refusal::Refusal;
