@@ -2,8 +2,14 @@
 //! freezes, and commit discipline. Pure: the caller supplies the clock, the history and git's
 //! answers.
 
+pub mod commit;
 pub mod model;
+pub mod policy;
 pub mod refusal;
+pub mod windows;
+
+#[cfg(test)]
+mod test_support;
 
 pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
 pub use refusal::Refusal;

@@ -77,17 +77,18 @@ impl EmergencyState {
     /// Whether the record may move from `self` to `next`.
     ///
     /// Forward moves may skip states (a fix deployed without a canary goes from fix ready to
-    /// promoted). The only backward move is to `rolled_back`, from `deploying`, `promoted` or
-    /// `verified`: seed 001 rolls a hotfix back when the symptom does not recover, even after
-    /// promotion. A rolled-back change is not redeployed (a new incident is declared instead), so
+    /// promoted). `rolled_back` is reached only from `deploying`, `promoted` or `verified` (the
+    /// only backward move): seed 001 rolls a hotfix back when the symptom does not recover, even
+    /// after promotion. A rolled-back change is not redeployed (a new incident is declared instead), so
     /// from `rolled_back` only `verified` and `closed` follow. Nothing follows `closed`.
     pub fn may_move_to(self, next: EmergencyState) -> bool {
         match (self, next) {
-            (EmergencyState::Closed, _) => false,
             (
                 EmergencyState::Deploying | EmergencyState::Promoted | EmergencyState::Verified,
                 EmergencyState::RolledBack,
             ) => true,
+            // Before deploying there is nothing to roll back; after closing nothing moves.
+            (_, EmergencyState::RolledBack) | (EmergencyState::Closed, _) => false,
             (EmergencyState::RolledBack, next) => {
                 matches!(next, EmergencyState::Verified | EmergencyState::Closed)
             }
@@ -225,5 +226,129 @@ impl Emergency {
             note,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emergency::test_support::{at, person, sample};
+
+    #[test]
+    fn states_have_snake_case_names_both_ways() {
+        for state in EmergencyState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(EmergencyState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(EmergencyState::FixReady.as_str(), "fix_ready");
+        assert_eq!(EmergencyState::RolledBack.as_str(), "rolled_back");
+    }
+
+    #[test]
+    fn the_record_round_trips_through_json_verbatim() {
+        let mut emergency = sample();
+        emergency.bypasses.push(Bypass {
+            element: BypassElement::Eval,
+            reason: "; DROP TABLE emergencies; -- $(id)".to_owned(),
+            compensation: "`make test` on the cleanup".to_owned(),
+            by: person("dave"),
+            at: at("2026-05-20T10:05:00Z"),
+        });
+        emergency.owed_gates.push(OwedGate {
+            gate: GateName::parse("integration").unwrap(),
+            tier: Tier::Required,
+            lane: LaneName::parse("hotfix").unwrap(),
+            rev: "abc123".to_owned(),
+            run_id: "run-1".to_owned(),
+            recorded_at: at("2026-05-20T10:20:00Z"),
+        });
+        let json = serde_json::to_string(&emergency).unwrap();
+        assert!(json.contains("\"state\":\"declared\""));
+        assert!(json.contains("\"element\":\"eval\""));
+        let back: Emergency = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, emergency);
+        assert_eq!(back.title, sample().title);
+    }
+
+    #[test]
+    fn standing_follows_the_state_and_the_eval_bypass() {
+        let mut emergency = sample();
+        let standing = emergency.standing();
+        assert!(!standing.approved && !standing.eval_bypassed);
+        assert_eq!(standing.incident.as_str(), "INC-2026-05-20-001");
+        for state in [EmergencyState::Approved, EmergencyState::RolledBack] {
+            emergency.state = state;
+            assert!(emergency.standing().approved, "{state}");
+        }
+        emergency.bypasses.push(Bypass {
+            element: BypassElement::Canary,
+            reason: "r".to_owned(),
+            compensation: "c".to_owned(),
+            by: person("dave"),
+            at: at("2026-05-20T10:05:00Z"),
+        });
+        assert!(!emergency.standing().eval_bypassed);
+        emergency.bypasses[0].element = BypassElement::Eval;
+        assert!(emergency.standing().eval_bypassed);
+    }
+
+    #[test]
+    fn transitions_move_forward_and_are_timestamped() {
+        let mut emergency = sample();
+        let then = at("2026-05-20T10:10:00Z");
+        emergency
+            .transition(EmergencyState::Approved, then, "dave", None)
+            .unwrap();
+        emergency
+            .transition(
+                EmergencyState::Deploying,
+                then,
+                "fixlane",
+                Some("canary".into()),
+            )
+            .unwrap();
+        assert_eq!(emergency.state, EmergencyState::Deploying);
+        let states: Vec<_> = emergency.timeline.iter().map(|entry| entry.state).collect();
+        assert_eq!(
+            states,
+            [
+                EmergencyState::Declared,
+                EmergencyState::Approved,
+                EmergencyState::Deploying
+            ]
+        );
+        let refusal = emergency
+            .transition(EmergencyState::Approved, then, "dave", None)
+            .unwrap_err();
+        assert_eq!(refusal.rule, "emergency.states");
+        assert_eq!(emergency.timeline.len(), 3);
+        assert!(
+            emergency
+                .transition(EmergencyState::Deploying, then, "dave", None)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_only_way_back_is_a_rollback() {
+        use EmergencyState::{
+            Approved, Closed, Declared, Deploying, FixReady, Promoted, RolledBack, Verified,
+        };
+        for from in [Deploying, Promoted, Verified] {
+            assert!(from.may_move_to(RolledBack), "{from}");
+        }
+        for from in [Declared, Approved, FixReady, Closed, RolledBack] {
+            assert!(!from.may_move_to(RolledBack), "{from}");
+        }
+        assert!(!RolledBack.may_move_to(Deploying));
+        assert!(!RolledBack.may_move_to(Promoted));
+        assert!(RolledBack.may_move_to(Verified));
+        assert!(RolledBack.may_move_to(Closed));
+        assert!(!Promoted.may_move_to(Deploying));
+        assert!(FixReady.may_move_to(Promoted));
+        for to in EmergencyState::ALL {
+            assert!(!Closed.may_move_to(to), "{to}");
+        }
     }
 }
