@@ -9,7 +9,10 @@ use fixlane_core::audit::{AuditEntry, ChainBreak, canonical_json, verify_chain};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
-use crate::model::{GateRecord, RunRecord, format_time, parse_json, parse_time};
+use crate::model::{
+    EmergencyRow, GateRecord, PastDeclaration, RateReview, RunRecord, format_time, parse_json,
+    parse_time,
+};
 
 pub(crate) const RUN_EXISTS: &str = "SELECT run_id, rev, lane FROM runs WHERE run_id = $1";
 
@@ -55,6 +58,121 @@ pub(crate) const LAST_CONFIG_SEEN: &str =
 
 pub(crate) const SELECT_AUDIT: &str = "SELECT seq, recorded_at, actor, action, details, \
      previous_hash, hash FROM audit_log ORDER BY seq";
+
+pub(crate) const EMERGENCY_EXISTS: &str = "SELECT id FROM emergencies WHERE id = $1";
+
+pub(crate) const INSERT_EMERGENCY: &str = "INSERT INTO emergencies \
+     (id, declared_at, author, drill, state, updated_at, document) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const UPDATE_EMERGENCY: &str = "UPDATE emergencies SET declared_at = $2, author = $3, \
+     drill = $4, state = $5, updated_at = $6, document = $7 WHERE id = $1";
+
+pub(crate) const SELECT_EMERGENCY: &str = "SELECT id, declared_at, author, drill, state, \
+     updated_at, document FROM emergencies WHERE id = $1";
+
+pub(crate) const SELECT_EMERGENCIES: &str = "SELECT id, declared_at, author, drill, state, \
+     updated_at, document FROM emergencies ORDER BY declared_at DESC, id DESC";
+
+pub(crate) const SELECT_DECLARATIONS_SINCE: &str = "SELECT id, author, declared_at, drill \
+     FROM emergencies WHERE declared_at >= $1 ORDER BY declared_at, id";
+
+pub(crate) const INSERT_RATE_REVIEW: &str =
+    "INSERT INTO rate_reviews (at, by_actor, notes) VALUES ($1, $2, $3)";
+
+/// The newest review by its time; of reviews at the same instant, the one recorded last.
+pub(crate) const SELECT_LAST_RATE_REVIEW: &str =
+    "SELECT at, by_actor, notes FROM rate_reviews ORDER BY at DESC, seq DESC LIMIT 1";
+
+/// An `emergencies` row as stored (times and document still text).
+pub(crate) struct EmergencyText {
+    pub id: String,
+    pub declared_at: String,
+    pub author: String,
+    pub drill: bool,
+    pub state: String,
+    pub updated_at: String,
+    pub document: String,
+}
+
+impl EmergencyText {
+    pub(crate) fn into_row(self) -> Result<EmergencyRow, StoreError> {
+        let context = format!("emergency {}", self.id);
+        Ok(EmergencyRow {
+            declared_at: parse_time(&self.declared_at, &format!("{context}: declared_at"))?,
+            updated_at: parse_time(&self.updated_at, &format!("{context}: updated_at"))?,
+            document: parse_json(&self.document, &format!("{context}: document"))?,
+            id: self.id,
+            author: self.author,
+            drill: self.drill,
+            state: self.state,
+        })
+    }
+}
+
+/// A declaration as read for a rate decision.
+pub(crate) fn past_declaration(
+    id: String,
+    author: String,
+    declared_at: &str,
+    drill: bool,
+) -> Result<PastDeclaration, StoreError> {
+    Ok(PastDeclaration {
+        declared_at: parse_time(declared_at, &format!("emergency {id}: declared_at"))?,
+        id,
+        author,
+        drill,
+    })
+}
+
+/// A `rate_reviews` row read back.
+pub(crate) fn rate_review(at: &str, by: String, notes: String) -> Result<RateReview, StoreError> {
+    Ok(RateReview {
+        at: parse_time(at, "a rate review's time")?,
+        by,
+        notes,
+    })
+}
+
+/// Refuses an empty actor before anything is written.
+pub(crate) fn validate_actor(actor: &str, doing: &str) -> Result<(), StoreError> {
+    if actor.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: format!("{doing} without an actor: name who is acting"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks an emergency row and encodes its columns as stored: `(declared_at, updated_at,
+/// document)`. The row's document is replaced by what a reader will parse back from the stored
+/// canonical text, so the row handed back to the caller equals the row read later.
+pub(crate) fn encode_emergency(
+    row: &mut EmergencyRow,
+) -> Result<(String, String, String), StoreError> {
+    if row.id.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: "an emergency with an empty id".to_owned(),
+        });
+    }
+    if row.author.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: format!("emergency {} without an author", row.id),
+        });
+    }
+    if row.state.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: format!("emergency {} without a state", row.id),
+        });
+    }
+    let document = canonical_json(&row.document);
+    row.document = parse_json(&document, &format!("emergency {}: document", row.id))?;
+    Ok((
+        format_time(row.declared_at),
+        format_time(row.updated_at),
+        document,
+    ))
+}
 
 /// A `runs` row as stored.
 pub(crate) struct RunRow {
@@ -255,6 +373,78 @@ macro_rules! impl_store {
                 Ok(entry)
             }
 
+            /// Takes the append lock at the start of a write transaction, before anything is
+            /// read, so what the caller decides on cannot change until the commit. (`SQLite`
+            /// already holds it from `BEGIN IMMEDIATE`; `PostgreSQL` locks the head row.)
+            async fn hold_write_lock(
+                conn: &mut <$db as sqlx::Database>::Connection,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::error::query_error;
+                sqlx::query(READ_HEAD_FOR_APPEND)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error("take the store's write lock"))?
+                    .ok_or($crate::StoreError::HeadMissing)?;
+                Ok(())
+            }
+
+            /// Decodes an `emergencies` row.
+            fn emergency_from_row(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<$crate::EmergencyRow, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read an emergency";
+                $crate::backend::EmergencyText {
+                    id: row.try_get("id").map_err(query_error(what))?,
+                    declared_at: row.try_get("declared_at").map_err(query_error(what))?,
+                    author: row.try_get("author").map_err(query_error(what))?,
+                    drill: row.try_get("drill").map_err(query_error(what))?,
+                    state: row.try_get("state").map_err(query_error(what))?,
+                    updated_at: row.try_get("updated_at").map_err(query_error(what))?,
+                    document: row.try_get("document").map_err(query_error(what))?,
+                }
+                .into_row()
+            }
+
+            /// One emergency, read on `conn` (inside a transaction when it is one).
+            async fn emergency_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: &str,
+            ) -> Result<Option<$crate::EmergencyRow>, $crate::StoreError> {
+                use $crate::error::query_error;
+                sqlx::query($crate::backend::SELECT_EMERGENCY)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error("look up the emergency"))?
+                    .map(|row| Self::emergency_from_row(&row))
+                    .transpose()
+            }
+
+            /// The newest rate review, read on `conn`.
+            async fn last_rate_review_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+            ) -> Result<Option<$crate::RateReview>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read the last rate review";
+                let Some(row) = sqlx::query($crate::backend::SELECT_LAST_RATE_REVIEW)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error(what))?
+                else {
+                    return Ok(None);
+                };
+                let at: String = row.try_get("at").map_err(query_error(what))?;
+                $crate::backend::rate_review(
+                    &at,
+                    row.try_get("by_actor").map_err(query_error(what))?,
+                    row.try_get("notes").map_err(query_error(what))?,
+                )
+                .map(Some)
+            }
+
             /// Looks a run up inside a transaction: `(rev, lane)` when it exists.
             async fn run_key(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -397,6 +587,225 @@ macro_rules! impl_store {
                     .await
                     .map_err(query_error("commit the config-seen entry"))?;
                 Ok(Some(entry))
+            }
+
+            async fn declare_emergency<F, E>(
+                &self,
+                actor: &str,
+                since: jiff::Timestamp,
+                decide: F,
+            ) -> Result<
+                Result<$crate::store::EmergencyWrite, E>,
+                $crate::StoreError,
+            >
+            where
+                F: FnOnce(
+                        &[$crate::PastDeclaration],
+                        Option<&$crate::RateReview>,
+                    ) -> Result<($crate::EmergencyRow, serde_json::Value), E>
+                    + Send,
+                E: Send,
+            {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "declaring an emergency")?;
+                let since = $crate::model::format_time(since);
+                let mut tx = self.begin_write().await?;
+                // The lock comes before the reads: the decision sees every declaration committed
+                // before it, and no other declaration can commit until this one does.
+                Self::hold_write_lock(&mut tx).await?;
+                let what = "read the recent declarations";
+                let rows = sqlx::query($crate::backend::SELECT_DECLARATIONS_SINCE)
+                    .bind(&since)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?;
+                let mut past = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let declared_at: String =
+                        row.try_get("declared_at").map_err(query_error(what))?;
+                    past.push($crate::backend::past_declaration(
+                        row.try_get("id").map_err(query_error(what))?,
+                        row.try_get("author").map_err(query_error(what))?,
+                        &declared_at,
+                        row.try_get("drill").map_err(query_error(what))?,
+                    )?);
+                }
+                let review = Self::last_rate_review_in(&mut tx).await?;
+                let (mut row, details) = match decide(&past, review.as_ref()) {
+                    Ok(decided) => decided,
+                    Err(refusal) => {
+                        tx.rollback()
+                            .await
+                            .map_err(query_error("release the store's write lock"))?;
+                        return Ok(Err(refusal));
+                    }
+                };
+                let (declared_at, updated_at, document) =
+                    $crate::backend::encode_emergency(&mut row)?;
+                let taken = sqlx::query($crate::backend::EMERGENCY_EXISTS)
+                    .bind(&row.id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query_error("look up the emergency"))?;
+                if taken.is_some() {
+                    return Err($crate::StoreError::EmergencyExists { id: row.id });
+                }
+                sqlx::query($crate::backend::INSERT_EMERGENCY)
+                    .bind(&row.id)
+                    .bind(declared_at)
+                    .bind(&row.author)
+                    .bind(row.drill)
+                    .bind(&row.state)
+                    .bind(updated_at)
+                    .bind(document)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the emergency"))?;
+                let entry = Self::append_in(&mut tx, actor, "declare", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the declared emergency"))?;
+                Ok(Ok((row, entry)))
+            }
+
+            async fn update_emergency<F, E>(
+                &self,
+                actor: &str,
+                id: &str,
+                action: &str,
+                change: F,
+            ) -> Result<
+                Option<Result<$crate::store::EmergencyWrite, E>>,
+                $crate::StoreError,
+            >
+            where
+                F: FnOnce(
+                        $crate::EmergencyRow,
+                    ) -> Result<($crate::EmergencyRow, serde_json::Value), E>
+                    + Send,
+                E: Send,
+            {
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "changing an emergency")?;
+                if id.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid {
+                        what: "a change to an emergency with an empty id".to_owned(),
+                    });
+                }
+                if action.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid {
+                        what: format!("a change to emergency {id} without an audit action"),
+                    });
+                }
+                let mut tx = self.begin_write().await?;
+                // Locked before the read, so no other change lands between it and the write.
+                Self::hold_write_lock(&mut tx).await?;
+                let release = "release the store's write lock";
+                let Some(current) = Self::emergency_in(&mut tx, id).await? else {
+                    tx.rollback().await.map_err(query_error(release))?;
+                    return Ok(None);
+                };
+                let (mut row, details) = match change(current) {
+                    Ok(changed) => changed,
+                    Err(refusal) => {
+                        tx.rollback().await.map_err(query_error(release))?;
+                        return Ok(Some(Err(refusal)));
+                    }
+                };
+                if row.id != id {
+                    return Err($crate::StoreError::Invalid {
+                        what: format!(
+                            "a change to emergency {id} that renames it to `{}`: an emergency's \
+                             id never changes",
+                            row.id
+                        ),
+                    });
+                }
+                let (declared_at, updated_at, document) =
+                    $crate::backend::encode_emergency(&mut row)?;
+                let written = sqlx::query($crate::backend::UPDATE_EMERGENCY)
+                    .bind(&row.id)
+                    .bind(declared_at)
+                    .bind(&row.author)
+                    .bind(row.drill)
+                    .bind(&row.state)
+                    .bind(updated_at)
+                    .bind(document)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the emergency's change"))?;
+                if written.rows_affected() != 1 {
+                    return Err($crate::StoreError::Corrupt {
+                        what: format!("emergency {id} vanished while the write lock was held"),
+                    });
+                }
+                let entry = Self::append_in(&mut tx, actor, action, &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the emergency's change"))?;
+                Ok(Some(Ok((row, entry))))
+            }
+
+            async fn emergency(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::EmergencyRow>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(query_error("look up the emergency"))?;
+                Self::emergency_in(&mut conn, id).await
+            }
+
+            async fn emergencies(
+                &self,
+            ) -> Result<Vec<$crate::EmergencyRow>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let rows = sqlx::query($crate::backend::SELECT_EMERGENCIES)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(query_error("list the emergencies"))?;
+                rows.iter().map(Self::emergency_from_row).collect()
+            }
+
+            async fn record_rate_review(
+                &self,
+                actor: &str,
+                notes: &str,
+                at: jiff::Timestamp,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "a rate review")?;
+                let at = $crate::model::format_time(at);
+                let mut tx = self.begin_write().await?;
+                sqlx::query($crate::backend::INSERT_RATE_REVIEW)
+                    .bind(&at)
+                    .bind(actor)
+                    .bind(notes)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the rate review"))?;
+                let details = serde_json::json!({ "at": at, "notes": notes });
+                let entry = Self::append_in(&mut tx, actor, "review-rate", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the rate review"))?;
+                Ok(entry)
+            }
+
+            async fn last_rate_review(
+                &self,
+            ) -> Result<Option<$crate::RateReview>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(query_error("read the last rate review"))?;
+                Self::last_rate_review_in(&mut conn).await
             }
 
             async fn append_audit(

@@ -88,6 +88,16 @@ pub enum StoreError {
         run_id: String,
     },
 
+    /// `declare_emergency` was handed a record whose id is already declared.
+    #[error(
+        "emergency {id} is already declared, so nothing was written; declare the new emergency \
+         under another id, or look at the existing one with `fixlane show {id}`"
+    )]
+    EmergencyExists {
+        /// The duplicate emergency id.
+        id: String,
+    },
+
     /// A run id that the store does not hold.
     #[error("no run {run_id} is recorded; start it with `start_run` before recording results")]
     UnknownRun {

@@ -18,10 +18,12 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
-pub use model::{GateRecord, NewRun, RunRecord, format_time};
+pub use model::{
+    EmergencyRow, GateRecord, NewRun, PastDeclaration, RateReview, RunRecord, format_time,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use store::{AnyStore, Store};
+pub use store::{AnyStore, EmergencyWrite, Store};
 
 /// Opens the store at `location` and brings its tables up to date.
 ///

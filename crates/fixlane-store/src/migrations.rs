@@ -18,18 +18,32 @@ use sqlx::sqlite::SqlitePool;
 use crate::error::StoreError;
 
 /// `(version, description, SQL)` of each `SQLite` migration, oldest first.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "runs and audit",
-    include_str!("../migrations/sqlite/0001_runs_and_audit.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "runs and audit",
+        include_str!("../migrations/sqlite/0001_runs_and_audit.sql"),
+    ),
+    (
+        2,
+        "emergencies",
+        include_str!("../migrations/sqlite/0002_emergencies.sql"),
+    ),
+];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "runs and audit",
-    include_str!("../migrations/postgres/0001_runs_and_audit.sql"),
-)];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "runs and audit",
+        include_str!("../migrations/postgres/0001_runs_and_audit.sql"),
+    ),
+    (
+        2,
+        "emergencies",
+        include_str!("../migrations/postgres/0002_emergencies.sql"),
+    ),
+];
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

@@ -92,6 +92,51 @@ pub struct RunRecord {
     pub gates: Vec<GateRecord>,
 }
 
+/// An emergency change record as the store keeps it: the columns it filters and sorts on, and
+/// the record itself as a JSON document whose shape belongs to the caller (fixlane-core).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmergencyRow {
+    /// The emergency's id (e.g. `INC-2026-05-20-001`); unique, never changes.
+    pub id: String,
+    /// When the emergency was declared.
+    pub declared_at: Timestamp,
+    /// Who declared it.
+    pub author: String,
+    /// Whether it is a drill rather than a real emergency.
+    pub drill: bool,
+    /// The record's state as the caller names it (e.g. `declared`, `approved`, `closed`).
+    pub state: String,
+    /// When the record last changed.
+    pub updated_at: Timestamp,
+    /// The whole record, stored as canonical JSON text.
+    pub document: serde_json::Value,
+}
+
+/// One earlier declaration, as shown to the rate decision of
+/// [`crate::Store::declare_emergency`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PastDeclaration {
+    /// The emergency's id.
+    pub id: String,
+    /// Who declared it.
+    pub author: String,
+    /// When it was declared.
+    pub declared_at: Timestamp,
+    /// Whether it was a drill.
+    pub drill: bool,
+}
+
+/// A team review of how often the emergency lane is used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateReview {
+    /// When the review took place.
+    pub at: Timestamp,
+    /// Who recorded it.
+    pub by: String,
+    /// What the team concluded.
+    pub notes: String,
+}
+
 /// Formats a timestamp the one way the store writes them: RFC 3339, UTC, nine fractional digits.
 /// Fixed width keeps text order equal to time order, and audit hashes cover this exact string.
 pub fn format_time(time: Timestamp) -> String {

@@ -6,9 +6,12 @@ use fixlane_core::audit::{AuditEntry, ChainBreak};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
-use crate::model::{GateRecord, NewRun, RunRecord};
+use crate::model::{EmergencyRow, GateRecord, NewRun, PastDeclaration, RateReview, RunRecord};
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
+
+/// An emergency row as written, with the audit entry that recorded the write.
+pub type EmergencyWrite = (EmergencyRow, AuditEntry);
 
 /// Records and the hash-chained audit log.
 ///
@@ -73,6 +76,70 @@ pub trait Store {
         file: &str,
         sha256: &str,
     ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
+
+    /// Declares an emergency. In one write transaction, with the write lock held from the start:
+    /// reads every declaration with `declared_at >= since` (oldest first) and the last rate
+    /// review, calls `decide`, and inserts the row it returns with an audit entry (action
+    /// `declare`, the details `decide` returned).
+    ///
+    /// `decide` runs while the lock is held, so it must be quick and synchronous; no other
+    /// declaration can commit between what it saw and the insert. Its `Err(E)` writes nothing
+    /// and is handed back as the inner error. A duplicate id is [`StoreError::EmergencyExists`]
+    /// (nothing written); an empty actor, id, author or state is [`StoreError::Invalid`].
+    fn declare_emergency<F, E>(
+        &self,
+        actor: &str,
+        since: Timestamp,
+        decide: F,
+    ) -> impl Future<Output = Result<Result<EmergencyWrite, E>, StoreError>> + Send
+    where
+        F: FnOnce(
+                &[PastDeclaration],
+                Option<&RateReview>,
+            ) -> Result<(EmergencyRow, serde_json::Value), E>
+            + Send,
+        E: Send;
+
+    /// Changes an emergency. In one write transaction, with the write lock held from the start:
+    /// reads the row, calls `change`, and writes the row it returns with an audit entry
+    /// (`action`, the details `change` returned). No change can be lost to a concurrent one.
+    ///
+    /// `Ok(None)` when there is no such emergency. `change`'s `Err(E)` writes nothing and is
+    /// handed back as the inner error. A returned row with another id, an empty author or
+    /// state, or an empty actor, id or action, is [`StoreError::Invalid`] (nothing written).
+    fn update_emergency<F, E>(
+        &self,
+        actor: &str,
+        id: &str,
+        action: &str,
+        change: F,
+    ) -> impl Future<Output = Result<Option<Result<EmergencyWrite, E>>, StoreError>> + Send
+    where
+        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, serde_json::Value), E> + Send,
+        E: Send;
+
+    /// One emergency by id.
+    fn emergency(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<EmergencyRow>, StoreError>> + Send;
+
+    /// Every emergency, newest declaration first.
+    fn emergencies(&self) -> impl Future<Output = Result<Vec<EmergencyRow>, StoreError>> + Send;
+
+    /// Records a team review of the emergency rate, audited as `review-rate` with its time and
+    /// notes.
+    fn record_rate_review(
+        &self,
+        actor: &str,
+        notes: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// The newest rate review (by its time; of reviews at one instant, the last recorded).
+    fn last_rate_review(
+        &self,
+    ) -> impl Future<Output = Result<Option<RateReview>, StoreError>> + Send;
 
     /// Every audit entry, in sequence order.
     fn audit_entries(&self) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
@@ -197,6 +264,76 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(store) => store.record_config_seen(actor, file, sha256).await,
             AnyStore::Postgres(store) => store.record_config_seen(actor, file, sha256).await,
+        }
+    }
+
+    async fn declare_emergency<F, E>(
+        &self,
+        actor: &str,
+        since: Timestamp,
+        decide: F,
+    ) -> Result<Result<EmergencyWrite, E>, StoreError>
+    where
+        F: FnOnce(
+                &[PastDeclaration],
+                Option<&RateReview>,
+            ) -> Result<(EmergencyRow, serde_json::Value), E>
+            + Send,
+        E: Send,
+    {
+        match self {
+            AnyStore::Sqlite(store) => store.declare_emergency(actor, since, decide).await,
+            AnyStore::Postgres(store) => store.declare_emergency(actor, since, decide).await,
+        }
+    }
+
+    async fn update_emergency<F, E>(
+        &self,
+        actor: &str,
+        id: &str,
+        action: &str,
+        change: F,
+    ) -> Result<Option<Result<EmergencyWrite, E>>, StoreError>
+    where
+        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, serde_json::Value), E> + Send,
+        E: Send,
+    {
+        match self {
+            AnyStore::Sqlite(store) => store.update_emergency(actor, id, action, change).await,
+            AnyStore::Postgres(store) => store.update_emergency(actor, id, action, change).await,
+        }
+    }
+
+    async fn emergency(&self, id: &str) -> Result<Option<EmergencyRow>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.emergency(id).await,
+            AnyStore::Postgres(store) => store.emergency(id).await,
+        }
+    }
+
+    async fn emergencies(&self) -> Result<Vec<EmergencyRow>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.emergencies().await,
+            AnyStore::Postgres(store) => store.emergencies().await,
+        }
+    }
+
+    async fn record_rate_review(
+        &self,
+        actor: &str,
+        notes: &str,
+        at: Timestamp,
+    ) -> Result<AuditEntry, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.record_rate_review(actor, notes, at).await,
+            AnyStore::Postgres(store) => store.record_rate_review(actor, notes, at).await,
+        }
+    }
+
+    async fn last_rate_review(&self) -> Result<Option<RateReview>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.last_rate_review().await,
+            AnyStore::Postgres(store) => store.last_rate_review().await,
         }
     }
 

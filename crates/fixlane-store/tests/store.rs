@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use fixlane_store::{
-    AnyStore, ChainBreak, GENESIS_HASH, GateRecord, NewRun, Store, StoreError, open,
+    AnyStore, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewRun, PastDeclaration,
+    RateReview, Store, StoreError, open,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -155,6 +156,16 @@ on_both_databases!(
     failed_audit_write_leaves_no_record,
     many_gate_batches_stay_fast,
     config_changes_are_logged_once_each,
+    emergency_declare_round_trip,
+    duplicate_emergency_is_refused,
+    refused_declaration_writes_nothing,
+    decide_sees_declarations_since_and_last_review,
+    emergency_update_round_trip,
+    update_of_missing_emergency_is_none,
+    refused_change_writes_nothing,
+    concurrent_updates_lose_nothing,
+    concurrent_declarations_respect_the_rate,
+    rate_reviews_round_trip,
 );
 
 fn time(text: &str) -> Timestamp {
@@ -761,5 +772,513 @@ async fn config_changes_are_logged_once_each(db: TestDb) {
         .unwrap()
         .expect("a new hash is a change");
     assert_eq!(second.details["previous_sha256"], "aaa");
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(3));
+}
+
+fn emergency(id: &str, declared_at: &str, author: &str, drill: bool) -> EmergencyRow {
+    EmergencyRow {
+        id: id.into(),
+        declared_at: time(declared_at),
+        author: author.into(),
+        drill,
+        state: "declared".into(),
+        updated_at: time(declared_at),
+        document: json!({
+            "id": id,
+            "severity": "P1",
+            "category": "incident",
+            "summary": "payments time out; ünïcode \"quoted\" $(rm -rf /)",
+            "approvals": [],
+            "weights": [0.5, 1e-7, 12_345_678_901_234_567_i64],
+            "nested": {"z": 1, "a": [null, true, {"k": "v"}]},
+        }),
+    }
+}
+
+/// Declares `row` unconditionally, with `details` naming it.
+async fn declare(store: &AnyStore, row: EmergencyRow) -> (EmergencyRow, fixlane_store::AuditEntry) {
+    let since = time("2000-01-01T00:00:00Z");
+    store
+        .declare_emergency(&row.author.clone(), since, move |_, _| {
+            let details = json!({"id": row.id, "drill": row.drill});
+            Ok::<_, String>((row, details))
+        })
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn emergency_declare_round_trip(db: TestDb) {
+    let store = &db.store;
+    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergencies().await.unwrap().is_empty());
+    let row = emergency("INC-1", "2026-05-20T10:00:00.123456789Z", "alice", false);
+    let since = time("2026-05-19T10:00:00Z");
+    let expected = row.clone();
+    let (declared, entry) = store
+        .declare_emergency("alice", since, move |past, review| {
+            assert!(past.is_empty());
+            assert!(review.is_none());
+            Ok::<_, String>((row, json!({"id": "INC-1", "severity": "P1"})))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(declared, expected);
+    assert_eq!(entry.seq, 1);
+    assert_eq!(entry.action, "declare");
+    assert_eq!(entry.actor, "alice");
+    assert_eq!(entry.details, json!({"id": "INC-1", "severity": "P1"}));
+
+    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    assert_eq!(read, expected);
+    assert_eq!(
+        read.document["weights"],
+        json!([0.5, 1e-7, 12_345_678_901_234_567_i64])
+    );
+
+    let (second, _) = declare(
+        store,
+        emergency("INC-2", "2026-05-21T10:00:00Z", "bob", true),
+    )
+    .await;
+    let listed = store.emergencies().await.unwrap();
+    assert_eq!(listed, vec![second, expected]);
+
+    let entries = store.audit_entries().await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0], entry);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+    // Another process or replica reads the same record.
+    let other = db.reopen().await;
+    assert_eq!(other.emergency("INC-1").await.unwrap().unwrap(), read);
+}
+
+async fn duplicate_emergency_is_refused(db: TestDb) {
+    let store = &db.store;
+    let (original, _) = declare(
+        store,
+        emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false),
+    )
+    .await;
+    let mut again = emergency("INC-1", "2026-05-20T11:00:00Z", "bob", false);
+    again.document = json!({"other": true});
+    let since = time("2026-05-01T00:00:00Z");
+    let refused = store
+        .declare_emergency("bob", since, move |_, _| {
+            Ok::<_, String>((again, json!({"id": "INC-1"})))
+        })
+        .await;
+    let Err(error @ StoreError::EmergencyExists { .. }) = refused else {
+        panic!("expected EmergencyExists, got {refused:?}");
+    };
+    let message = error.to_string();
+    assert!(message.contains("INC-1"), "{message}");
+    assert!(message.contains("fixlane show INC-1"), "{message}");
+    assert!(message.contains("another id"), "{message}");
+    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), original);
+    assert_eq!(store.emergencies().await.unwrap().len(), 1);
+    assert_eq!(store.audit_entries().await.unwrap().len(), 1);
+
+    // Empty ids and actors are refused before anything is written.
+    let blank = emergency(" ", "2026-05-20T12:00:00Z", "carol", false);
+    let refused = store
+        .declare_emergency("carol", since, move |_, _| {
+            Ok::<_, String>((blank, json!({})))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid { .. })),
+        "{refused:?}"
+    );
+    let fine = emergency("INC-3", "2026-05-20T12:00:00Z", "carol", false);
+    let refused = store
+        .declare_emergency("", since, move |_, _| Ok::<_, String>((fine, json!({}))))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid { .. })),
+        "{refused:?}"
+    );
+    let refused = store
+        .update_emergency("", "INC-1", "approve", |row| {
+            Ok::<_, String>((row, json!({})))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid { .. })),
+        "{refused:?}"
+    );
+    let refused = store
+        .update_emergency("carol", "", "approve", |row| {
+            Ok::<_, String>((row, json!({})))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.emergencies().await.unwrap().len(), 1);
+    assert_eq!(store.audit_entries().await.unwrap().len(), 1);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+async fn refused_declaration_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    let row = emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false);
+    let outcome = store
+        .declare_emergency("alice", time("2026-05-01T00:00:00Z"), move |_, _| {
+            drop(row);
+            Err::<(EmergencyRow, serde_json::Value), _>("P2: the normal pipeline".to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Err("P2: the normal pipeline".to_owned()));
+    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergencies().await.unwrap().is_empty());
+    assert!(store.audit_entries().await.unwrap().is_empty());
+    assert_eq!(store.audit_head().await.unwrap(), None);
+    // The lock was released: the next declaration goes through at once.
+    let started = Instant::now();
+    declare(
+        store,
+        emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false),
+    )
+    .await;
+    assert!(started.elapsed().as_secs() < 3);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
+    let store = &db.store;
+    declare(
+        store,
+        emergency("INC-1", "2026-05-01T10:00:00Z", "alice", false),
+    )
+    .await;
+    declare(
+        store,
+        emergency("INC-2", "2026-05-10T10:00:00Z", "bob", true),
+    )
+    .await;
+    declare(
+        store,
+        emergency("INC-3", "2026-05-20T10:00:00Z", "carol", false),
+    )
+    .await;
+    store
+        .record_rate_review("dave", "older review", time("2026-05-05T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .record_rate_review("erin", "newest review", time("2026-05-15T00:00:00Z"))
+        .await
+        .unwrap();
+    let before = store.audit_entries().await.unwrap().len();
+
+    // Returning what it saw as the refusal writes nothing and hands it back.
+    let seen = |since: &str| {
+        let since = time(since);
+        async move {
+            store
+                .declare_emergency("zoe", since, |past, review| {
+                    Err::<(EmergencyRow, serde_json::Value), _>((past.to_vec(), review.cloned()))
+                })
+                .await
+                .unwrap()
+                .unwrap_err()
+        }
+    };
+    let (past, review) = seen("2026-05-10T10:00:00Z").await;
+    assert_eq!(
+        past,
+        vec![
+            PastDeclaration {
+                id: "INC-2".into(),
+                author: "bob".into(),
+                declared_at: time("2026-05-10T10:00:00Z"),
+                drill: true,
+            },
+            PastDeclaration {
+                id: "INC-3".into(),
+                author: "carol".into(),
+                declared_at: time("2026-05-20T10:00:00Z"),
+                drill: false,
+            },
+        ]
+    );
+    assert_eq!(
+        review,
+        Some(RateReview {
+            at: time("2026-05-15T00:00:00Z"),
+            by: "erin".into(),
+            notes: "newest review".into(),
+        })
+    );
+    let (past, _) = seen("2026-05-10T10:00:00.000000001Z").await;
+    assert_eq!(past.len(), 1);
+    let (past, _) = seen("2000-01-01T00:00:00Z").await;
+    let ids: Vec<&str> = past.iter().map(|past| past.id.as_str()).collect();
+    assert_eq!(ids, ["INC-1", "INC-2", "INC-3"]);
+    let (past, _) = seen("2026-06-01T00:00:00Z").await;
+    assert!(past.is_empty());
+    assert_eq!(store.audit_entries().await.unwrap().len(), before);
+    assert_eq!(store.emergencies().await.unwrap().len(), 3);
+}
+
+async fn emergency_update_round_trip(db: TestDb) {
+    let store = &db.store;
+    let (declared, _) = declare(
+        store,
+        emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false),
+    )
+    .await;
+    let approved_at = time("2026-05-20T10:05:00.5Z");
+    let (changed, entry) = store
+        .update_emergency("carol", "INC-1", "approve", move |mut row| {
+            assert_eq!(row.state, "declared");
+            row.state = "approved".into();
+            row.updated_at = approved_at;
+            row.document["approvals"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"by": "carol", "role": "incident-commander"}));
+            Ok::<_, String>((row, json!({"id": "INC-1", "by": "carol"})))
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.state, "approved");
+    assert_eq!(changed.updated_at, approved_at);
+    assert_eq!(changed.declared_at, declared.declared_at);
+    assert_eq!(entry.action, "approve");
+    assert_eq!(entry.actor, "carol");
+    assert_eq!(entry.details, json!({"id": "INC-1", "by": "carol"}));
+    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    assert_eq!(read, changed);
+    assert_eq!(
+        read.document["approvals"],
+        json!([{"by": "carol", "role": "incident-commander"}])
+    );
+    let entries = store.audit_entries().await.unwrap();
+    assert_eq!(entries.last(), Some(&entry));
+
+    // The id never changes.
+    let renamed = store
+        .update_emergency("carol", "INC-1", "approve", |mut row| {
+            row.id = "INC-9".into();
+            Ok::<_, String>((row, json!({})))
+        })
+        .await;
+    assert!(
+        matches!(renamed, Err(StoreError::Invalid { .. })),
+        "{renamed:?}"
+    );
+    assert!(store.emergency("INC-9").await.unwrap().is_none());
+    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), changed);
+    assert_eq!(store.audit_entries().await.unwrap().len(), 2);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+}
+
+async fn update_of_missing_emergency_is_none(db: TestDb) {
+    let store = &db.store;
+    let outcome = store
+        .update_emergency("carol", "INC-404", "approve", |row| {
+            Ok::<_, String>((row, json!({})))
+        })
+        .await
+        .unwrap();
+    assert!(outcome.is_none());
+    assert!(store.emergencies().await.unwrap().is_empty());
+    assert!(store.audit_entries().await.unwrap().is_empty());
+}
+
+async fn refused_change_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    let (declared, _) = declare(
+        store,
+        emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false),
+    )
+    .await;
+    let outcome = store
+        .update_emergency("alice", "INC-1", "approve", |mut row| {
+            row.state = "approved".into();
+            drop(row);
+            Err::<(EmergencyRow, serde_json::Value), _>("alice cannot approve her own".to_owned())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Err("alice cannot approve her own".to_owned()));
+    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), declared);
+    assert_eq!(store.audit_entries().await.unwrap().len(), 1);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+async fn concurrent_updates_lose_nothing(db: TestDb) {
+    const TASKS: i64 = 12;
+    let second = db.reopen().await;
+    let mut row = emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false);
+    row.document["log"] = json!([]);
+    declare(&db.store, row).await;
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        // Half through another process (SQLite) or replica (PostgreSQL).
+        let store = if task % 2 == 0 {
+            db.store.clone()
+        } else {
+            second.clone()
+        };
+        handles.push(tokio::spawn(async move {
+            store
+                .update_emergency(
+                    &format!("writer-{task}"),
+                    "INC-1",
+                    "note",
+                    move |mut row| {
+                        row.document["log"]
+                            .as_array_mut()
+                            .unwrap()
+                            .push(json!(task));
+                        Ok::<_, String>((row, json!({"task": task})))
+                    },
+                )
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let row = db.store.emergency("INC-1").await.unwrap().unwrap();
+    let mut log: Vec<i64> = row.document["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task.as_i64().unwrap())
+        .collect();
+    log.sort_unstable();
+    assert_eq!(log, (0..TASKS).collect::<Vec<_>>(), "an update was lost");
+    let expected = usize::try_from(TASKS + 1).unwrap();
+    assert_eq!(db.store.audit_entries().await.unwrap().len(), expected);
+    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(expected));
+    assert_eq!(second.verify_audit().await.unwrap(), Ok(expected));
+}
+
+async fn concurrent_declarations_respect_the_rate(db: TestDb) {
+    const ATTEMPTS: usize = 6;
+    const LIMIT: usize = 3;
+    let second = db.reopen().await;
+    let now = Timestamp::now();
+    let since = now - jiff::SignedDuration::from_hours(24);
+    let mut handles = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        let store = if attempt % 2 == 0 {
+            db.store.clone()
+        } else {
+            second.clone()
+        };
+        handles.push(tokio::spawn(async move {
+            let id = format!("INC-{attempt}");
+            store
+                .declare_emergency(&format!("oncall-{attempt}"), since, move |past, _| {
+                    if past.len() >= LIMIT {
+                        return Err(format!("{} declarations in 24 h", past.len()));
+                    }
+                    let mut row = emergency(&id, "2026-05-20T10:00:00Z", "oncall", false);
+                    row.declared_at = now;
+                    row.updated_at = now;
+                    Ok((row, json!({"id": id, "seen": past.len()})))
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut admitted = 0;
+    let mut refused = 0;
+    for handle in handles {
+        match handle.await.unwrap() {
+            Ok(_) => admitted += 1,
+            Err(reason) => {
+                assert_eq!(reason, "3 declarations in 24 h");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((admitted, refused), (LIMIT, ATTEMPTS - LIMIT));
+    assert_eq!(db.store.emergencies().await.unwrap().len(), LIMIT);
+    let entries = db.store.audit_entries().await.unwrap();
+    let seen: Vec<u64> = entries
+        .iter()
+        .map(|entry| entry.details["seen"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seen,
+        [0, 1, 2],
+        "each decision saw the ones committed before it"
+    );
+    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(LIMIT));
+}
+
+async fn rate_reviews_round_trip(db: TestDb) {
+    let store = &db.store;
+    assert_eq!(store.last_rate_review().await.unwrap(), None);
+    let first = store
+        .record_rate_review(
+            "dave",
+            "three in a month: fine",
+            time("2026-05-10T09:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.action, "review-rate");
+    assert_eq!(first.actor, "dave");
+    assert_eq!(
+        first.details,
+        json!({"at": "2026-05-10T09:00:00.000000000Z", "notes": "three in a month: fine"})
+    );
+    assert_eq!(
+        store.last_rate_review().await.unwrap(),
+        Some(RateReview {
+            at: time("2026-05-10T09:00:00Z"),
+            by: "dave".into(),
+            notes: "three in a month: fine".into(),
+        })
+    );
+    store
+        .record_rate_review(
+            "erin",
+            "too many; fix the pipeline",
+            time("2026-06-10T09:00:00.25Z"),
+        )
+        .await
+        .unwrap();
+    // Recorded later but about an earlier review: the newest review stays the June one.
+    store
+        .record_rate_review(
+            "frank",
+            "backfilled May notes",
+            time("2026-05-20T09:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        db.reopen().await.last_rate_review().await.unwrap(),
+        Some(RateReview {
+            at: time("2026-06-10T09:00:00.25Z"),
+            by: "erin".into(),
+            notes: "too many; fix the pipeline".into(),
+        })
+    );
+    let refused = store
+        .record_rate_review(" ", "anonymous", time("2026-06-11T00:00:00Z"))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.audit_entries().await.unwrap().len(), 3);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(3));
 }
