@@ -863,23 +863,50 @@ fn describe_groups(config: &Config, category: &Category, emergency: &Emergency) 
     }
 }
 
-/// Records `approval` and, when it completes the approvals of a declared emergency, moves it to
-/// `approved`. Returns whether it did.
-pub fn apply_approval(emergency: &mut Emergency, approval: Approval, config: &Config) -> bool {
+/// Records `approval` (as returned by [`approve`] on this record) and, when it completes the
+/// approvals of a declared emergency, moves it to `approved` with a timeline entry. Returns
+/// whether it did. Refuses an approval that no longer fits, such as one for a group another
+/// person filled in the meantime, so a stale approval never counts twice.
+pub fn apply_approval(
+    config: &Config,
+    emergency: &mut Emergency,
+    approval: Approval,
+) -> Result<bool, Refusal> {
+    let refused = format!(
+        "recording the approval of {} by {}",
+        emergency.id, approval.person
+    );
+    let category = find_category(config, &emergency.category, &refused)?;
+    let taken = emergency
+        .approvals
+        .iter()
+        .any(|earlier| earlier.group == approval.group || earlier.person == approval.person);
+    if taken || approval.group >= category.approvers.len() {
+        return Err(Refusal::new(
+            "emergency.approval.distinct",
+            refused,
+            format!(
+                "the approval for group {} no longer fits: each group is satisfied by one \
+                 distinct person, and this group or this person is already counted",
+                group_text(category, approval.group)
+            ),
+            format!("check the record with `fixlane show {}`", emergency.id),
+        )
+        .at(category.source));
+    }
     let at = approval.at;
     let by = approval.person.to_string();
     emergency.approvals.push(approval);
     if emergency.state == EmergencyState::Declared && is_fully_approved(config, emergency) {
-        return emergency
-            .transition(
-                EmergencyState::Approved,
-                at,
-                &by,
-                Some("every approver group is satisfied".to_owned()),
-            )
-            .is_ok();
+        emergency.transition(
+            EmergencyState::Approved,
+            at,
+            &by,
+            Some("every approver group is satisfied".to_owned()),
+        )?;
+        return Ok(true);
     }
-    false
+    Ok(false)
 }
 
 /// Texts that say nothing: seed 000 wants a specific reason and a compensation in place.

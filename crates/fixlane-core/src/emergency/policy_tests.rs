@@ -435,16 +435,21 @@ fn approvers_fill_each_group_and_complete_the_approval() {
         (approval.group, approval.role.as_str()),
         (0, "security-lead")
     );
-    assert!(!apply_approval(&mut emergency, approval, &config));
+    assert!(!apply_approval(&config, &mut emergency, approval).unwrap());
     assert!(!is_fully_approved(&config, &emergency));
     assert_eq!(emergency.state, EmergencyState::Declared);
+    // The same approval again, or another for the filled group, does not count twice.
+    let stale = emergency.approvals[0].clone();
+    let refusal = apply_approval(&config, &mut emergency, stale).unwrap_err();
+    assert_eq!(refusal.rule, "emergency.approval.distinct");
+    assert_eq!(emergency.approvals.len(), 1);
 
     let approval = approve(&config, &emergency, &person("dave"), None, approval_at()).unwrap();
     assert_eq!(
         (approval.group, approval.role.as_str()),
         (1, "platform-lead")
     );
-    assert!(apply_approval(&mut emergency, approval, &config));
+    assert!(apply_approval(&config, &mut emergency, approval).unwrap());
     assert!(is_fully_approved(&config, &emergency));
     assert!(missing_groups(&config, &emergency).is_empty());
     assert_eq!(emergency.state, EmergencyState::Approved);
@@ -483,7 +488,7 @@ fn an_approver_needs_a_role_of_a_missing_group() {
     // A group already satisfied cannot be filled twice.
     let mut emergency = sample();
     let approval = approve(&config, &emergency, &person("dave"), None, approval_at()).unwrap();
-    apply_approval(&mut emergency, approval, &config);
+    apply_approval(&config, &mut emergency, approval).unwrap();
     let mut second_platform_lead = config.clone();
     second_platform_lead.people.insert(
         person("gina"),
@@ -508,7 +513,7 @@ fn one_person_counts_for_one_group_only() {
     let config = config();
     let mut emergency = sample();
     let approval = approve(&config, &emergency, &person("erin"), None, approval_at()).unwrap();
-    apply_approval(&mut emergency, approval, &config);
+    apply_approval(&config, &mut emergency, approval).unwrap();
     let refusal = approve(&config, &emergency, &person("erin"), None, approval_at()).unwrap_err();
     assert_eq!(refusal.rule, "emergency.approval.distinct");
     assert!(!is_fully_approved(&config, &emergency));

@@ -29,9 +29,20 @@ pub struct WindowStanding {
 /// A deploy that may go ahead, with the bypasses it relied on (for the audit log).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeployPermission {
-    pub bypasses_used: Vec<BypassElement>,
-    /// One sentence per bypass used, saying what it allowed.
-    pub notes: Vec<String>,
+    /// The bypasses the deploy relied on; empty when it is inside a window and outside freezes.
+    pub bypassed: Vec<BypassElement>,
+    /// What the bypasses allowed, in a sentence or two; empty when nothing was bypassed.
+    pub note: String,
+}
+
+impl DeployPermission {
+    fn record(&mut self, element: BypassElement, sentence: &str) {
+        self.bypassed.push(element);
+        if !self.note.is_empty() {
+            self.note.push_str("; ");
+        }
+        self.note.push_str(sentence);
+    }
 }
 
 /// The configured zone, from the time-zone database bundled into the binary, so the answer does
@@ -137,10 +148,10 @@ pub fn deploy_allowed(
             )
             .at(freeze.source));
         }
-        permission.bypasses_used.push(BypassElement::Freeze);
-        permission.notes.push(format!(
-            "deployed inside {described} under the `freeze` bypass"
-        ));
+        permission.record(
+            BypassElement::Freeze,
+            &format!("deployed inside {described} under the `freeze` bypass"),
+        );
     }
 
     if !windows.change.is_empty() && now.change_window.is_none() {
@@ -176,10 +187,13 @@ pub fn deploy_allowed(
             }
             return Err(refusal);
         }
-        permission.bypasses_used.push(BypassElement::Window);
-        permission.notes.push(format!(
-            "deployed at {when}, outside every change window ({texts}), under the `window` bypass"
-        ));
+        permission.record(
+            BypassElement::Window,
+            &format!(
+                "deployed at {when}, outside every change window ({texts}), under the `window` \
+                 bypass"
+            ),
+        );
     }
     Ok(permission)
 }
@@ -266,7 +280,7 @@ mod tests {
         );
         assert!(now.freeze.is_none());
         let permission = deploy_allowed(Some(&kolkata()), at("2026-05-20T04:30:00Z"), &[]).unwrap();
-        assert!(permission.bypasses_used.is_empty());
+        assert!(permission.bypassed.is_empty());
     }
 
     #[test]
@@ -294,7 +308,7 @@ mod tests {
 
         let permission =
             deploy_allowed(Some(&kolkata()), saturday, &[BypassElement::Window]).unwrap();
-        assert_eq!(permission.bypasses_used, [BypassElement::Window]);
+        assert_eq!(permission.bypassed, [BypassElement::Window]);
         // Another element does not stand in for the window.
         assert!(deploy_allowed(Some(&kolkata()), saturday, &[BypassElement::Freeze]).is_err());
     }
@@ -310,7 +324,7 @@ mod tests {
         insta::assert_snapshot!(refusal.to_string());
         let permission =
             deploy_allowed(Some(&kolkata()), inside, &[BypassElement::Freeze]).unwrap();
-        assert_eq!(permission.bypasses_used, [BypassElement::Freeze]);
+        assert_eq!(permission.bypassed, [BypassElement::Freeze]);
 
         // New Year's Day and the last day are frozen; the day after is not.
         let day = |text: &str| standing(&kolkata(), at(text)).unwrap().freeze.is_some();
@@ -339,10 +353,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            permission.bypasses_used,
+            permission.bypassed,
             [BypassElement::Freeze, BypassElement::Window]
         );
-        assert_eq!(permission.notes.len(), 2);
+        assert!(permission.note.contains("holiday freeze"));
+        assert!(permission.note.contains("`window` bypass"));
         // The next opening skips the rest of the freeze: Monday 2027-01-04.
         let refusal =
             deploy_allowed(Some(&kolkata()), saturday, &[BypassElement::Freeze]).unwrap_err();
