@@ -52,6 +52,123 @@ pub enum Command {
     /// Verify, export or read the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Declare an emergency change (after a flag flip and a rollback were ruled out).
+    Declare(DeclareArgs),
+    /// Approve an emergency change as one of the authorities its category requires.
+    Approve(ApproveArgs),
+    /// Record a bypassed discipline element with its reason and compensation.
+    Bypass(BypassArgs),
+    /// Show an emergency change: its record, what is still missing, and its timeline.
+    Show(ShowArgs),
+    /// List active emergency changes with their clocks.
+    List(ListArgs),
+    /// Record the team review the emergency rate limit asks for.
+    ReviewRate(ReviewRateArgs),
+    /// Tell where a moment stands against the change windows and freezes.
+    Window(WindowArgs),
+    /// Check a hotfix commit: incident id, approver, diff size, one concern.
+    CheckCommit(CheckCommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeclareArgs {
+    /// The incident id, e.g. INC-2026-05-20-001.
+    pub id: String,
+    /// The incident's severity; only `emergency.severities` qualify.
+    #[arg(long)]
+    pub severity: String,
+    /// The emergency category (it decides approvers and what may be bypassed).
+    #[arg(long)]
+    pub category: String,
+    /// What is broken, in one line.
+    #[arg(long)]
+    pub title: String,
+    /// Who opens the cleanup change within the deadline.
+    #[arg(long = "cleanup-owner", value_name = "PERSON")]
+    pub cleanup_owner: String,
+    /// Expected merge time, HH:MM.
+    #[arg(long, value_name = "HH:MM")]
+    pub eta: Option<String>,
+    /// Why a feature-flag flip does not mitigate this.
+    #[arg(long = "flag-flip", value_name = "WHY NOT")]
+    pub flag_flip: Option<String>,
+    /// Why a rollback does not mitigate this.
+    #[arg(long, value_name = "WHY NOT")]
+    pub rollback: Option<String>,
+    /// Also create the hotfix branch and switch to it.
+    #[arg(long)]
+    pub branch: bool,
+    /// Print the record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The incident id.
+    pub id: String,
+    /// The role you approve as, when you hold several.
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BypassArgs {
+    /// The incident id.
+    pub id: String,
+    /// What is bypassed: eval, canary, window or freeze.
+    pub element: String,
+    /// Why it must be bypassed, specifically.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// What compensates for it.
+    #[arg(long)]
+    pub compensation: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The incident id.
+    pub id: String,
+    /// Print the record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include closed emergencies.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewRateArgs {
+    /// What the team concluded about the emergency rate.
+    #[arg(long)]
+    pub notes: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// The moment to evaluate, RFC 3339 (e.g. 2026-11-25T22:00:00+05:30) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckCommitArgs {
+    /// The commit [default: HEAD].
+    pub rev: Option<String>,
+    /// The emergency [default: from the hotfix/<ID>-… branch].
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Fail, not warn, when the diff exceeds the lane's max_diff_lines.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +197,9 @@ pub struct RunArgs {
     /// Print JSON Lines events instead of the human view.
     #[arg(long)]
     pub json: bool,
+    /// Evaluate change windows and freezes at this moment (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -5,6 +5,7 @@ mod commands;
 mod diagnostics;
 mod exit;
 mod record;
+mod records;
 mod report;
 mod settings;
 

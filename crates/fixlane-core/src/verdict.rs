@@ -123,7 +123,7 @@ pub fn compute<'a>(
             }
             (Tier::Optional, GateState::NotRun { .. }) => optional_failed = true,
             (Tier::Optional, GateState::Skipped { reason }) if reason.blocks() => {
-                optional_failed = true
+                optional_failed = true;
             }
             (Tier::Optional, _) => {}
             (_, GateState::Queued | GateState::Running) => {

@@ -57,6 +57,8 @@ pub trait Repository {
     fn commit_message(&self, rev: &str) -> Result<String, GitError>;
     /// Lines added and removed per file between `base` and `rev`.
     fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError>;
+    /// Creates the branch `name` at HEAD and switches to it.
+    fn create_branch(&self, name: &str) -> Result<(), GitError>;
 }
 
 /// `Repository` over the `git` command.
@@ -266,6 +268,11 @@ impl Repository for GitCli {
         let commit = self.resolve(rev)?;
         let output = self.git(&["log", "-1", "--format=%B", &commit, "--"])?;
         Ok(text(&output.stdout))
+    }
+
+    fn create_branch(&self, name: &str) -> Result<(), GitError> {
+        // The name is an argument, never shell text; `--` keeps it from reading as an option.
+        self.git(&["switch", "--create", name, "--"]).map(|_| ())
     }
 
     fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError> {

@@ -1,10 +1,18 @@
 //! One file per subcommand; `dispatch` resolves the context and runs the chosen one.
 
+mod approve;
 mod audit;
+mod bypass;
+mod check_commit;
 mod config;
+mod declare;
 mod init;
+mod list;
+mod review_rate;
 mod run;
+mod show;
 mod verdict;
+mod window;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{self, Failure};
@@ -18,6 +26,14 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Config(command) => config::config(&context, &command),
         Command::Init(arguments) => init::init(&context, &arguments),
         Command::Audit(command) => audit::audit(&context, &command),
+        Command::Declare(arguments) => declare::declare(&context, &arguments),
+        Command::Approve(arguments) => approve::approve(&context, &arguments),
+        Command::Bypass(arguments) => bypass::bypass(&context, &arguments),
+        Command::Show(arguments) => show::show(&context, &arguments),
+        Command::List(arguments) => list::list(&context, &arguments),
+        Command::ReviewRate(arguments) => review_rate::review_rate(&context, &arguments),
+        Command::Window(arguments) => window::window(&context, &arguments),
+        Command::CheckCommit(arguments) => check_commit::check_commit(&context, &arguments),
     });
     match result {
         Ok(code) => code,

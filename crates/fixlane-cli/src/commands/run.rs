@@ -4,20 +4,20 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use fixlane_core::emergency::{Emergency, windows};
 use fixlane_core::lane::{self, LaneInputs};
 use fixlane_core::plan::{self, Plan};
-use fixlane_core::verdict::EmergencyStanding;
 use fixlane_core::{Config, IncidentId, LaneName, RunEvent, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_runner::run::RunSettings;
-use fixlane_store::NewRun;
+use fixlane_store::{NewRun, Store};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::RunArgs;
 use crate::exit::{self, CommandResult, Failure};
-use crate::record;
 use crate::report::{self, junit::JunitCollector};
 use crate::settings::{self, Context};
+use crate::{record, records};
 
 /// What git says about the commit: gathered beside the config's parsing, since both are on the
 /// way to the first gate and neither needs the other.
@@ -90,15 +90,14 @@ fn resolve(config: &Config, facts: GitFacts, arguments: &RunArgs) -> Result<Reso
         },
     )?;
     let plan = plan::plan(config, &choice.lane, facts.changed_files.as_deref())?;
-    let incident = match &arguments.incident {
-        Some(incident) => Some(IncidentId::parse(incident).context("--incident")?),
-        None if plan.emergency => facts.branch.as_deref().and_then(|branch| {
-            lane::incident_candidates(branch)
-                .into_iter()
-                .find_map(|candidate| IncidentId::parse(&candidate).ok())
-        }),
-        None => None,
-    };
+    // A branch names its incident only through the store (see `prepare`): `hotfix/INC-1-fix`
+    // could be INC-1 or INC-1-fix, and only the record knows.
+    let incident = arguments
+        .incident
+        .as_deref()
+        .map(IncidentId::parse)
+        .transpose()
+        .context("--incident")?;
     Ok(Resolved {
         plan,
         lane_why: choice.why,
@@ -111,11 +110,79 @@ fn resolve(config: &Config, facts: GitFacts, arguments: &RunArgs) -> Result<Reso
     })
 }
 
-/// The emergency record behind an emergency-lane run. Emergency records are not stored yet, so
-/// no run of an emergency lane can find an approved one: such runs stay `blocked`.
-fn emergency_standing(resolved: &Resolved) -> Option<EmergencyStanding> {
-    let _ = resolved;
-    None
+/// Before the first gate, what only the store knows: the emergency record an emergency-lane run
+/// belongs to, and whether its deploy gates may run now (change windows and freezes, with the
+/// record's bypasses). Refused deploy gates stay in the plan as refused.
+async fn prepare(
+    context: &Context,
+    config: &Config,
+    resolved: &mut Resolved,
+    at: jiff::Timestamp,
+) -> Result<Option<Emergency>, Failure> {
+    let store = context.open_store().await?;
+    let record = if resolved.plan.emergency {
+        records::for_run(
+            &store,
+            resolved.incident.as_ref(),
+            resolved.branch.as_deref(),
+        )
+        .await?
+    } else {
+        None
+    };
+    if let Some(record) = &record {
+        resolved.incident = Some(record.id.clone());
+    }
+    if resolved.plan.runs_deploys() {
+        let bypassed = record
+            .as_ref()
+            .map(Emergency::bypassed_elements)
+            .unwrap_or_default();
+        match windows::deploy_allowed(config.windows.as_ref(), at, &bypassed) {
+            Ok(permission) => {
+                if !permission.bypassed.is_empty() {
+                    let used: Vec<&str> = permission
+                        .bypassed
+                        .iter()
+                        .map(|element| element.as_str())
+                        .collect();
+                    store
+                        .append_audit(
+                            context.actor(),
+                            "deploy-window-bypassed",
+                            serde_json::json!({
+                                "incident": resolved.incident,
+                                "rev": resolved.rev,
+                                "lane": resolved.plan.lane,
+                                "at": at,
+                                "bypassed": used,
+                                "why": permission.note,
+                            }),
+                        )
+                        .await?;
+                    eprintln!(
+                        "note: deploy gates run outside the normal windows under the recorded {} bypass of {} — logged",
+                        used.join(" and "),
+                        resolved
+                            .incident
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Err(refusal) => {
+                let file = context.config_display();
+                let why = match refusal.config_line {
+                    Some(line) => format!("{} ({file}:{})", refusal.why, line.line),
+                    None => refusal.why.clone(),
+                };
+                resolved.plan.refuse_deploys(&why);
+                eprintln!("{}", refusal.render_with_file(&file));
+            }
+        }
+    }
+    Ok(record)
 }
 
 fn run_id() -> String {
@@ -179,7 +246,14 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
-    let resolved = resolve(&config, facts, arguments)?;
+    let mut resolved = resolve(&config, facts, arguments)?;
+    let runtime = settings::runtime()?;
+    let at = records::moment(arguments.at.as_deref())?;
+    let record = if resolved.plan.emergency || resolved.plan.runs_deploys() {
+        runtime.block_on(prepare(context, &config, &mut resolved, at))?
+    } else {
+        None
+    };
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
@@ -199,7 +273,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         branch: resolved.branch.clone(),
         incident: resolved.incident.clone(),
     };
-    let standing = emergency_standing(&resolved);
+    let standing = record.as_ref().map(Emergency::standing);
     let new_run = NewRun {
         run_id: run_id.clone(),
         rev: resolved.rev.clone(),
@@ -219,7 +293,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
 
     let mut reporter = report::choose(arguments.json);
     let mut junit = arguments.junit.as_ref().map(|_| JunitCollector::default());
-    settings::runtime()?.block_on(async {
+    runtime.block_on(async {
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupt = cancel_sender.clone();
         let interrupted = tokio::spawn(async move {
@@ -233,7 +307,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record::record(
             context.db.clone(),
-            actor,
+            actor.clone(),
             (context.config_display(), config_hash),
             new_run,
             record_receiver,
@@ -247,13 +321,20 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         });
 
         let mut final_verdict = None;
+        let mut ready_at = None;
         while let Some(event) = events.recv().await {
             reporter.event(&event);
             if let Some(junit) = junit.as_mut() {
                 junit.event(&event);
             }
-            if let RunEvent::RunFinished { verdict, .. } = &event {
-                final_verdict = Some(*verdict);
+            match &event {
+                RunEvent::RunFinished { verdict, .. } => final_verdict = Some(*verdict),
+                RunEvent::VerdictChanged {
+                    verdict: Verdict::Ready | Verdict::Green,
+                    at,
+                    ..
+                } if ready_at.is_none() => ready_at = Some(*at),
+                _ => {}
             }
             // The recorder only stops early when the store failed; the run is cancelled then.
             let _ = record_sender.send(event);
@@ -273,11 +354,27 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
                 "{error:#}\nthe run's results could not be recorded, so it has no verdict in the store"
             )));
         }
+        let final_verdict = final_verdict.unwrap_or(Verdict::Blocked);
+        if let (Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
+            (&record, ready_at, final_verdict)
+        {
+            let store = context.open_store().await?;
+            records::record_fix_ready(
+                &store,
+                &actor,
+                &record.id,
+                &resolved.plan,
+                &resolved.rev,
+                &run_id,
+                ready_at,
+            )
+            .await?;
+        }
         if interrupted.is_finished() {
             eprintln!("interrupted: every running gate was stopped and the run is recorded as cancelled");
             return Ok(exit::INTERRUPTED);
         }
         interrupted.abort();
-        Ok(final_verdict.unwrap_or(Verdict::Blocked).exit_code())
+        Ok(final_verdict.exit_code())
     })
 }

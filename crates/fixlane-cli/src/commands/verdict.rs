@@ -5,13 +5,14 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use fixlane_core::plan::{GateAction, Plan};
-use fixlane_core::verdict::{self, GateState, VerdictReport};
+use fixlane_core::verdict::{self, EmergencyStanding, GateState, VerdictReport};
 use fixlane_core::{GateName, Outcome, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
 use crate::cli::VerdictArgs;
 use crate::exit::{self, CommandResult, Failure};
+use crate::records;
 use crate::report::lines;
 use crate::settings::{self, Context};
 
@@ -37,7 +38,10 @@ fn stored_state(state: &str, detail: Option<&str>) -> Option<GateState> {
 }
 
 /// Recomputes the verdict of a recorded run: gates without a result are still queued or running.
-pub fn recompute(run: &RunRecord) -> Result<VerdictReport, Failure> {
+pub fn recompute(
+    run: &RunRecord,
+    standing: Option<&EmergencyStanding>,
+) -> Result<VerdictReport, Failure> {
     let plan: Plan = serde_json::from_value(run.plan.get("plan").cloned().unwrap_or_default())
         .context("the stored plan of this run cannot be read")?;
     let mut states = Vec::with_capacity(plan.gates.len());
@@ -59,13 +63,12 @@ pub fn recompute(run: &RunRecord) -> Result<VerdictReport, Failure> {
         };
         states.push((gate.name.clone(), gate.tier, state));
     }
-    // No emergency record can be approved yet, so emergency-lane runs stay blocked.
     Ok(verdict::compute(
         states
             .iter()
             .map(|(name, tier, state)| (name, *tier, state)),
         plan.emergency,
-        None,
+        standing,
     ))
 }
 
@@ -99,7 +102,16 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                     .unwrap_or_default()
             )));
         };
-        let report = recompute(&run)?;
+        // The emergency's standing as of now: an approval after the run counts.
+        let standing = if run.emergency {
+            let incident = run.incident.as_deref().map(records::incident).transpose()?;
+            records::for_run(&store, incident.as_ref(), run.branch.as_deref())
+                .await?
+                .map(|record| record.standing())
+        } else {
+            None
+        };
+        let report = recompute(&run, standing.as_ref())?;
         if arguments.json {
             println!(
                 "{}",

@@ -6,6 +6,7 @@
 
 mod audit;
 mod config;
+mod emergency;
 mod help;
 mod run;
 mod support;

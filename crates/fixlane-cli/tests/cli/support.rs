@@ -171,6 +171,7 @@ pub fn redactions(sandbox: &Sandbox) -> insta::Settings {
     settings.add_filter(&regex_escape(&sandbox.path().to_string_lossy()), "[REPO]");
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]");
     settings.add_filter(r"\d{8}T\d{6}\.\d{3}Z-\d{5}", "[RUN]");
+    settings.add_filter(r"\(\d{4}-\d{2}-\d{2}\)", "([DATE])");
     settings.add_filter(r"\b[0-9a-f]{40}\b", "[SHA]");
     settings.add_filter(r"\b[0-9a-f]{12}\b", "[SHORT]");
     settings.add_filter(r"\d+\.\ds\b", "[SECS]");

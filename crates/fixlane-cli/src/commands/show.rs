@@ -1,0 +1,130 @@
+//! `fixlane show`: an emergency's record, what it still lacks, and its timeline.
+
+use std::fmt::Write as _;
+
+use fixlane_core::Config;
+use fixlane_core::emergency::{Emergency, policy};
+use jiff::Timestamp;
+
+use crate::cli::ShowArgs;
+use crate::exit::{self, CommandResult};
+use crate::records;
+use crate::settings::{self, Context};
+
+/// The record for people: who, why, what is missing, what was bypassed, what is owed, when.
+pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String {
+    let mut out = String::new();
+    let since = now.duration_since(emergency.declared_at).as_secs();
+    let _ = writeln!(
+        out,
+        "{} — {} ({} {}){}",
+        emergency.id,
+        emergency.title,
+        emergency.severity,
+        emergency.category,
+        if emergency.drill { " [drill]" } else { "" }
+    );
+    let _ = writeln!(out, "state:          {}", emergency.state.as_str());
+    let _ = writeln!(
+        out,
+        "declared:       {} by {} ({} ago)",
+        emergency.declared_at,
+        emergency.author,
+        records::clock(since)
+    );
+    let _ = writeln!(out, "cleanup owner:  {}", emergency.cleanup_owner);
+    if let Some(eta) = &emergency.eta {
+        let _ = writeln!(out, "merge ETA:      {eta}");
+    }
+    let _ = writeln!(out, "branch:         {}", emergency.branch);
+    let _ = writeln!(
+        out,
+        "flag flip:      not enough because {}",
+        emergency.flag_flip
+    );
+    let _ = writeln!(
+        out,
+        "rollback:       not enough because {}",
+        emergency.rollback
+    );
+    out.push_str("approvals:\n");
+    for approval in &emergency.approvals {
+        let _ = writeln!(
+            out,
+            "  ✓ {} as {} at {}",
+            approval.person, approval.role, approval.at
+        );
+    }
+    for group in policy::missing_groups(config, emergency) {
+        let _ = writeln!(out, "  ✗ missing: one of {}", group.join(", "));
+    }
+    if emergency.bypasses.is_empty() {
+        out.push_str("bypasses:       none recorded\n");
+    } else {
+        out.push_str("bypasses:\n");
+        for bypass in &emergency.bypasses {
+            let _ = writeln!(
+                out,
+                "  {} by {}: {} — compensation: {}",
+                bypass.element.as_str(),
+                bypass.by,
+                bypass.reason,
+                bypass.compensation
+            );
+        }
+    }
+    if !emergency.owed_gates.is_empty() {
+        out.push_str("owed gates (skipped by the lane, to backfill):\n");
+        for owed in &emergency.owed_gates {
+            let _ = writeln!(
+                out,
+                "  {} ({}) skipped by lane {} on {}",
+                owed.gate,
+                owed.tier.as_str(),
+                owed.lane,
+                owed.rev.get(..12).unwrap_or(&owed.rev)
+            );
+        }
+    }
+    for warning in &emergency.warnings {
+        let _ = writeln!(out, "warning:        {warning}");
+    }
+    out.push_str("timeline:\n");
+    for transition in &emergency.timeline {
+        let _ = writeln!(
+            out,
+            "  {}  {:<12} by {}{}",
+            transition.at,
+            transition.state.as_str(),
+            transition.by,
+            transition
+                .note
+                .as_ref()
+                .map(|note| format!(" — {note}"))
+                .unwrap_or_default()
+        );
+    }
+    out
+}
+
+pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
+    let config = context.load_config()?;
+    let id = records::incident(&arguments.id)?;
+    let emergency = settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        records::load(&store, &id).await
+    })?;
+    if arguments.json {
+        let mut value = serde_json::to_value(&emergency)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "missing_approvals".to_owned(),
+                serde_json::to_value(policy::missing_groups(&config, &emergency))?,
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", render(&config, &emergency, Timestamp::now()));
+    }
+    Ok(exit::SUCCESS)
+}
