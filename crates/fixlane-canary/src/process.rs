@@ -1,0 +1,261 @@
+//! One shell command: `/bin/sh -c` in its own process group, values only through its
+//! environment, output captured, and the whole group killed (TERM, grace, KILL) on timeout,
+//! on cancel, and after the shell exits so no background straggler outlives its action.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// The most output kept per stream: the end is what explains a failure.
+const KEEP_BYTES: usize = 64 * 1024;
+
+/// How often to look whether a group's stragglers left after SIGTERM.
+const STRAGGLER_CHECK: Duration = Duration::from_millis(20);
+
+/// How many lines of output a failure reports.
+pub const TAIL_LINES: usize = 20;
+
+/// A command to run and how.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    pub command: String,
+    /// Added to the inherited environment; the command text is never rewritten.
+    pub env: Vec<(String, String)>,
+    pub workdir: Option<PathBuf>,
+    pub timeout: Duration,
+    pub kill_grace: Duration,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Exited(Option<i32>),
+    TimedOut,
+    Cancelled,
+    /// It could not be started or waited for.
+    Failed(String),
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub ending: Ending,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.ending == Ending::Exited(Some(0))
+    }
+
+    /// The last lines of stdout and stderr, then why it failed when it did not exit 0.
+    pub fn tail(&self) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for stream in [&self.stdout, &self.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        let from = lines.len().saturating_sub(TAIL_LINES);
+        let mut tail = lines.split_off(from);
+        if let Some(why) = self.why() {
+            tail.push(why);
+        }
+        tail
+    }
+
+    /// Why it did not succeed, in words, or `None` when it exited 0.
+    pub fn why(&self) -> Option<String> {
+        match &self.ending {
+            Ending::Exited(Some(0)) => None,
+            Ending::Exited(Some(code)) => Some(format!("exited with status {code}")),
+            Ending::Exited(None) => Some("killed by a signal".to_owned()),
+            Ending::TimedOut => Some("timed out; its process group was killed".to_owned()),
+            Ending::Cancelled => Some("cancelled; its process group was killed".to_owned()),
+            Ending::Failed(why) => Some(why.clone()),
+        }
+    }
+}
+
+/// Runs `shell`; `cancel` (when given) ends it early with `Ending::Cancelled`.
+pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finished {
+    // An absolute path: no PATH search, and no other `sh` can be slipped in.
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(&shell.command)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .envs(shell.env.iter().map(|(key, value)| (key, value)));
+    if let Some(workdir) = &shell.workdir {
+        command.current_dir(workdir);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            return Finished {
+                ending: Ending::Failed(format!("could not start `/bin/sh -c`: {error}")),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            };
+        }
+    };
+    let group = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .and_then(Pid::from_raw);
+    let stdout = child
+        .stdout
+        .take()
+        .map(|pipe| tokio::spawn(read_capped(pipe)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|pipe| tokio::spawn(read_capped(pipe)));
+
+    let ending = tokio::select! {
+        status = child.wait() => match status {
+            Ok(status) => Ending::Exited(status.code()),
+            Err(error) => Ending::Failed(format!("could not wait for `/bin/sh -c`: {error}")),
+        },
+        () = tokio::time::sleep(shell.timeout) => Ending::TimedOut,
+        () = cancelled(cancel) => Ending::Cancelled,
+    };
+    // Always end the group: a background process left by the action would hold the output
+    // pipes open (the readers would never finish) and outlive the action it belongs to.
+    if let Some(group) = group {
+        kill_group(&mut child, group, shell.kill_grace).await;
+    }
+    Finished {
+        ending,
+        stdout: joined(stdout).await,
+        stderr: joined(stderr).await,
+    }
+}
+
+async fn joined(reader: Option<tokio::task::JoinHandle<Vec<u8>>>) -> Vec<u8> {
+    match reader {
+        Some(handle) => handle.await.unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+/// Reads a stream to its end, keeping only its last `KEEP_BYTES`.
+async fn read_capped(mut pipe: impl AsyncRead + Unpin) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buffer = [0_u8; 8192];
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(count) => {
+                kept.extend_from_slice(&buffer[..count]);
+                if kept.len() > KEEP_BYTES {
+                    let excess = kept.len() - KEEP_BYTES;
+                    kept.drain(..excess);
+                }
+            }
+        }
+    }
+    kept
+}
+
+async fn cancelled(cancel: Option<watch::Receiver<bool>>) {
+    match cancel {
+        Some(mut cancel) => {
+            if cancel.wait_for(|value| *value).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// SIGTERM to the whole group when any member remains, then SIGKILL once `grace` has passed.
+async fn kill_group(child: &mut Child, group: Pid, grace: Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    if test_kill_process_group(group).is_ok() {
+        // ESRCH only means the group is already gone.
+        let _ = kill_process_group(group, Signal::TERM);
+        let _ = tokio::time::timeout_at(deadline, child.wait()).await;
+        while test_kill_process_group(group).is_ok() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(STRAGGLER_CHECK).await;
+        }
+        if test_kill_process_group(group).is_ok() {
+            let _ = kill_process_group(group, Signal::KILL);
+        }
+    }
+    // Reap the shell so it leaves no zombie; after SIGKILL this returns at once.
+    let _ = child.wait().await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn shell(command: &str, timeout: Duration) -> Shell {
+        Shell {
+            command: command.to_owned(),
+            env: vec![(
+                "FIXLANE_WEIGHT".to_owned(),
+                "$(touch /tmp/nope); 10".to_owned(),
+            )],
+            workdir: None,
+            timeout,
+            kill_grace: Duration::from_millis(200),
+        }
+    }
+
+    #[tokio::test]
+    async fn values_arrive_as_environment_only() {
+        let finished = run(
+            &shell("printf '%s' \"$FIXLANE_WEIGHT\"", Duration::from_secs(5)),
+            None,
+        )
+        .await;
+        assert!(finished.success());
+        assert_eq!(finished.stdout, b"$(touch /tmp/nope); 10");
+    }
+
+    #[tokio::test]
+    async fn a_background_straggler_does_not_hang_the_action() {
+        let started = std::time::Instant::now();
+        let finished = run(
+            &shell("sleep 30 & echo started", Duration::from_secs(5)),
+            None,
+        )
+        .await;
+        assert!(finished.success());
+        assert_eq!(finished.stdout, b"started\n");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_group() {
+        let finished = run(
+            &shell("sleep 30; echo never", Duration::from_millis(200)),
+            None,
+        )
+        .await;
+        assert_eq!(finished.ending, Ending::TimedOut);
+        assert!(finished.tail().last().unwrap().contains("timed out"));
+    }
+
+    #[tokio::test]
+    async fn a_failure_reports_its_tail_and_status() {
+        let finished = run(
+            &shell("echo out; echo err >&2; exit 3", Duration::from_secs(5)),
+            None,
+        )
+        .await;
+        assert!(!finished.success());
+        assert_eq!(finished.tail(), vec!["out", "err", "exited with status 3"]);
+    }
+}
