@@ -246,6 +246,10 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
+    // A known person is logged by their name, as their approvals are; anyone else may still run
+    // gates and is logged as git knows them.
+    let actor = fixlane_core::emergency::policy::identify(&config, &actor)
+        .map_or(actor, |person| person.to_string());
     let mut resolved = resolve(&config, facts, arguments)?;
     let runtime = settings::runtime()?;
     let at = records::moment(arguments.at.as_deref())?;

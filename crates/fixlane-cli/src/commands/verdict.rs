@@ -152,9 +152,14 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 error: anyhow::anyhow!("the hash did not match; nothing was confirmed"),
             });
         }
+        let actor = context
+            .load_config()
+            .ok()
+            .and_then(|config| fixlane_core::emergency::policy::identify(&config, context.actor()))
+            .map_or_else(|| context.actor().to_owned(), |person| person.to_string());
         store
             .append_audit(
-                context.actor(),
+                &actor,
                 "confirm-while-running",
                 serde_json::json!({
                     "rev": rev,
@@ -166,8 +171,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             .await
             .context("the confirmation could not be logged, so it does not count")?;
         eprintln!(
-            "confirmed by {}: merging {short} while {} — this is in the audit log",
-            context.actor(),
+            "confirmed by {actor}: merging {short} while {} — this is in the audit log",
             report.reasons.join("; ")
         );
         Ok(exit::SUCCESS)

@@ -61,7 +61,10 @@ fn export_writes_one_json_object_per_entry_with_the_run_verdict() {
     assert_eq!(entries[0]["seq"], 1);
     assert_eq!(entries[0]["action"], "config-seen");
     assert_eq!(entries[1]["action"], "run-started");
-    assert_eq!(entries[1]["actor"], "bob@example.com");
+    assert_eq!(
+        entries[1]["actor"], "bob",
+        "a known person is logged by name"
+    );
     let verdict = entries
         .iter()
         .find(|entry| entry["action"] == "run-verdict")
