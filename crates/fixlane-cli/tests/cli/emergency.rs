@@ -1,7 +1,7 @@
 //! Emergency change records end to end: declaration with pre-flight, approvals by role, bypass
 //! scope, rate limits, windows and freezes, commit discipline, and the hotfix lane's verdict.
 
-use crate::support::{Run, Sandbox, redactions};
+use crate::support::{PostgresDatabase, Run, Sandbox, redactions};
 
 const ID: &str = "INC-2026-05-20-001";
 /// A Wednesday inside `Mon-Thu 09:00-17:00` Asia/Kolkata.
@@ -42,7 +42,24 @@ fn snapshot(sandbox: &Sandbox, name: &str, text: &str) {
 
 #[test]
 fn a_whole_lifecycle_reaches_a_ready_hotfix_verdict() {
-    let sandbox = Sandbox::example();
+    lifecycle(&Sandbox::example());
+}
+
+#[test]
+fn a_whole_lifecycle_on_postgresql() {
+    let Some(database) = PostgresDatabase::create("a_whole_lifecycle_on_postgresql") else {
+        return;
+    };
+    let mut sandbox = Sandbox::example();
+    sandbox.db = Some(database.url.clone());
+    lifecycle(&sandbox);
+    assert!(
+        !sandbox.db().exists(),
+        "the SQLite default was used instead of PostgreSQL"
+    );
+}
+
+fn lifecycle(sandbox: &Sandbox) {
     let declared = declare(&sandbox, ID, "bob", &["--branch"]);
     declared.expect_code(0);
     let branch = sandbox.git(&["branch", "--show-current"]);

@@ -27,6 +27,8 @@ fn copy_tree(from: &Path, to: &Path) {
 
 pub struct Sandbox {
     pub dir: TempDir,
+    /// `FIXLANE_DB` for every command, when the store is not the default SQLite file.
+    pub db: Option<String>,
 }
 
 impl Sandbox {
@@ -34,6 +36,7 @@ impl Sandbox {
     pub fn empty() -> Self {
         let sandbox = Self {
             dir: tempfile::tempdir().unwrap(),
+            db: None,
         };
         sandbox.git(&["init", "--quiet", "--initial-branch=main"]);
         sandbox.git(&["config", "user.email", "bob@example.com"]);
@@ -46,6 +49,7 @@ impl Sandbox {
     pub fn example() -> Self {
         let sandbox = Self {
             dir: tempfile::tempdir().unwrap(),
+            db: None,
         };
         copy_tree(&example_dir(), sandbox.path());
         sandbox.git(&["init", "--quiet", "--initial-branch=main"]);
@@ -102,6 +106,9 @@ impl Sandbox {
             }
         }
         command.env("CI", "true").env("NO_COLOR", "1");
+        if let Some(db) = &self.db {
+            command.env("FIXLANE_DB", db);
+        }
         command
     }
 
@@ -206,5 +213,60 @@ pub fn alive(pid: i32) -> bool {
             return running;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end; `None` (with a note on stderr
+/// that the harness cannot swallow) when `FIXLANE_TEST_POSTGRES_URL` is not set.
+pub struct PostgresDatabase {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    pub fn create(test: &str) -> Option<Self> {
+        let Ok(admin) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{test}: PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set\n")
+                    .as_bytes(),
+            );
+            return None;
+        };
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "fixlane_cli_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let status = Command::new("psql")
+            .args([
+                admin.as_str(),
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .status()
+            .expect("psql (the PostgreSQL client) to create a test database");
+        assert!(status.success(), "could not create {name} on {admin}");
+        let prefix = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(prefix, _)| prefix);
+        let url = format!("{prefix}/{name}");
+        Some(Self { admin, name, url })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.admin.as_str(),
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .status();
     }
 }
