@@ -60,7 +60,7 @@ fn a_whole_lifecycle_on_postgresql() {
 }
 
 fn lifecycle(sandbox: &Sandbox) {
-    let declared = declare(&sandbox, ID, "bob", &["--branch"]);
+    let declared = declare(sandbox, ID, "bob", &["--branch"]);
     declared.expect_code(0);
     let branch = sandbox.git(&["branch", "--show-current"]);
     assert!(

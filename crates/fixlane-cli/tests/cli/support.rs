@@ -27,7 +27,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 pub struct Sandbox {
     pub dir: TempDir,
-    /// `FIXLANE_DB` for every command, when the store is not the default SQLite file.
+    /// `FIXLANE_DB` for every command, when the store is not the default `SQLite` file.
     pub db: Option<String>,
 }
 
@@ -216,7 +216,7 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
-/// A fresh PostgreSQL database for one test, dropped at the end; `None` (with a note on stderr
+/// A fresh `PostgreSQL` database for one test, dropped at the end; `None` (with a note on stderr
 /// that the harness cannot swallow) when `FIXLANE_TEST_POSTGRES_URL` is not set.
 pub struct PostgresDatabase {
     admin: String,
@@ -226,6 +226,7 @@ pub struct PostgresDatabase {
 
 impl PostgresDatabase {
     pub fn create(test: &str) -> Option<Self> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let Ok(admin) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
             let _ = std::io::Write::write_all(
                 &mut std::io::stderr(),
@@ -234,7 +235,6 @@ impl PostgresDatabase {
             );
             return None;
         };
-        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!(
             "fixlane_cli_{}_{}",
             std::process::id(),
