@@ -10,8 +10,8 @@ use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
-    EmergencyRow, GateRecord, PastDeclaration, RateReview, RunRecord, format_time, parse_json,
-    parse_time,
+    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, PastDeclaration,
+    RateReview, RunRecord, format_time, parse_json, parse_time,
 };
 
 pub(crate) const RUN_EXISTS: &str = "SELECT run_id, rev, lane FROM runs WHERE run_id = $1";
@@ -83,6 +83,134 @@ pub(crate) const INSERT_RATE_REVIEW: &str =
 /// The newest review by its time; of reviews at the same instant, the one recorded last.
 pub(crate) const SELECT_LAST_RATE_REVIEW: &str =
     "SELECT at, by_actor, notes FROM rate_reviews ORDER BY at DESC, seq DESC LIMIT 1";
+
+/// `(incident, outcome)` of a canary, when it exists.
+pub(crate) const CANARY_KEY: &str = "SELECT incident, outcome FROM canaries WHERE id = $1";
+
+pub(crate) const INSERT_CANARY: &str = "INSERT INTO canaries \
+     (id, incident, rev, profile, started_at, plan) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// The canary's last event seq, 0 before its first. Read under the write lock, so the next
+/// batch's numbers cannot be taken by a concurrent writer.
+pub(crate) const LAST_CANARY_SEQ: &str =
+    "SELECT COALESCE(MAX(seq), 0) AS last FROM canary_events WHERE canary_id = $1";
+
+pub(crate) const INSERT_CANARY_EVENT: &str = "INSERT INTO canary_events \
+     (canary_id, seq, at, kind, data, audited) VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub(crate) const FINISH_CANARY: &str =
+    "UPDATE canaries SET finished_at = $2, outcome = $3 WHERE id = $1";
+
+pub(crate) const SELECT_CANARY: &str = "SELECT id, incident, rev, profile, started_at, \
+     finished_at, outcome, plan FROM canaries WHERE id = $1";
+
+pub(crate) const SELECT_CANARY_EVENTS: &str = "SELECT seq, at, kind, data, audited \
+     FROM canary_events WHERE canary_id = $1 ORDER BY seq";
+
+pub(crate) const SELECT_CANARIES_OF: &str = "SELECT id, incident, rev, profile, started_at, \
+     finished_at, outcome, plan FROM canaries WHERE incident = $1 \
+     ORDER BY started_at DESC, id DESC";
+
+/// Refuses an empty (or blank) value before anything is written.
+pub(crate) fn validate_present(
+    value: &str,
+    what: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    if value.trim().is_empty() {
+        return Err(StoreError::Invalid { what: what() });
+    }
+    Ok(())
+}
+
+/// Checks a new canary and encodes its columns as stored: `(started_at, plan)`.
+pub(crate) fn encode_canary(canary: &NewCanary) -> Result<(String, String), StoreError> {
+    validate_present(&canary.id, || "a canary with an empty id".to_owned())?;
+    validate_present(&canary.rev, || {
+        format!("canary {} without a rev", canary.id)
+    })?;
+    validate_present(&canary.profile, || {
+        format!("canary {} without a profile", canary.id)
+    })?;
+    Ok((format_time(canary.started_at), canonical_json(&canary.plan)))
+}
+
+/// The audit action of an audited canary event: `canary-<kind>`, `_` turned into `-`.
+pub(crate) fn canary_action(kind: &str) -> String {
+    format!("canary-{}", kind.replace('_', "-"))
+}
+
+/// Checks a batch of canary events and encodes each as stored: `(at, data)`.
+pub(crate) fn encode_canary_events(
+    canary_id: &str,
+    events: &[CanaryEventRecord],
+) -> Result<Vec<(String, String)>, StoreError> {
+    events
+        .iter()
+        .map(|event| {
+            validate_present(&event.kind, || {
+                format!("an event of canary {canary_id} with an empty kind")
+            })?;
+            Ok((format_time(event.at), canonical_json(&event.data)))
+        })
+        .collect()
+}
+
+/// A `canaries` row as stored (times and plan still text).
+pub(crate) struct CanaryText {
+    pub id: String,
+    pub incident: Option<String>,
+    pub rev: String,
+    pub profile: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: Option<String>,
+    pub plan: String,
+}
+
+impl CanaryText {
+    pub(crate) fn into_record(
+        self,
+        events: Vec<(i64, CanaryEventRecord)>,
+    ) -> Result<CanaryRecord, StoreError> {
+        let context = format!("canary {}", self.id);
+        Ok(CanaryRecord {
+            started_at: parse_time(&self.started_at, &format!("{context}: started_at"))?,
+            finished_at: self
+                .finished_at
+                .as_deref()
+                .map(|text| parse_time(text, &format!("{context}: finished_at")))
+                .transpose()?,
+            plan: parse_json(&self.plan, &format!("{context}: plan"))?,
+            id: self.id,
+            incident: self.incident,
+            rev: self.rev,
+            profile: self.profile,
+            outcome: self.outcome,
+            events,
+        })
+    }
+}
+
+/// A `canary_events` row read back.
+pub(crate) fn canary_event(
+    canary_id: &str,
+    seq: i64,
+    at: &str,
+    kind: String,
+    data: &str,
+    audited: bool,
+) -> Result<(i64, CanaryEventRecord), StoreError> {
+    let context = format!("canary {canary_id}, event {seq}");
+    Ok((
+        seq,
+        CanaryEventRecord {
+            at: parse_time(at, &format!("{context}: at"))?,
+            data: parse_json(data, &format!("{context}: data"))?,
+            kind,
+            audited,
+        },
+    ))
+}
 
 /// An `emergencies` row as stored (times and document still text).
 pub(crate) struct EmergencyText {
@@ -443,6 +571,47 @@ macro_rules! impl_store {
                     row.try_get("notes").map_err(query_error(what))?,
                 )
                 .map(Some)
+            }
+
+            /// Looks a canary up inside a transaction: `(incident, outcome)` when it exists.
+            async fn canary_key(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: &str,
+            ) -> Result<Option<(Option<String>, Option<String>)>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "look the canary up";
+                let Some(row) = sqlx::query($crate::backend::CANARY_KEY)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(query_error(what))?
+                else {
+                    return Ok(None);
+                };
+                let incident: Option<String> =
+                    row.try_get("incident").map_err(query_error(what))?;
+                let outcome: Option<String> = row.try_get("outcome").map_err(query_error(what))?;
+                Ok(Some((incident, outcome)))
+            }
+
+            /// Decodes a `canaries` row (its events are read apart).
+            fn canary_from_row(
+                row: &<$db as sqlx::Database>::Row,
+            ) -> Result<$crate::backend::CanaryText, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                let what = "read a canary";
+                Ok($crate::backend::CanaryText {
+                    id: row.try_get("id").map_err(query_error(what))?,
+                    incident: row.try_get("incident").map_err(query_error(what))?,
+                    rev: row.try_get("rev").map_err(query_error(what))?,
+                    profile: row.try_get("profile").map_err(query_error(what))?,
+                    started_at: row.try_get("started_at").map_err(query_error(what))?,
+                    finished_at: row.try_get("finished_at").map_err(query_error(what))?,
+                    outcome: row.try_get("outcome").map_err(query_error(what))?,
+                    plan: row.try_get("plan").map_err(query_error(what))?,
+                })
             }
 
             /// Looks a run up inside a transaction: `(rev, lane)` when it exists.
@@ -996,6 +1165,221 @@ macro_rules! impl_store {
                     Some(row) => self.load_run(row).await.map(Some),
                     None => Ok(None),
                 }
+            }
+
+            async fn start_canary(
+                &self,
+                actor: &str,
+                canary: &$crate::NewCanary,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "starting a canary")?;
+                let (started_at, plan) = $crate::backend::encode_canary(canary)?;
+                let mut tx = self.begin_write().await?;
+                // Locked before the lookup, so two starts of one id cannot both pass it.
+                Self::hold_write_lock(&mut tx).await?;
+                if Self::canary_key(&mut tx, &canary.id).await?.is_some() {
+                    return Err($crate::StoreError::CanaryExists {
+                        id: canary.id.clone(),
+                    });
+                }
+                sqlx::query($crate::backend::INSERT_CANARY)
+                    .bind(&canary.id)
+                    .bind(&canary.incident)
+                    .bind(&canary.rev)
+                    .bind(&canary.profile)
+                    .bind(&started_at)
+                    .bind(plan)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the new canary"))?;
+                let details = serde_json::json!({
+                    "id": canary.id,
+                    "incident": canary.incident,
+                    "rev": canary.rev,
+                    "profile": canary.profile,
+                    "started_at": started_at,
+                });
+                let entry = Self::append_in(&mut tx, actor, "canary-started", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the new canary"))?;
+                Ok(entry)
+            }
+
+            async fn record_canary_events(
+                &self,
+                actor: &str,
+                canary_id: &str,
+                events: &[$crate::CanaryEventRecord],
+            ) -> Result<Vec<fixlane_core::audit::AuditEntry>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "recording canary events")?;
+                $crate::backend::validate_present(canary_id, || {
+                    "canary events for an empty canary id".to_owned()
+                })?;
+                let encoded = $crate::backend::encode_canary_events(canary_id, events)?;
+                if events.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.begin_write().await?;
+                // Locked before the last seq is read, so concurrent batches never share numbers.
+                Self::hold_write_lock(&mut tx).await?;
+                let Some((incident, _)) = Self::canary_key(&mut tx, canary_id).await? else {
+                    return Err($crate::StoreError::UnknownCanary {
+                        id: canary_id.to_owned(),
+                    });
+                };
+                let what = "read the canary's last event";
+                let last: i64 = sqlx::query($crate::backend::LAST_CANARY_SEQ)
+                    .bind(canary_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?
+                    .try_get("last")
+                    .map_err(query_error(what))?;
+                let mut entries = Vec::new();
+                let mut seq = last;
+                for (event, (at, data)) in events.iter().zip(encoded) {
+                    seq = seq.checked_add(1).ok_or_else(|| $crate::StoreError::Corrupt {
+                        what: format!("canary {canary_id}: event seq {seq} cannot be incremented"),
+                    })?;
+                    sqlx::query($crate::backend::INSERT_CANARY_EVENT)
+                        .bind(canary_id)
+                        .bind(seq)
+                        .bind(at)
+                        .bind(&event.kind)
+                        .bind(data)
+                        .bind(event.audited)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("record a canary event"))?;
+                    if event.audited {
+                        let details = serde_json::json!({
+                            "canary": canary_id,
+                            "incident": incident,
+                            "seq": seq,
+                            "data": event.data,
+                        });
+                        let action = $crate::backend::canary_action(&event.kind);
+                        entries.push(Self::append_in(&mut tx, actor, &action, &details).await?);
+                    }
+                }
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the canary events"))?;
+                Ok(entries)
+            }
+
+            async fn finish_canary(
+                &self,
+                actor: &str,
+                canary_id: &str,
+                outcome: &str,
+                finished_at: jiff::Timestamp,
+            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "finishing a canary")?;
+                $crate::backend::validate_present(canary_id, || {
+                    "the end of a canary with an empty id".to_owned()
+                })?;
+                $crate::backend::validate_present(outcome, || {
+                    format!("the end of canary {canary_id} without an outcome")
+                })?;
+                let finished_text = $crate::model::format_time(finished_at);
+                let mut tx = self.begin_write().await?;
+                Self::hold_write_lock(&mut tx).await?;
+                let Some((incident, previous)) = Self::canary_key(&mut tx, canary_id).await?
+                else {
+                    return Err($crate::StoreError::UnknownCanary {
+                        id: canary_id.to_owned(),
+                    });
+                };
+                if let Some(previous) = previous {
+                    return Err($crate::StoreError::Invalid {
+                        what: format!(
+                            "a second end (`{outcome}`) of canary {canary_id}: it already finished \
+                             with outcome `{previous}`"
+                        ),
+                    });
+                }
+                sqlx::query($crate::backend::FINISH_CANARY)
+                    .bind(canary_id)
+                    .bind(&finished_text)
+                    .bind(outcome)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("record the canary's end"))?;
+                let details = serde_json::json!({
+                    "canary": canary_id,
+                    "incident": incident,
+                    "outcome": outcome,
+                    "finished_at": finished_text,
+                });
+                let entry = Self::append_in(&mut tx, actor, "canary-finished", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the canary's end"))?;
+                Ok(entry)
+            }
+
+            async fn canary(
+                &self,
+                id: &str,
+            ) -> Result<Option<$crate::CanaryRecord>, $crate::StoreError> {
+                use sqlx::Row as _;
+                use $crate::error::query_error;
+                // One snapshot: the row and its events as of one instant.
+                let mut tx = self.begin_read().await?;
+                let Some(row) = sqlx::query($crate::backend::SELECT_CANARY)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query_error("look up the canary"))?
+                else {
+                    tx.commit()
+                        .await
+                        .map_err(query_error("look up the canary"))?;
+                    return Ok(None);
+                };
+                let canary = Self::canary_from_row(&row)?;
+                let what = "read the canary's events";
+                let rows = sqlx::query($crate::backend::SELECT_CANARY_EVENTS)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(query_error(what))?;
+                tx.commit().await.map_err(query_error(what))?;
+                let mut events = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let at: String = row.try_get("at").map_err(query_error(what))?;
+                    let data: String = row.try_get("data").map_err(query_error(what))?;
+                    events.push($crate::backend::canary_event(
+                        &canary.id,
+                        row.try_get("seq").map_err(query_error(what))?,
+                        &at,
+                        row.try_get("kind").map_err(query_error(what))?,
+                        &data,
+                        row.try_get("audited").map_err(query_error(what))?,
+                    )?);
+                }
+                canary.into_record(events).map(Some)
+            }
+
+            async fn canaries_of(
+                &self,
+                incident: &str,
+            ) -> Result<Vec<$crate::CanaryRecord>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let rows = sqlx::query($crate::backend::SELECT_CANARIES_OF)
+                    .bind(incident)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(query_error("list the incident's canaries"))?;
+                rows.iter()
+                    .map(|row| Self::canary_from_row(row)?.into_record(Vec::new()))
+                    .collect()
             }
 
             async fn audit_entries(

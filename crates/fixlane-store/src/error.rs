@@ -105,6 +105,26 @@ pub enum StoreError {
         run_id: String,
     },
 
+    /// `start_canary` was given a canary id that is already recorded.
+    #[error(
+        "canary {id} is already recorded, so nothing was written; start the new canary under a \
+         fresh id"
+    )]
+    CanaryExists {
+        /// The duplicate canary id.
+        id: String,
+    },
+
+    /// A canary id that the store does not hold.
+    #[error(
+        "no canary {id} is recorded, so nothing was written; record it with `start_canary` \
+         before recording its events or its end"
+    )]
+    UnknownCanary {
+        /// The missing canary id.
+        id: String,
+    },
+
     /// A value handed to the store breaks its rules (e.g. an unknown gate state).
     #[error("refused to record {what}; nothing was written")]
     Invalid {

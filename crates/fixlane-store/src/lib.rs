@@ -19,7 +19,8 @@ use std::path::Path;
 pub use error::StoreError;
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use model::{
-    EmergencyRow, GateRecord, NewRun, PastDeclaration, RateReview, RunRecord, format_time,
+    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
+    RateReview, RunRecord, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

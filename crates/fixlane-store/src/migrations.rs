@@ -29,6 +29,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "emergencies",
         include_str!("../migrations/sqlite/0002_emergencies.sql"),
     ),
+    (
+        3,
+        "canaries",
+        include_str!("../migrations/sqlite/0003_canaries.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -42,6 +47,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "emergencies",
         include_str!("../migrations/postgres/0002_emergencies.sql"),
+    ),
+    (
+        3,
+        "canaries",
+        include_str!("../migrations/postgres/0003_canaries.sql"),
     ),
 ];
 

@@ -137,6 +137,60 @@ pub struct RateReview {
     pub notes: String,
 }
 
+/// A canary about to start, as handed to [`crate::Store::start_canary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCanary {
+    /// Unique id of the canary run.
+    pub id: String,
+    /// The emergency change the canary belongs to, if any.
+    pub incident: Option<String>,
+    /// The commit being rolled out.
+    pub rev: String,
+    /// The canary profile it follows.
+    pub profile: String,
+    /// When the canary started.
+    pub started_at: Timestamp,
+    /// The canary's plan (steps, checks), as JSON.
+    pub plan: serde_json::Value,
+}
+
+/// One event of a canary run: a step started, a check sample, a rollback, a promotion, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryEventRecord {
+    /// The event's kind as the canary driver names it (e.g. `step_started`, `check`).
+    pub kind: String,
+    /// When the event happened.
+    pub at: Timestamp,
+    /// The event's payload, as JSON (stored as canonical text).
+    pub data: serde_json::Value,
+    /// Whether the event is a state change that also goes to the audit log (as
+    /// `canary-<kind>`); plain samples are not audited, so they cannot flood the log.
+    pub audited: bool,
+}
+
+/// A recorded canary run, with its events when read one at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryRecord {
+    /// Unique id of the canary run.
+    pub id: String,
+    /// The emergency change the canary belongs to, if any.
+    pub incident: Option<String>,
+    /// The commit being rolled out.
+    pub rev: String,
+    /// The canary profile it follows.
+    pub profile: String,
+    /// When the canary started.
+    pub started_at: Timestamp,
+    /// When the canary finished, once it did.
+    pub finished_at: Option<Timestamp>,
+    /// How it ended (e.g. `promoted`, `rolled_back`), once it did.
+    pub outcome: Option<String>,
+    /// The canary's plan, as JSON.
+    pub plan: serde_json::Value,
+    /// The events in order, each with its sequence number (1, 2, … per canary).
+    pub events: Vec<(i64, CanaryEventRecord)>,
+}
+
 /// Formats a timestamp the one way the store writes them: RFC 3339, UTC, nine fractional digits.
 /// Fixed width keeps text order equal to time order, and audit hashes cover this exact string.
 pub fn format_time(time: Timestamp) -> String {

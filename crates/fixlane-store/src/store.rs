@@ -6,7 +6,10 @@ use fixlane_core::audit::{AuditEntry, ChainBreak};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
-use crate::model::{EmergencyRow, GateRecord, NewRun, PastDeclaration, RateReview, RunRecord};
+use crate::model::{
+    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
+    RateReview, RunRecord,
+};
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
 
@@ -140,6 +143,55 @@ pub trait Store {
     fn last_rate_review(
         &self,
     ) -> impl Future<Output = Result<Option<RateReview>, StoreError>> + Send;
+
+    /// Records a new canary run, audited as `canary-started` with its id, incident, rev and
+    /// profile. A taken id is [`StoreError::CanaryExists`]; an empty actor, id, rev or profile
+    /// is [`StoreError::Invalid`] (nothing written either way).
+    fn start_canary(
+        &self,
+        actor: &str,
+        canary: &NewCanary,
+    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// Appends a canary's events in order, in one write transaction: their sequence numbers
+    /// continue from the canary's last event (1 for the first), contiguous and unique even with
+    /// concurrent writers. Each event with `audited: true` also gets an audit entry, action
+    /// `canary-<kind>` (`_` in the kind becomes `-`), details `{canary, incident, seq, data}`;
+    /// plain samples get none. Returns the audit entries written, in order.
+    ///
+    /// An unknown canary is [`StoreError::UnknownCanary`]; an empty actor, id or kind is
+    /// [`StoreError::Invalid`]; nothing is written in either case, nor when an audit entry
+    /// cannot be. An empty `events` writes nothing and returns no entries.
+    fn record_canary_events(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        events: &[CanaryEventRecord],
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+
+    /// Records how a canary ended, audited as `canary-finished` with its incident, outcome and
+    /// time. An unknown canary is [`StoreError::UnknownCanary`]; one that already finished, or an
+    /// empty actor, id or outcome, is [`StoreError::Invalid`] (nothing written).
+    fn finish_canary(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        outcome: &str,
+        finished_at: Timestamp,
+    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// One canary by id, with its events in order (read from one snapshot).
+    fn canary(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CanaryRecord>, StoreError>> + Send;
+
+    /// The canaries of an incident, newest start first, without their events (`events` is
+    /// empty; read one with [`Store::canary`] for those).
+    fn canaries_of(
+        &self,
+        incident: &str,
+    ) -> impl Future<Output = Result<Vec<CanaryRecord>, StoreError>> + Send;
 
     /// Every audit entry, in sequence order.
     fn audit_entries(&self) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
@@ -334,6 +386,64 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(store) => store.last_rate_review().await,
             AnyStore::Postgres(store) => store.last_rate_review().await,
+        }
+    }
+
+    async fn start_canary(
+        &self,
+        actor: &str,
+        canary: &NewCanary,
+    ) -> Result<AuditEntry, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.start_canary(actor, canary).await,
+            AnyStore::Postgres(store) => store.start_canary(actor, canary).await,
+        }
+    }
+
+    async fn record_canary_events(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        events: &[CanaryEventRecord],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.record_canary_events(actor, canary_id, events).await,
+            AnyStore::Postgres(store) => store.record_canary_events(actor, canary_id, events).await,
+        }
+    }
+
+    async fn finish_canary(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        outcome: &str,
+        finished_at: Timestamp,
+    ) -> Result<AuditEntry, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => {
+                store
+                    .finish_canary(actor, canary_id, outcome, finished_at)
+                    .await
+            }
+            AnyStore::Postgres(store) => {
+                store
+                    .finish_canary(actor, canary_id, outcome, finished_at)
+                    .await
+            }
+        }
+    }
+
+    async fn canary(&self, id: &str) -> Result<Option<CanaryRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.canary(id).await,
+            AnyStore::Postgres(store) => store.canary(id).await,
+        }
+    }
+
+    async fn canaries_of(&self, incident: &str) -> Result<Vec<CanaryRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.canaries_of(incident).await,
+            AnyStore::Postgres(store) => store.canaries_of(incident).await,
         }
     }
 

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use fixlane_store::{
-    AnyStore, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewRun, PastDeclaration,
-    RateReview, Store, StoreError, open,
+    AnyStore, CanaryEventRecord, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewCanary,
+    NewRun, PastDeclaration, RateReview, Store, StoreError, open,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -166,6 +166,12 @@ on_both_databases!(
     concurrent_updates_lose_nothing,
     concurrent_declarations_respect_the_rate,
     rate_reviews_round_trip,
+    canary_round_trip,
+    canary_invalid_input_writes_nothing,
+    canary_events_of_unknown_canary_are_refused,
+    failed_canary_audit_write_leaves_no_events,
+    concurrent_canary_batches_keep_seq_contiguous,
+    canaries_of_lists_newest_first,
 );
 
 fn time(text: &str) -> Timestamp {
@@ -1281,4 +1287,517 @@ async fn rate_reviews_round_trip(db: TestDb) {
     );
     assert_eq!(store.audit_entries().await.unwrap().len(), 3);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(3));
+}
+
+fn new_canary(id: &str, incident: Option<&str>, started_at: &str) -> NewCanary {
+    NewCanary {
+        id: id.into(),
+        incident: incident.map(str::to_owned),
+        rev: "abc123".into(),
+        profile: "web-standard".into(),
+        started_at: time(started_at),
+        plan: json!({"steps": [5, 25, 100], "checks": {"error_rate": {"max": 0.01}}, "z": 1e-7}),
+    }
+}
+
+fn event(kind: &str, at: &str, data: serde_json::Value, audited: bool) -> CanaryEventRecord {
+    CanaryEventRecord {
+        kind: kind.into(),
+        at: time(at),
+        data,
+        audited,
+    }
+}
+
+async fn canary_round_trip(db: TestDb) {
+    let store = &db.store;
+    let incident = "INC-2026-05-20-001";
+    let started = store
+        .start_canary(
+            "alice",
+            &new_canary("can-1", Some(incident), "2026-05-20T10:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.action, "canary-started");
+    assert_eq!(started.actor, "alice");
+    assert_eq!(started.details["id"], "can-1");
+    assert_eq!(started.details["incident"], incident);
+    assert_eq!(started.details["rev"], "abc123");
+    assert_eq!(started.details["profile"], "web-standard");
+    let duplicate = store
+        .start_canary("alice", &new_canary("can-1", None, "2026-05-20T10:00:00Z"))
+        .await;
+    let Err(error @ StoreError::CanaryExists { .. }) = duplicate else {
+        panic!("expected CanaryExists, got {duplicate:?}");
+    };
+    assert!(error.to_string().contains("can-1"), "{error}");
+
+    let first = vec![
+        event(
+            "step_started",
+            "2026-05-20T10:00:01Z",
+            json!({"step": 1, "percent": 5}),
+            true,
+        ),
+        event(
+            "check_evaluated",
+            "2026-05-20T10:00:31Z",
+            json!({"check": "error_rate", "value": 0.002, "ok": true}),
+            false,
+        ),
+        event(
+            "check_evaluated",
+            "2026-05-20T10:01:01.5Z",
+            json!({"check": "error_rate", "value": 0.004, "ok": true}),
+            false,
+        ),
+    ];
+    let audited = store
+        .record_canary_events("canary-driver", "can-1", &first)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].action, "canary-step-started");
+    assert_eq!(audited[0].actor, "canary-driver");
+    assert_eq!(
+        audited[0].details,
+        json!({"canary": "can-1", "incident": incident, "seq": 1,
+               "data": {"step": 1, "percent": 5}})
+    );
+    // Samples only: events written, nothing audited.
+    let samples: Vec<CanaryEventRecord> = (0..4)
+        .map(|index| {
+            event(
+                "check_evaluated",
+                "2026-05-20T10:02:00Z",
+                json!({"check": "latency_p99", "value": 100 + index}),
+                false,
+            )
+        })
+        .collect();
+    assert!(
+        store
+            .record_canary_events("canary-driver", "can-1", &samples)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let last = vec![
+        event(
+            "rollback_started",
+            "2026-05-20T10:03:00Z",
+            json!({"reason": "latency_p99 600 > 500"}),
+            true,
+        ),
+        event(
+            "rolled_back",
+            "2026-05-20T10:03:30Z",
+            json!({"to": "prev"}),
+            true,
+        ),
+        event(
+            "verify_sample",
+            "2026-05-20T10:04:00Z",
+            json!({"value": 120}),
+            false,
+        ),
+    ];
+    let audited = store
+        .record_canary_events("canary-driver", "can-1", &last)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audited.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["canary-rollback-started", "canary-rolled-back"]);
+    assert_eq!(audited[0].details["seq"], 8);
+    assert_eq!(audited[1].details["seq"], 9);
+    assert!(
+        store
+            .record_canary_events("canary-driver", "can-1", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let finished = store
+        .finish_canary(
+            "canary-driver",
+            "can-1",
+            "rolled_back",
+            time("2026-05-20T10:05:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(finished.action, "canary-finished");
+    assert_eq!(
+        finished.details,
+        json!({"canary": "can-1", "incident": incident, "outcome": "rolled_back",
+               "finished_at": "2026-05-20T10:05:00.000000000Z"})
+    );
+    let again = store
+        .finish_canary("canary-driver", "can-1", "promoted", Timestamp::now())
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Invalid { .. })),
+        "{again:?}"
+    );
+
+    let record = db.reopen().await.canary("can-1").await.unwrap().unwrap();
+    let expected_canary = new_canary("can-1", Some(incident), "2026-05-20T10:00:00Z");
+    assert_eq!(record.id, "can-1");
+    assert_eq!(record.incident.as_deref(), Some(incident));
+    assert_eq!(record.rev, "abc123");
+    assert_eq!(record.profile, "web-standard");
+    assert_eq!(record.started_at, expected_canary.started_at);
+    assert_eq!(record.plan, expected_canary.plan);
+    assert_eq!(record.finished_at, Some(time("2026-05-20T10:05:00Z")));
+    assert_eq!(record.outcome.as_deref(), Some("rolled_back"));
+    let all: Vec<CanaryEventRecord> = first.into_iter().chain(samples).chain(last).collect();
+    let seqs: Vec<i64> = record.events.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    let events: Vec<CanaryEventRecord> = record.events.into_iter().map(|(_, e)| e).collect();
+    assert_eq!(events, all);
+    assert_eq!(store.canary("no-such").await.unwrap(), None);
+
+    // Audit: start, 3 audited events, finish; no entry for any sample.
+    let entries = store.audit_entries().await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "canary-started",
+            "canary-step-started",
+            "canary-rollback-started",
+            "canary-rolled-back",
+            "canary-finished",
+        ]
+    );
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(5));
+}
+
+async fn canary_invalid_input_writes_nothing(db: TestDb) {
+    let store = &db.store;
+    for (actor, canary) in [
+        (" ", new_canary("can-1", None, "2026-05-20T10:00:00Z")),
+        ("alice", new_canary("", None, "2026-05-20T10:00:00Z")),
+        ("alice", {
+            let mut canary = new_canary("can-1", None, "2026-05-20T10:00:00Z");
+            canary.rev = String::new();
+            canary
+        }),
+    ] {
+        let refused = store.start_canary(actor, &canary).await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(store.canary("can-1").await.unwrap(), None);
+    store
+        .start_canary("alice", &new_canary("can-1", None, "2026-05-20T10:00:00Z"))
+        .await
+        .unwrap();
+    let good = event("step_started", "2026-05-20T10:00:01Z", json!({}), true);
+    let empty_kind = event(" ", "2026-05-20T10:00:02Z", json!({}), true);
+    for (actor, id, events) in [
+        ("", "can-1", vec![good.clone()]),
+        ("bob", "", vec![good.clone()]),
+        ("bob", "can-1", vec![good.clone(), empty_kind]),
+    ] {
+        let refused = store.record_canary_events(actor, id, &events).await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { .. })),
+            "{refused:?}"
+        );
+    }
+    for (actor, id, outcome) in [
+        ("", "can-1", "promoted"),
+        ("bob", "", "promoted"),
+        ("bob", "can-1", " "),
+    ] {
+        let refused = store
+            .finish_canary(actor, id, outcome, Timestamp::now())
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid { .. })),
+            "{refused:?}"
+        );
+    }
+    let record = store.canary("can-1").await.unwrap().unwrap();
+    assert!(record.events.is_empty());
+    assert_eq!(record.outcome, None);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+async fn canary_events_of_unknown_canary_are_refused(db: TestDb) {
+    let store = &db.store;
+    store
+        .start_canary("alice", &new_canary("can-1", None, "2026-05-20T10:00:00Z"))
+        .await
+        .unwrap();
+    let refused = store
+        .record_canary_events(
+            "bob",
+            "can-2",
+            &[event(
+                "step_started",
+                "2026-05-20T10:00:01Z",
+                json!({"step": 1}),
+                true,
+            )],
+        )
+        .await;
+    let Err(error @ StoreError::UnknownCanary { .. }) = refused else {
+        panic!("expected UnknownCanary, got {refused:?}");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("can-2") && message.contains("start_canary"),
+        "{message}"
+    );
+    let refused = store
+        .finish_canary("bob", "can-2", "promoted", Timestamp::now())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::UnknownCanary { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.canary("can-2").await.unwrap(), None);
+    assert!(
+        store
+            .canary("can-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    let count = match &db.store {
+        AnyStore::Sqlite(store) => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM canary_events")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        }
+        AnyStore::Postgres(store) => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM canary_events")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count, 0);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+async fn failed_canary_audit_write_leaves_no_events(db: TestDb) {
+    let store = &db.store;
+    store
+        .start_canary("alice", &new_canary("can-1", None, "2026-05-20T10:00:00Z"))
+        .await
+        .unwrap();
+    // A trigger stands in for any failure of the audit insert (disk full, constraint, …).
+    db.exec(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+         WHEN NEW.details LIKE '%refuse-me%' \
+         BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           IF NEW.details LIKE '%refuse-me%' THEN RAISE EXCEPTION 'audit refused'; END IF; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+         FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+    )
+    .await;
+    // The refused entry is the last event's: the audited one and the samples before it go too.
+    let refused = store
+        .record_canary_events(
+            "bob",
+            "can-1",
+            &[
+                event(
+                    "step_started",
+                    "2026-05-20T10:00:01Z",
+                    json!({"step": 1}),
+                    true,
+                ),
+                event(
+                    "check_evaluated",
+                    "2026-05-20T10:00:02Z",
+                    json!({"v": 1}),
+                    false,
+                ),
+                event(
+                    "rollback_started",
+                    "2026-05-20T10:00:03Z",
+                    json!({"reason": "refuse-me"}),
+                    true,
+                ),
+            ],
+        )
+        .await;
+    let Err(error @ StoreError::Query { .. }) = refused else {
+        panic!("expected the audit write to fail, got {refused:?}");
+    };
+    assert!(
+        error.to_string().contains("nothing was recorded"),
+        "{error}"
+    );
+    let refused = store
+        .finish_canary("bob", "can-1", "refuse-me", Timestamp::now())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Query { .. })),
+        "{refused:?}"
+    );
+    let record = store.canary("can-1").await.unwrap().unwrap();
+    assert!(record.events.is_empty(), "{:?}", record.events);
+    assert_eq!(record.outcome, None);
+    assert_eq!(record.finished_at, None);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+
+    // The next batch starts at seq 1: nothing of the refused one was kept.
+    store
+        .record_canary_events(
+            "bob",
+            "can-1",
+            &[event(
+                "step_started",
+                "2026-05-20T10:00:04Z",
+                json!({"step": 1}),
+                true,
+            )],
+        )
+        .await
+        .unwrap();
+    let record = store.canary("can-1").await.unwrap().unwrap();
+    assert_eq!(record.events.len(), 1);
+    assert_eq!(record.events[0].0, 1);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
+}
+
+async fn concurrent_canary_batches_keep_seq_contiguous(db: TestDb) {
+    const TASKS: i64 = 4;
+    const BATCHES: i64 = 10;
+    const EACH: i64 = 5;
+    db.store
+        .start_canary("alice", &new_canary("can-1", None, "2026-05-20T10:00:00Z"))
+        .await
+        .unwrap();
+    let second = db.reopen().await;
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        // Half through another process (SQLite) or replica (PostgreSQL).
+        let store = if task % 2 == 0 {
+            db.store.clone()
+        } else {
+            second.clone()
+        };
+        handles.push(tokio::spawn(async move {
+            for batch in 0..BATCHES {
+                let events: Vec<CanaryEventRecord> = (0..EACH)
+                    .map(|index| {
+                        event(
+                            if index == 0 {
+                                "step_started"
+                            } else {
+                                "check_evaluated"
+                            },
+                            "2026-05-20T10:00:01Z",
+                            json!({"task": task, "n": batch * EACH + index}),
+                            index == 0,
+                        )
+                    })
+                    .collect();
+                store
+                    .record_canary_events(&format!("writer-{task}"), "can-1", &events)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let record = second.canary("can-1").await.unwrap().unwrap();
+    let total = TASKS * BATCHES * EACH;
+    let seqs: Vec<i64> = record.events.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+    // Every event once; each writer's events in its order; each batch contiguous.
+    let mut per_task: Vec<Vec<(i64, i64)>> = vec![Vec::new(); usize::try_from(TASKS).unwrap()];
+    for (seq, event) in &record.events {
+        let task = usize::try_from(event.data["task"].as_i64().unwrap()).unwrap();
+        per_task[task].push((*seq, event.data["n"].as_i64().unwrap()));
+    }
+    for written in &per_task {
+        let numbers: Vec<i64> = written.iter().map(|(_, n)| *n).collect();
+        assert_eq!(numbers, (0..BATCHES * EACH).collect::<Vec<_>>());
+        for batch in written.chunks(usize::try_from(EACH).unwrap()) {
+            assert_eq!(batch[batch.len() - 1].0 - batch[0].0, EACH - 1, "{batch:?}");
+        }
+    }
+    let audited = usize::try_from(1 + TASKS * BATCHES).unwrap();
+    let entries = db.store.audit_entries().await.unwrap();
+    assert_eq!(entries.len(), audited);
+    let audited_seqs: BTreeSet<i64> = entries[1..]
+        .iter()
+        .map(|entry| entry.details["seq"].as_i64().unwrap())
+        .collect();
+    let step_seqs: BTreeSet<i64> = record
+        .events
+        .iter()
+        .filter(|(_, event)| event.audited)
+        .map(|(seq, _)| *seq)
+        .collect();
+    assert_eq!(audited_seqs, step_seqs);
+    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(audited));
+    assert_eq!(second.verify_audit().await.unwrap(), Ok(audited));
+}
+
+async fn canaries_of_lists_newest_first(db: TestDb) {
+    let store = &db.store;
+    let incident = "INC-2026-05-20-001";
+    for (id, incident, at) in [
+        ("can-b", Some(incident), "2026-05-20T11:00:00Z"),
+        ("can-a", Some(incident), "2026-05-20T10:00:00Z"),
+        (
+            "can-other",
+            Some("INC-2026-05-21-001"),
+            "2026-05-21T10:00:00Z",
+        ),
+        ("can-none", None, "2026-05-22T10:00:00Z"),
+        ("can-c", Some(incident), "2026-05-20T12:00:00.5Z"),
+    ] {
+        store
+            .start_canary("alice", &new_canary(id, incident, at))
+            .await
+            .unwrap();
+    }
+    store
+        .record_canary_events(
+            "bob",
+            "can-c",
+            &[event(
+                "step_started",
+                "2026-05-20T12:00:01Z",
+                json!({}),
+                true,
+            )],
+        )
+        .await
+        .unwrap();
+    store
+        .finish_canary("bob", "can-b", "promoted", time("2026-05-20T11:30:00Z"))
+        .await
+        .unwrap();
+    let listed = store.canaries_of(incident).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|canary| canary.id.as_str()).collect();
+    assert_eq!(ids, ["can-c", "can-b", "can-a"]);
+    assert!(listed.iter().all(|canary| canary.events.is_empty()));
+    assert_eq!(listed[1].outcome.as_deref(), Some("promoted"));
+    assert_eq!(listed[1].finished_at, Some(time("2026-05-20T11:30:00Z")));
+    assert_eq!(listed[0].started_at, time("2026-05-20T12:00:00.5Z"));
+    assert!(store.canaries_of("INC-none").await.unwrap().is_empty());
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(7));
 }
