@@ -1,11 +1,9 @@
 //! Emergency change records end to end: declaration with pre-flight, approvals by role, bypass
 //! scope, rate limits, windows and freezes, commit discipline, and the hotfix lane's verdict.
 
-use crate::support::{PostgresDatabase, Run, Sandbox, redactions};
+use crate::support::{IN_WINDOW, PostgresDatabase, Run, Sandbox, redactions};
 
 const ID: &str = "INC-2026-05-20-001";
-/// A Wednesday inside `Mon-Thu 09:00-17:00` Asia/Kolkata.
-const IN_WINDOW: &str = "2026-11-25T10:00:00+05:30";
 /// A Saturday night.
 const OUTSIDE_WINDOW: &str = "2026-11-28T22:00:00+05:30";
 /// Inside the holiday freeze, on a weekday morning.

@@ -29,7 +29,13 @@ pub struct Sandbox {
     pub dir: TempDir,
     /// `FIXLANE_DB` for every command, when the store is not the default `SQLite` file.
     pub db: Option<String>,
+    /// The moment `fixlane run` evaluates change windows at, unless a test passes `--at`.
+    pub at: Option<&'static str>,
 }
+
+/// A Wednesday morning in Kolkata: inside the example's `Mon-Thu 09:00-17:00` window and
+/// outside its freeze, so runs of the example read the same at any hour the suite runs.
+pub const IN_WINDOW: &str = "2026-11-25T10:00:00+05:30";
 
 impl Sandbox {
     /// An empty git repository with one commit.
@@ -37,6 +43,7 @@ impl Sandbox {
         let sandbox = Self {
             dir: tempfile::tempdir().unwrap(),
             db: None,
+            at: None,
         };
         sandbox.git(&["init", "--quiet", "--initial-branch=main"]);
         sandbox.git(&["config", "user.email", "bob@example.com"]);
@@ -50,6 +57,7 @@ impl Sandbox {
         let sandbox = Self {
             dir: tempfile::tempdir().unwrap(),
             db: None,
+            at: Some(IN_WINDOW),
         };
         copy_tree(&example_dir(), sandbox.path());
         sandbox.git(&["init", "--quiet", "--initial-branch=main"]);
@@ -100,6 +108,12 @@ impl Sandbox {
     pub fn command(&self, arguments: &[&str]) -> Command {
         let mut command = Command::new(FIXLANE);
         command.args(arguments).current_dir(self.path());
+        if let (Some(at), Some(&"run")) = (self.at, arguments.first())
+            && !arguments.contains(&"--at")
+            && !arguments.contains(&"--help")
+        {
+            command.args(["--at", at]);
+        }
         for (key, _) in std::env::vars() {
             if key.starts_with("FIXLANE_") || key.starts_with("EXAMPLE_") {
                 command.env_remove(key);
