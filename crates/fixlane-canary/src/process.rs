@@ -93,6 +93,8 @@ pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finish
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // The shell itself is reaped by tokio if this future is dropped.
+        .kill_on_drop(true)
         .envs(shell.env.iter().map(|(key, value)| (key, value)));
     if let Some(workdir) = &shell.workdir {
         command.current_dir(workdir);
@@ -111,6 +113,9 @@ pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finish
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .and_then(Pid::from_raw);
+    // If this future is dropped mid-way (a sample abandoned because another check already
+    // decided a rollback), the group must not live on unsupervised.
+    let mut guard = GroupGuard(group);
     let stdout = child
         .stdout
         .take()
@@ -133,10 +138,22 @@ pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finish
     if let Some(group) = group {
         kill_group(&mut child, group, shell.kill_grace).await;
     }
+    guard.0 = None;
     Finished {
         ending,
         stdout: joined(stdout).await,
         stderr: joined(stderr).await,
+    }
+}
+
+/// Kills a process group with SIGKILL when dropped while still armed.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0.take() {
+            let _ = kill_process_group(group, Signal::KILL);
+        }
     }
 }
 
@@ -257,5 +274,33 @@ mod tests {
         .await;
         assert!(!finished.success());
         assert_eq!(finished.tail(), vec!["out", "err", "exited with status 3"]);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_command_takes_its_group_with_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let pid_file = directory.path().join("pid");
+        let command = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(300),
+            run(&shell(&command, Duration::from_mins(1)), None),
+        )
+        .await;
+        assert!(abandoned.is_err());
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let pid = Pid::from_raw(pid).unwrap();
+        // Give the kernel a moment to deliver SIGKILL, then the sleeper must be gone (or a
+        // zombie awaiting its reaper, which `kill(pid, 0)` still sees; so look at /proc).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
+            .unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "the background sleep survived: {state}"
+        );
     }
 }
