@@ -68,6 +68,43 @@ pub enum Command {
     Window(WindowArgs),
     /// Check a hotfix commit: incident id, approver, diff size, one concern.
     CheckCommit(CheckCommitArgs),
+    /// Drive a canary: rollback path first, weight steps with metric analysis, automatic rollback.
+    Canary(CanaryArgs),
+    /// Re-query a symptom check until it stays within bounds for a period; record the recovery.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CanaryArgs {
+    /// The emergency being deployed; without it, a normal change (`--rev`).
+    pub id: Option<String>,
+    /// The commit being rolled out [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The canary profile [default: emergency.canary_profile for an emergency, else canary.profile].
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Print JSON Lines events instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The emergency whose symptom is verified.
+    pub id: String,
+    /// The check under [[canary.checks]] that measures the symptom.
+    #[arg(long, value_name = "NAME")]
+    pub check: String,
+    /// How long it must stay within bounds, e.g. 5m.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub hold: String,
+    /// When to give up, e.g. 30m.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub timeout: String,
+    /// Print JSON Lines events instead of the human view.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! The `fixlane` binary: parse the command line, run the subcommand, exit with its code.
 
+mod canary_session;
 mod cli;
 mod commands;
 mod diagnostics;

@@ -3,6 +3,7 @@
 mod approve;
 mod audit;
 mod bypass;
+mod canary;
 mod check_commit;
 mod config;
 mod declare;
@@ -12,6 +13,7 @@ mod review_rate;
 mod run;
 mod show;
 mod verdict;
+mod verify;
 mod window;
 
 use crate::cli::{Cli, Command};
@@ -34,6 +36,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::ReviewRate(arguments) => review_rate::review_rate(&context, &arguments),
         Command::Window(arguments) => window::window(&context, &arguments),
         Command::CheckCommit(arguments) => check_commit::check_commit(&context, &arguments),
+        Command::Canary(arguments) => canary::canary(&context, &arguments),
+        Command::Verify(arguments) => verify::verify(&context, &arguments),
     });
     match result {
         Ok(code) => code,

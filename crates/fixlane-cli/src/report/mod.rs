@@ -1,5 +1,6 @@
 //! Consumers of `RunEvent`s that show a run: the terminal view, plain CI lines, JSON Lines, `JUnit`.
 
+pub mod canary;
 pub mod json;
 pub mod junit;
 pub mod lines;

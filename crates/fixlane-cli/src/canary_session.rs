@@ -1,0 +1,172 @@
+//! A canary or a verification as it happens: shown, recorded in the store (every sample kept,
+//! every state change audited), and reflected on the emergency's timeline. A store that cannot
+//! record stops the canary, which then rolls back: nothing ships unrecorded.
+
+use fixlane_canary::CanaryEvent;
+use fixlane_core::IncidentId;
+use fixlane_core::emergency::EmergencyState;
+use fixlane_store::{AnyStore, CanaryEventRecord, Store};
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use crate::exit::Failure;
+use crate::records;
+use crate::report::canary::{CanaryView, event_time};
+
+/// The `event` tag of an event, as stored.
+fn kind(event: &CanaryEvent) -> String {
+    serde_json::to_value(event)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("event")
+                .and_then(|kind| kind.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Steps, rollbacks and promotions change state and are audited; samples are only kept. The
+/// start and the end are audited by `start_canary` and `finish_canary`.
+fn audited(event: &CanaryEvent) -> bool {
+    !matches!(
+        event,
+        CanaryEvent::CheckEvaluated { .. }
+            | CanaryEvent::VerifySample { .. }
+            | CanaryEvent::CanaryStarted { .. }
+            | CanaryEvent::CanaryFinished { .. }
+    )
+}
+
+/// The emergency state an event moves the record to, if any.
+fn transition(event: &CanaryEvent) -> Option<(EmergencyState, &'static str)> {
+    match event {
+        CanaryEvent::StepStarted { step: 1, .. } => Some((EmergencyState::Deploying, "deploying")),
+        CanaryEvent::Promoted { .. } => Some((EmergencyState::Promoted, "promoted")),
+        CanaryEvent::RolledBack { .. } => Some((EmergencyState::RolledBack, "rolled-back")),
+        _ => None,
+    }
+}
+
+pub struct Session<'a> {
+    pub store: &'a AnyStore,
+    pub actor: String,
+    pub canary_id: String,
+    pub incident: Option<IncidentId>,
+}
+
+impl Session<'_> {
+    /// Moves the emergency along, with the event's own time on the timeline.
+    pub async fn move_emergency(
+        &self,
+        state: EmergencyState,
+        action: &str,
+        at: Timestamp,
+        note: Option<String>,
+    ) -> Result<(), Failure> {
+        let Some(id) = &self.incident else {
+            return Ok(());
+        };
+        let updated = self
+            .store
+            .update_emergency(&self.actor, id.as_str(), action, |row| {
+                let mut emergency = records::from_row(&row)?;
+                if emergency.state == state {
+                    return anyhow::Ok((
+                        row,
+                        serde_json::json!({ "state": state.as_str(), "unchanged": true }),
+                    ));
+                }
+                emergency.transition(state, at, &self.actor, note.clone())?;
+                let details = serde_json::json!({
+                    "id": emergency.id,
+                    "state": state.as_str(),
+                    "canary": self.canary_id,
+                    "note": note,
+                });
+                anyhow::Ok((records::to_row(&emergency, Timestamp::now())?, details))
+            })
+            .await?;
+        match updated {
+            Some(Err(error)) => Err(Failure::error(error)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Shows and records events until the driver is done.
+    pub async fn consume(
+        &self,
+        mut events: mpsc::UnboundedReceiver<CanaryEvent>,
+        view: &mut CanaryView,
+        cancel: &watch::Sender<bool>,
+    ) -> Result<Vec<CanaryEvent>, Failure> {
+        let mut seen = Vec::new();
+        while let Some(first) = events.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = events.try_recv() {
+                batch.push(more);
+            }
+            for event in &batch {
+                view.event(event);
+            }
+            let result = self.record(&batch).await;
+            if let Err(error) = result {
+                // Fail closed: a canary whose steps cannot be recorded rolls back.
+                let _ = cancel.send(true);
+                while let Some(event) = events.recv().await {
+                    view.event(&event);
+                }
+                return Err(error);
+            }
+            seen.extend(batch);
+        }
+        Ok(seen)
+    }
+
+    async fn record(&self, batch: &[CanaryEvent]) -> Result<(), Failure> {
+        let records: Vec<CanaryEventRecord> = batch
+            .iter()
+            .map(|event| {
+                Ok(CanaryEventRecord {
+                    kind: kind(event),
+                    at: event_time(event),
+                    data: serde_json::to_value(event)?,
+                    audited: audited(event),
+                })
+            })
+            .collect::<Result<_, serde_json::Error>>()
+            .map_err(Failure::error)?;
+        self.store
+            .record_canary_events(&self.actor, &self.canary_id, &records)
+            .await?;
+        for event in batch {
+            if let Some((state, action)) = transition(event) {
+                let note = match event {
+                    CanaryEvent::RolledBack { reason, .. } => Some(reason.clone()),
+                    _ => Some(format!("canary {}", self.canary_id)),
+                };
+                self.move_emergency(state, action, event_time(event), note)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new id for a canary or a verification.
+pub fn new_id(prefix: &str) -> String {
+    let now = Timestamp::now();
+    format!(
+        "{prefix}-{}-{:05}",
+        now.strftime("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id() % 100_000
+    )
+}
+
+/// Ctrl-C cancels (the canary rolls back); the returned handle says whether it fired.
+pub fn interrupt_on_ctrl_c(cancel: watch::Sender<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = cancel.send(true);
+        }
+    })
+}

@@ -1,0 +1,105 @@
+//! `fixlane canary`: the rollback path checked first, then each weight step baked under metric
+//! analysis, rolled back at once on any concerning signal, promoted after the last step.
+
+use fixlane_canary::{CanaryOutcome, CanarySettings};
+use fixlane_core::emergency::profile;
+use fixlane_runner::git::Repository;
+use fixlane_store::{NewCanary, Store};
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use crate::canary_session::{self, Session};
+use crate::cli::CanaryArgs;
+use crate::exit::{self, CommandResult, Failure};
+use crate::records;
+use crate::report::canary::CanaryView;
+use crate::settings::{self, Context};
+
+pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
+    let config = context.load_config()?;
+    let rev = context
+        .repo
+        .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        let (chosen, incident, actor) = if let Some(id) = &arguments.id {
+            {
+                let id = records::incident(id)?;
+                let person = records::person(context, &config, &format!("deploying {id}"))?;
+                let emergency = records::load(&store, &id).await?;
+                let chosen = profile::for_emergency(&config, &emergency, arguments.profile.as_deref())
+                    .map_err(|refusal| records::failure(refusal.into(), context))?;
+                (chosen, Some(id), person.to_string())
+            }
+        } else {
+            {
+                let chosen = profile::for_normal_change(&config, arguments.profile.as_deref())
+                    .map_err(|refusal| records::failure(refusal.into(), context))?;
+                let actor = fixlane_core::emergency::policy::identify(&config, context.actor())
+                    .map_or_else(|| context.actor().to_owned(), |person| person.to_string());
+                (chosen, None, actor)
+            }
+        };
+        let settings = CanarySettings::from_config(
+            &config,
+            &chosen,
+            rev.clone(),
+            incident.as_ref().map(ToString::to_string),
+            Some(context.root().to_path_buf()),
+        )
+        .map_err(Failure::error)?;
+        let canary_id = canary_session::new_id("canary");
+        store
+            .start_canary(
+                &actor,
+                &NewCanary {
+                    id: canary_id.clone(),
+                    incident: incident.as_ref().map(ToString::to_string),
+                    rev: rev.clone(),
+                    profile: chosen.clone(),
+                    started_at: Timestamp::now(),
+                    plan: serde_json::json!({
+                        "steps": settings.profile.steps.iter().map(|step| serde_json::json!({
+                            "weight": step.weight,
+                            "bake_seconds": step.bake.as_seconds(),
+                        })).collect::<Vec<_>>(),
+                        "checks": settings.checks.iter().map(|check| check.name.clone()).collect::<Vec<_>>(),
+                        "interval_seconds": settings.interval.as_secs(),
+                        "failure_limit": settings.failure_limit,
+                    }),
+                },
+            )
+            .await?;
+
+        let (cancel_sender, cancel) = watch::channel(false);
+        let interrupted = canary_session::interrupt_on_ctrl_c(cancel_sender.clone());
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let driver = tokio::spawn(fixlane_canary::drive(settings, sender, cancel));
+        let session = Session {
+            store: &store,
+            actor: actor.clone(),
+            canary_id: canary_id.clone(),
+            incident,
+        };
+        let mut view = CanaryView::choose(arguments.json);
+        let consumed = session.consume(receiver, &mut view, &cancel_sender).await;
+        view.finish();
+        let outcome = driver
+            .await
+            .map_err(|error| anyhow::anyhow!("the canary driver stopped unexpectedly: {error}"))?
+            .map_err(Failure::error)?;
+        store
+            .finish_canary(&actor, &canary_id, outcome.as_str(), Timestamp::now())
+            .await?;
+        consumed?;
+        if interrupted.is_finished() {
+            eprintln!("interrupted: the canary was rolled back");
+            return Ok(exit::INTERRUPTED);
+        }
+        interrupted.abort();
+        Ok(match outcome {
+            CanaryOutcome::Promoted => exit::SUCCESS,
+            CanaryOutcome::RolledBack | CanaryOutcome::NotStarted => exit::FAILED,
+        })
+    })
+}
