@@ -151,44 +151,10 @@ pub async fn record_fix_ready(
     run_id: &str,
     ready_at: Timestamp,
 ) -> Result<(), Failure> {
-    use fixlane_core::emergency::{EmergencyState, OwedGate};
-    use fixlane_core::plan::{GateAction, SkipReason};
     let updated = store
         .update_emergency(actor, id.as_str(), "fix-ready", |row| {
             let mut emergency = from_row(&row)?;
-            let mut owed = Vec::new();
-            for gate in &plan.gates {
-                let GateAction::Skip(SkipReason::SkippedByLane { lane }) = &gate.action else {
-                    continue;
-                };
-                let already = emergency
-                    .owed_gates
-                    .iter()
-                    .any(|known| known.gate == gate.name && known.rev == rev);
-                if !already {
-                    owed.push(OwedGate {
-                        gate: gate.name.clone(),
-                        tier: gate.tier,
-                        lane: lane.clone(),
-                        rev: rev.to_owned(),
-                        run_id: run_id.to_owned(),
-                        recorded_at: ready_at,
-                    });
-                }
-            }
-            let moved = emergency.state == EmergencyState::Approved;
-            if moved {
-                emergency.transition(
-                    EmergencyState::FixReady,
-                    ready_at,
-                    actor,
-                    Some(format!(
-                        "lane {} ready on {}",
-                        plan.lane,
-                        rev.get(..12).unwrap_or(rev)
-                    )),
-                )?;
-            }
+            let owed = emergency.record_ready_run(plan, rev, run_id, ready_at, actor)?;
             let details = serde_json::json!({
                 "id": emergency.id,
                 "rev": rev,
@@ -196,7 +162,6 @@ pub async fn record_fix_ready(
                 "state": emergency.state.as_str(),
                 "owed": owed.iter().map(|gate| gate.gate.to_string()).collect::<Vec<_>>(),
             });
-            emergency.owed_gates.extend(owed);
             anyhow::Ok((to_row(&emergency, Timestamp::now())?, details))
         })
         .await?;

@@ -229,10 +229,126 @@ impl Emergency {
     }
 }
 
+impl Emergency {
+    /// After a run of its lane reached `ready` on `rev`: moves to fix ready the first time, and
+    /// lists every gate the lane skipped as owed (once per gate and commit). Returns the gates
+    /// newly owed.
+    pub fn record_ready_run(
+        &mut self,
+        plan: &crate::plan::Plan,
+        rev: &str,
+        run_id: &str,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<Vec<OwedGate>, Refusal> {
+        use crate::plan::{GateAction, SkipReason};
+        let mut owed = Vec::new();
+        for gate in &plan.gates {
+            let GateAction::Skip(SkipReason::SkippedByLane { lane }) = &gate.action else {
+                continue;
+            };
+            let known = self
+                .owed_gates
+                .iter()
+                .any(|known| known.gate == gate.name && known.rev == rev);
+            if !known {
+                owed.push(OwedGate {
+                    gate: gate.name.clone(),
+                    tier: gate.tier,
+                    lane: lane.clone(),
+                    rev: rev.to_owned(),
+                    run_id: run_id.to_owned(),
+                    recorded_at: at,
+                });
+            }
+        }
+        if self.state == EmergencyState::Approved {
+            self.transition(
+                EmergencyState::FixReady,
+                at,
+                by,
+                Some(format!(
+                    "lane {} ready on {}",
+                    plan.lane,
+                    rev.get(..12).unwrap_or(rev)
+                )),
+            )?;
+        }
+        self.owed_gates.extend(owed.iter().cloned());
+        Ok(owed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::emergency::test_support::{at, person, sample};
+
+    #[test]
+    fn a_ready_run_moves_to_fix_ready_once_and_owes_each_skipped_gate_once() {
+        use crate::config::model::GateKind;
+        use crate::plan::{GateAction, Plan, PlannedGate, SkipReason};
+        let hotfix = LaneName::parse("hotfix").unwrap();
+        let gate = |name: &str, tier, action| PlannedGate {
+            name: GateName::parse(name).unwrap(),
+            tier,
+            kind: GateKind::Check,
+            needs: vec![],
+            timeout: None,
+            env: vec![],
+            action,
+        };
+        let plan = Plan {
+            lane: hotfix.clone(),
+            emergency: true,
+            gates: vec![
+                gate(
+                    "build",
+                    Tier::Critical,
+                    GateAction::Run {
+                        command: "make".into(),
+                    },
+                ),
+                gate(
+                    "lint",
+                    Tier::Required,
+                    GateAction::Skip(SkipReason::SkippedByLane {
+                        lane: hotfix.clone(),
+                    }),
+                ),
+                gate(
+                    "unit",
+                    Tier::Required,
+                    GateAction::Skip(SkipReason::NoChangedInputs { lane: hotfix }),
+                ),
+            ],
+        };
+        let mut emergency = sample();
+        emergency.state = EmergencyState::Approved;
+        let owed = emergency
+            .record_ready_run(&plan, "abc", "run-1", at("2026-05-20T10:20:00Z"), "bob")
+            .unwrap();
+        assert_eq!(
+            owed.len(),
+            1,
+            "only gates the lane skipped are owed, not unchanged inputs"
+        );
+        assert_eq!(owed[0].gate.as_str(), "lint");
+        assert_eq!(emergency.state, EmergencyState::FixReady);
+        let again = emergency
+            .record_ready_run(&plan, "abc", "run-2", at("2026-05-20T10:30:00Z"), "bob")
+            .unwrap();
+        assert!(again.is_empty());
+        assert_eq!(emergency.owed_gates.len(), 1);
+        assert_eq!(
+            emergency
+                .timeline
+                .iter()
+                .filter(|step| step.state == EmergencyState::FixReady)
+                .count(),
+            1
+        );
+    }
 
     #[test]
     fn states_have_snake_case_names_both_ways() {
