@@ -599,3 +599,36 @@ async fn many_no_op_gates_run_with_bounded_concurrency() {
         200
     );
 }
+
+#[tokio::test]
+async fn plain_commands_run_directly_and_scripts_without_a_shebang_still_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let directory = tempfile::tempdir().unwrap();
+    let script = directory.path().join("no-shebang");
+    std::fs::write(&script, "echo \"ran as $0\" > ran.txt\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plan = plan(vec![
+        gate("script", Tier::Required, &[], "./no-shebang"),
+        gate("program", Tier::Required, &[], "ls -d ."),
+        gate(
+            "missing",
+            Tier::Optional,
+            &[],
+            "no-such-program-anywhere --flag",
+        ),
+    ]);
+    let (_, events) = run_to_end(&plan, settings(directory.path(), 2)).await;
+    assert_eq!(finished(&events, "script").0, Outcome::Passed);
+    assert!(directory.path().join("ran.txt").exists());
+    assert_eq!(finished(&events, "program").0, Outcome::Passed);
+    let (outcome, _, event) = finished(&events, "missing");
+    assert_eq!(outcome, Outcome::Failed);
+    let RunEvent::GateFinished { tail, .. } = event else {
+        unreachable!()
+    };
+    assert!(
+        tail.iter()
+            .any(|line| line.contains("no-such-program-anywhere")),
+        "{tail:?}"
+    );
+}

@@ -71,44 +71,57 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
             );
         }
     };
-    let (stdout, stderr) = match (log.try_clone(), log.try_clone()) {
-        (Ok(stdout), Ok(stderr)) => (stdout, stderr),
-        (Err(error), _) | (_, Err(error)) => {
-            return failed_to_start(
-                format!("fixlane: could not share the log file with the gate: {error}"),
-                Some(job.log_path.clone()),
-            );
-        }
+    let spawn = |direct: Option<(&Path, &[&str])>| -> std::io::Result<tokio::process::Child> {
+        let mut command = if let Some((program, arguments)) = direct {
+            let mut command = Command::new(program);
+            command.args(arguments);
+            command
+        } else {
+            // An absolute path: a PATH lookup costs several failed execs per gate.
+            let mut command = Command::new("/bin/sh");
+            command.arg("-c").arg(&job.command);
+            command
+        };
+        command
+            .current_dir(&job.workdir)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log.try_clone()?))
+            .env_clear()
+            .envs(job.env.iter().map(|(key, value)| (key, value)));
+        // Spawning drops the command, and with it our copies of the log descriptors: only the
+        // gate's processes hold them afterwards.
+        command.spawn()
+    };
+    // Like make, a command that is only words runs without a shell in between; a script with
+    // no `#!` line (ENOEXEC) still gets the shell, as `sh -c` would have given it.
+    let direct = direct_argv(&job.command).and_then(|argv| {
+        let program = find_program(argv[0], &job.workdir, &job.env)?;
+        Some((program, argv))
+    });
+    let spawned = match direct
+        .as_ref()
+        .map(|(program, argv)| spawn(Some((program.as_path(), &argv[1..]))))
+    {
+        Some(Err(error)) if error.raw_os_error() == Some(8) => spawn(None),
+        Some(result) => result,
+        None => spawn(None),
     };
     drop(log);
-
-    // An absolute path: a PATH lookup costs several failed execs per gate.
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg("-c")
-        .arg(&job.command)
-        .current_dir(&job.workdir)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr))
-        .env_clear()
-        .envs(job.env.iter().map(|(key, value)| (key, value)));
-    let mut child = match command.spawn() {
+    let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
             return failed_to_start(
                 format!(
-                    "fixlane: could not start `sh -c` in {}: {error}",
+                    "fixlane: could not start `{}` in {}: {error}",
+                    job.command,
                     job.workdir.display()
                 ),
                 Some(job.log_path.clone()),
             );
         }
     };
-    // The spawn dropped our copies of the log descriptors, so only the gate's processes hold
-    // them now.
-    drop(command);
     let group = child
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
@@ -175,6 +188,62 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
     }
 }
 
+/// Where a program named without a `/` lives, searched in the gate's own `PATH`. Resolving it
+/// here lets the spawn use `posix_spawn`; a lookup left to `Command` with a changed environment
+/// would fork the whole runner first. `None` leaves the command to the shell, which then says
+/// "not found" as it always would.
+fn find_program(
+    name: &str,
+    workdir: &Path,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if name.contains('/') {
+        // Absolute here too: a relative program with a working directory also costs a fork.
+        return Some(workdir.join(name));
+    }
+    let path = env
+        .iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value)?;
+    std::env::split_paths(path)
+        .filter(|directory| directory.is_absolute())
+        .map(|directory| directory.join(name))
+        .find(|candidate| {
+            candidate.metadata().is_ok_and(|metadata| {
+                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+            })
+        })
+}
+
+/// The words of a command that needs no shell: nothing a shell would expand, quote, redirect,
+/// chain or glob, no variable assignment, and a first word that is a program rather than a
+/// shell keyword or builtin that only makes sense inside the shell (`cd`, `export`, `exit`…).
+/// Anything else goes through `/bin/sh -c` unchanged.
+pub(super) fn direct_argv(command: &str) -> Option<Vec<&str>> {
+    const SHELL_ONLY: [&str; 30] = [
+        "!", ".", ":", "[[", "alias", "break", "case", "cd", "command", "continue", "do", "done",
+        "elif", "else", "esac", "eval", "exec", "exit", "export", "fi", "for", "function", "if",
+        "readonly", "return", "set", "shift", "source", "trap", "unset",
+    ];
+    let plain = command.bytes().all(|byte| {
+        byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b' ' | b'-' | b'_' | b'.' | b'/' | b',' | b'+' | b'@' | b'%' | b':'
+            )
+    });
+    if !plain {
+        return None;
+    }
+    let words: Vec<&str> = command.split(' ').filter(|word| !word.is_empty()).collect();
+    let first = words.first()?;
+    if SHELL_ONLY.contains(first) || first.contains(':') {
+        return None;
+    }
+    Some(words)
+}
+
 async fn sleep_or_forever(timeout: Option<Duration>) {
     match timeout {
         Some(timeout) => tokio::time::sleep(timeout).await,
@@ -238,6 +307,46 @@ fn read_tail(path: &Path, lines: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::direct_argv;
+
+    #[test]
+    fn plain_words_run_without_a_shell() {
+        assert_eq!(direct_argv("true"), Some(vec!["true"]));
+        assert_eq!(
+            direct_argv("cargo test --workspace --lib"),
+            Some(vec!["cargo", "test", "--workspace", "--lib"])
+        );
+        assert_eq!(
+            direct_argv("./scripts/gate unit --short"),
+            Some(vec!["./scripts/gate", "unit", "--short"])
+        );
+    }
+
+    #[test]
+    fn anything_a_shell_would_interpret_goes_through_the_shell() {
+        for command in [
+            "echo \"$FIXLANE_BRANCH\"",
+            "echo $HOME",
+            "a && b",
+            "a; b",
+            "a | b",
+            "a > out",
+            "ls *.rs",
+            "FOO=1 make",
+            "cd sub",
+            "exit 3",
+            "export A",
+            "`id`",
+            "echo 'quoted'",
+            "a\nb",
+            "~/bin/tool",
+            "",
+            "   ",
+        ] {
+            assert_eq!(direct_argv(command), None, "{command:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
