@@ -1,7 +1,7 @@
 //! Writing a run to the store as its events arrive, in batches, off the runner's path.
 
 use fixlane_core::{Outcome, RunEvent};
-use fixlane_store::{GateRecord, NewRun, Store};
+use fixlane_store::{AnyStore, GateRecord, NewRun, Store};
 use tokio::sync::{mpsc, watch};
 
 fn outcome_state(outcome: Outcome) -> &'static str {
@@ -100,10 +100,10 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
     }
 }
 
-/// Opens the store, records the run's start, then its gates and verdict as events arrive.
+/// Records the run's start, then its gates and verdict as events arrive.
 /// Any store failure cancels the run (fail closed) and is returned.
 pub async fn record(
-    db: String,
+    store: AnyStore,
     actor: String,
     (config_file, config_hash): (String, String),
     run: NewRun,
@@ -111,7 +111,6 @@ pub async fn record(
     cancel: watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let result = async {
-        let store = fixlane_store::open(&db).await?;
         store
             .record_config_seen(&actor, &config_file, &config_hash)
             .await?;

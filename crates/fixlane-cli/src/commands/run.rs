@@ -10,7 +10,7 @@ use fixlane_core::plan::{self, Plan};
 use fixlane_core::{Config, IncidentId, LaneName, RunEvent, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_runner::run::RunSettings;
-use fixlane_store::{NewRun, Store};
+use fixlane_store::{AnyStore, NewRun, Store};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::RunArgs;
@@ -114,15 +114,15 @@ fn resolve(config: &Config, facts: GitFacts, arguments: &RunArgs) -> Result<Reso
 /// belongs to, and whether its deploy gates may run now (change windows and freezes, with the
 /// record's bypasses). Refused deploy gates stay in the plan as refused.
 async fn prepare(
+    store: &AnyStore,
     context: &Context,
     config: &Config,
     resolved: &mut Resolved,
     at: jiff::Timestamp,
 ) -> Result<Option<Emergency>, Failure> {
-    let store = context.open_store().await?;
     let record = if resolved.plan.emergency {
         records::for_run(
-            &store,
+            store,
             resolved.incident.as_ref(),
             resolved.branch.as_deref(),
         )
@@ -237,12 +237,17 @@ fn gate_environment(
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     // The config is parsed while git answers and the actor is looked up: all three stand
     // between the command and its first gate.
-    let (loaded, facts, actor) = std::thread::scope(|scope| {
+    // The store opens (and checks its migrations) on this thread meanwhile.
+    let runtime = settings::runtime()?;
+    let (loaded, facts, actor, store) = std::thread::scope(|scope| {
         let facts = scope.spawn(|| git_facts(context, arguments));
         let actor = scope.spawn(|| context.actor().to_owned());
-        let loaded = context.load_config_and_hash();
-        (loaded, facts.join(), actor.join())
+        let loaded = scope.spawn(|| context.load_config_and_hash());
+        let store = runtime.block_on(context.open_store());
+        (loaded.join(), facts.join(), actor.join(), store)
     });
+    let store = store?;
+    let loaded = loaded.map_err(|_| anyhow::anyhow!("reading the config failed"))?;
     let (config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
@@ -251,10 +256,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let actor = fixlane_core::emergency::policy::identify(&config, &actor)
         .map_or(actor, |person| person.to_string());
     let mut resolved = resolve(&config, facts, arguments)?;
-    let runtime = settings::runtime()?;
     let at = records::moment(arguments.at.as_deref())?;
     let record = if resolved.plan.emergency || resolved.plan.runs_deploys() {
-        runtime.block_on(prepare(context, &config, &mut resolved, at))?
+        runtime.block_on(prepare(&store, context, &config, &mut resolved, at))?
     } else {
         None
     };
@@ -310,7 +314,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         // time to the first gate matters in an incident. A store failure cancels the run.
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record::record(
-            context.db.clone(),
+            store.clone(),
             actor.clone(),
             (context.config_display(), config_hash),
             new_run,
@@ -362,7 +366,6 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         if let (Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
             (&record, ready_at, final_verdict)
         {
-            let store = context.open_store().await?;
             records::record_fix_ready(
                 &store,
                 &actor,
