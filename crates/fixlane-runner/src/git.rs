@@ -234,11 +234,17 @@ impl Repository for GitCli {
         } else {
             self.resolve(rev)?
         };
-        // One for-each-ref answers which default branches exist; git calls are most of the time
-        // to the first gate, so candidates are not probed one process at a time.
+        // One for-each-ref answers which default branches exist, while the parent is looked up
+        // beside it: git calls are most of the time to the first gate.
         let mut arguments = vec!["for-each-ref", "--format=%(refname) %(objectname)"];
         arguments.extend(CANDIDATES);
-        let listing = text(&self.git(&arguments)?.stdout);
+        let parent_rev = format!("{commit}~1");
+        let (listing, parent) = std::thread::scope(|scope| {
+            let parent = scope.spawn(|| self.commit_if_exists(&parent_rev));
+            let listing = self.git(&arguments);
+            (listing, parent.join())
+        });
+        let listing = text(&listing?.stdout);
         for candidate in CANDIDATES {
             let Some(other) = listing.lines().find_map(|line| {
                 line.strip_prefix(candidate)
@@ -260,7 +266,7 @@ impl Repository for GitCli {
                 return Ok(Some(base));
             }
         }
-        self.commit_if_exists(&format!("{commit}~1"))
+        parent.unwrap_or_else(|_| self.commit_if_exists(&parent_rev))
     }
 
     fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError> {

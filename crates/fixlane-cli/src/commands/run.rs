@@ -31,20 +31,23 @@ struct GitFacts {
 
 fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Failure> {
     let repo = &context.repo;
-    let (rev, branch) = std::thread::scope(|scope| {
+    let rev_spec = arguments.rev.as_deref().unwrap_or("HEAD");
+    // Three questions to git at once: the commit, the branch, and what it is compared with.
+    let (rev, branch, base) = std::thread::scope(|scope| {
         let branch = scope.spawn(|| match &arguments.branch {
             Some(branch) => Ok(Some(branch.clone())),
             None => repo.current_branch(),
         });
-        let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"));
-        (rev, branch.join())
+        let base = scope.spawn(|| match &arguments.base {
+            Some(base) => repo.resolve(base).map(Some),
+            None => repo.default_base(rev_spec),
+        });
+        let rev = repo.resolve(rev_spec);
+        (rev, branch.join(), base.join())
     });
     let rev = rev?;
     let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
-    let base = match &arguments.base {
-        Some(base) => Some(repo.resolve(base)?),
-        None => repo.default_base(&rev)?,
-    };
+    let base = base.map_err(|_| anyhow::anyhow!("finding the base commit failed"))??;
     let changed_files = match &base {
         Some(base) => Some(repo.changed_files(base, &rev)?),
         None => None,
