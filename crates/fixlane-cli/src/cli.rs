@@ -20,20 +20,38 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Run as if started in DIR.
-    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub directory: Option<PathBuf>,
     /// The config file [default: fixlane.toml at the repository root].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
     /// The store: a SQLite path, or a postgres:// URL [default: .git/fixlane/fixlane.db].
-    #[arg(long, global = true, env = "FIXLANE_DB", value_name = "PATH|URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "FIXLANE_DB",
+        value_name = "PATH|URL",
+        help_heading = "Global options"
+    )]
     pub db: Option<String>,
     /// Act as this person [default: git's user.email].
     #[arg(
         long = "as",
         global = true,
         env = "FIXLANE_USER",
-        value_name = "PERSON"
+        value_name = "PERSON",
+        help_heading = "Global options"
     )]
     pub actor: Option<String>,
 }
