@@ -141,7 +141,8 @@ pub fn describe(event: &CanaryEvent) -> String {
 pub enum CanaryView {
     Json,
     Plain,
-    Terminal(ProgressBar),
+    /// The live bar, and each check's latest value against its bound.
+    Terminal(ProgressBar, std::collections::BTreeMap<String, String>),
 }
 
 impl CanaryView {
@@ -159,7 +160,7 @@ impl CanaryView {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
-            CanaryView::Terminal(bar)
+            CanaryView::Terminal(bar, std::collections::BTreeMap::new())
         } else {
             CanaryView::Plain
         }
@@ -181,7 +182,7 @@ impl CanaryView {
                     describe(event)
                 );
             }
-            CanaryView::Terminal(bar) => match event {
+            CanaryView::Terminal(bar, latest) => match event {
                 CanaryEvent::StepStarted {
                     step,
                     weight,
@@ -194,8 +195,27 @@ impl CanaryView {
                     bar.reset_elapsed();
                     bar.println(describe(event));
                 }
-                CanaryEvent::CheckEvaluated { .. } | CanaryEvent::VerifySample { .. } => {
+                CanaryEvent::CheckEvaluated {
+                    check,
+                    value: sample,
+                    min,
+                    max,
+                    outcome,
+                    ..
+                } => {
+                    let mark = if *outcome == CheckOutcome::Ok {
+                        "✓"
+                    } else {
+                        "✗"
+                    };
+                    latest.insert(
+                        check.clone(),
+                        format!("{check} {} {} {mark}", value(*sample), bound(*min, *max)),
+                    );
                     bar.set_position(bar.elapsed().as_secs().min(bar.length().unwrap_or(0)));
+                    bar.set_message(latest.values().cloned().collect::<Vec<_>>().join(" · "));
+                }
+                CanaryEvent::VerifySample { .. } => {
                     bar.set_message(describe(event).trim().to_owned());
                 }
                 _ => bar.println(describe(event)),
@@ -204,7 +224,7 @@ impl CanaryView {
     }
 
     pub fn finish(&mut self) {
-        if let CanaryView::Terminal(bar) = self {
+        if let CanaryView::Terminal(bar, _) = self {
             bar.finish_and_clear();
         }
     }
