@@ -27,7 +27,12 @@ fn git(dir: &Path, arguments: &[&str]) {
 }
 
 fn repository(config: &str, makefile: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
+    // FIXLANE_BENCH_DIR (e.g. /dev/shm) puts the repositories on another filesystem: fixlane
+    // writes a log file per gate and its store, make writes nothing, so a slow disk shows.
+    let dir = match std::env::var_os("FIXLANE_BENCH_DIR") {
+        Some(base) => tempfile::tempdir_in(base).expect("temp dir in FIXLANE_BENCH_DIR"),
+        None => tempfile::tempdir().expect("temp dir"),
+    };
     std::fs::write(dir.path().join("fixlane.toml"), config).expect("config");
     std::fs::write(dir.path().join("Makefile"), makefile).expect("makefile");
     git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
@@ -234,7 +239,11 @@ fn ready_delay() {
 
 fn main() {
     let jobs = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    println!("fixlane runner benchmark: medians of {TRIALS} trials, {jobs} cores, SQLite store");
+    let place = std::env::var("FIXLANE_BENCH_DIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    println!(
+        "fixlane runner benchmark: medians of {TRIALS} trials, {jobs} cores, SQLite store, repositories in {place}"
+    );
     wall_time(jobs);
     time_to_first_gate(jobs);
     ready_delay();

@@ -100,10 +100,12 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
     }
 }
 
-/// Records the run's start, then its gates and verdict as events arrive.
+/// Records the run's start, then its gates and verdict as events arrive, opening the store
+/// first unless the caller already had it open.
 /// Any store failure cancels the run (fail closed) and is returned.
 pub async fn record(
-    store: AnyStore,
+    store: Option<AnyStore>,
+    db: String,
     actor: String,
     (config_file, config_hash): (String, String),
     run: NewRun,
@@ -111,6 +113,10 @@ pub async fn record(
     cancel: watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let result = async {
+        let store = match store {
+            Some(store) => store,
+            None => fixlane_store::open(&db).await?,
+        };
         store
             .record_config_seen(&actor, &config_file, &config_hash)
             .await?;

@@ -240,17 +240,12 @@ fn gate_environment(
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     // The config is parsed while git answers and the actor is looked up: all three stand
     // between the command and its first gate.
-    // The store opens (and checks its migrations) on this thread meanwhile.
-    let runtime = settings::runtime()?;
-    let (loaded, facts, actor, store) = std::thread::scope(|scope| {
+    let (loaded, facts, actor) = std::thread::scope(|scope| {
         let facts = scope.spawn(|| git_facts(context, arguments));
         let actor = scope.spawn(|| context.actor().to_owned());
-        let loaded = scope.spawn(|| context.load_config_and_hash());
-        let store = runtime.block_on(context.open_store());
-        (loaded.join(), facts.join(), actor.join(), store)
+        let loaded = context.load_config_and_hash();
+        (loaded, facts.join(), actor.join())
     });
-    let store = store?;
-    let loaded = loaded.map_err(|_| anyhow::anyhow!("reading the config failed"))?;
     let (config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
@@ -260,10 +255,17 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         .map_or(actor, |person| person.to_string());
     let mut resolved = resolve(&config, facts, arguments)?;
     let at = records::moment(arguments.at.as_deref())?;
-    let record = if resolved.plan.emergency || resolved.plan.runs_deploys() {
-        runtime.block_on(prepare(&store, context, &config, &mut resolved, at))?
+    let runtime = settings::runtime()?;
+    // Only an emergency lane or a deploy needs the store before the first gate; otherwise it
+    // opens beside the gates, off the path to the first one.
+    let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
+        runtime.block_on(async {
+            let store = context.open_store().await?;
+            let record = prepare(&store, context, &config, &mut resolved, at).await?;
+            Ok::<_, Failure>((Some(store), record))
+        })?
     } else {
-        None
+        (None, None)
     };
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
@@ -318,6 +320,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record::record(
             store.clone(),
+            context.db.clone(),
             actor.clone(),
             (context.config_display(), config_hash),
             new_run,
@@ -366,11 +369,11 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             )));
         }
         let final_verdict = final_verdict.unwrap_or(Verdict::Blocked);
-        if let (Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
-            (&record, ready_at, final_verdict)
+        if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
+            (&store, &record, ready_at, final_verdict)
         {
             records::record_fix_ready(
-                &store,
+                store,
                 &actor,
                 &record.id,
                 &resolved.plan,
