@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::exit::Failure;
 use crate::records;
-use crate::report::canary::{CanaryView, event_time};
+use crate::report::canary::CanaryView;
 
 /// The `event` tag of an event, as stored.
 fn kind(event: &CanaryEvent) -> String {
@@ -25,25 +25,13 @@ fn kind(event: &CanaryEvent) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Steps, rollbacks and promotions change state and are audited; samples are only kept. The
-/// start and the end are audited by `start_canary` and `finish_canary`.
-fn audited(event: &CanaryEvent) -> bool {
-    !matches!(
-        event,
-        CanaryEvent::CheckEvaluated { .. }
-            | CanaryEvent::VerifySample { .. }
-            | CanaryEvent::CanaryStarted { .. }
-            | CanaryEvent::CanaryFinished { .. }
-    )
-}
-
-/// The emergency state an event moves the record to, if any.
-fn transition(event: &CanaryEvent) -> Option<(EmergencyState, &'static str)> {
-    match event {
-        CanaryEvent::StepStarted { step: 1, .. } => Some((EmergencyState::Deploying, "deploying")),
-        CanaryEvent::Promoted { .. } => Some((EmergencyState::Promoted, "promoted")),
-        CanaryEvent::RolledBack { .. } => Some((EmergencyState::RolledBack, "rolled-back")),
-        _ => None,
+/// The audit action for an emergency moved to `state` by a canary.
+fn action(state: EmergencyState) -> &'static str {
+    match state {
+        EmergencyState::Deploying => "deploying",
+        EmergencyState::Promoted => "promoted",
+        EmergencyState::RolledBack => "rolled-back",
+        _ => "canary",
     }
 }
 
@@ -128,9 +116,9 @@ impl Session<'_> {
             .map(|event| {
                 Ok(CanaryEventRecord {
                     kind: kind(event),
-                    at: event_time(event),
+                    at: event.at(),
                     data: serde_json::to_value(event)?,
-                    audited: audited(event),
+                    audited: event.is_state_change(),
                 })
             })
             .collect::<Result<_, serde_json::Error>>()
@@ -139,12 +127,12 @@ impl Session<'_> {
             .record_canary_events(&self.actor, &self.canary_id, &records)
             .await?;
         for event in batch {
-            if let Some((state, action)) = transition(event) {
+            if let Some(state) = event.emergency_state() {
                 let note = match event {
                     CanaryEvent::RolledBack { reason, .. } => Some(reason.clone()),
                     _ => Some(format!("canary {}", self.canary_id)),
                 };
-                self.move_emergency(state, action, event_time(event), note)
+                self.move_emergency(state, action(state), event.at(), note)
                     .await?;
             }
         }

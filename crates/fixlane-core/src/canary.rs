@@ -157,6 +157,51 @@ pub enum CanaryEvent {
     },
 }
 
+impl CanaryEvent {
+    /// When the event happened.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            CanaryEvent::CanaryStarted { at, .. }
+            | CanaryEvent::RollbackCheckPassed { at }
+            | CanaryEvent::RollbackCheckFailed { at, .. }
+            | CanaryEvent::StepStarted { at, .. }
+            | CanaryEvent::CheckEvaluated { at, .. }
+            | CanaryEvent::RollbackStarted { at, .. }
+            | CanaryEvent::RolledBack { at, .. }
+            | CanaryEvent::Promoted { at }
+            | CanaryEvent::CanaryFinished { at, .. }
+            | CanaryEvent::VerifyStarted { at, .. }
+            | CanaryEvent::VerifySample { at, .. }
+            | CanaryEvent::VerifyFinished { at, .. } => *at,
+        }
+    }
+
+    /// Whether the event changes what is deployed or decided, and so belongs in the audit log;
+    /// samples are kept but would flood it. The start and the end are audited with the canary
+    /// record itself.
+    pub fn is_state_change(&self) -> bool {
+        !matches!(
+            self,
+            CanaryEvent::CheckEvaluated { .. }
+                | CanaryEvent::VerifySample { .. }
+                | CanaryEvent::CanaryStarted { .. }
+                | CanaryEvent::CanaryFinished { .. }
+        )
+    }
+
+    /// The state this event moves an emergency to: deploying at the first step, then promoted
+    /// or rolled back.
+    pub fn emergency_state(&self) -> Option<crate::emergency::EmergencyState> {
+        use crate::emergency::EmergencyState;
+        match self {
+            CanaryEvent::StepStarted { step: 1, .. } => Some(EmergencyState::Deploying),
+            CanaryEvent::Promoted { .. } => Some(EmergencyState::Promoted),
+            CanaryEvent::RolledBack { .. } => Some(EmergencyState::RolledBack),
+            _ => None,
+        }
+    }
+}
+
 /// What a metric source handed back for one evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sample {
@@ -383,6 +428,55 @@ pub fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn samples_are_kept_and_state_changes_audited_and_moved() {
+        use crate::emergency::EmergencyState;
+        let at = Timestamp::UNIX_EPOCH;
+        let sample = CanaryEvent::CheckEvaluated {
+            at,
+            step: 1,
+            check: "errors".into(),
+            value: Some(0.0),
+            min: None,
+            max: Some(0.01),
+            outcome: CheckOutcome::Ok,
+            detail: None,
+        };
+        assert!(!sample.is_state_change());
+        assert_eq!(sample.emergency_state(), None);
+        let first = CanaryEvent::StepStarted {
+            at,
+            step: 1,
+            weight: 1,
+            bake_seconds: 5,
+        };
+        let second = CanaryEvent::StepStarted {
+            at,
+            step: 2,
+            weight: 10,
+            bake_seconds: 5,
+        };
+        assert!(first.is_state_change() && second.is_state_change());
+        assert_eq!(first.emergency_state(), Some(EmergencyState::Deploying));
+        assert_eq!(second.emergency_state(), None);
+        let rolled_back = CanaryEvent::RolledBack {
+            at,
+            reason: "r".into(),
+            ok: true,
+            tail: vec![],
+        };
+        assert_eq!(
+            rolled_back.emergency_state(),
+            Some(EmergencyState::RolledBack)
+        );
+        assert_eq!(
+            CanaryEvent::Promoted { at }.emergency_state(),
+            Some(EmergencyState::Promoted)
+        );
+        assert_eq!(rolled_back.at(), at);
+    }
+
     use super::*;
 
     fn at(seconds: i64) -> Timestamp {

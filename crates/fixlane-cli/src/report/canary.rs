@@ -178,7 +178,7 @@ impl CanaryView {
             CanaryView::Plain => {
                 eprintln!(
                     "[{}] {}",
-                    event_time(event).strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                    event.at().strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
                     describe(event)
                 );
             }
@@ -227,22 +227,5 @@ impl CanaryView {
         if let CanaryView::Terminal(bar, _) = self {
             bar.finish_and_clear();
         }
-    }
-}
-
-pub fn event_time(event: &CanaryEvent) -> jiff::Timestamp {
-    match event {
-        CanaryEvent::CanaryStarted { at, .. }
-        | CanaryEvent::RollbackCheckPassed { at }
-        | CanaryEvent::RollbackCheckFailed { at, .. }
-        | CanaryEvent::StepStarted { at, .. }
-        | CanaryEvent::CheckEvaluated { at, .. }
-        | CanaryEvent::RollbackStarted { at, .. }
-        | CanaryEvent::RolledBack { at, .. }
-        | CanaryEvent::Promoted { at }
-        | CanaryEvent::CanaryFinished { at, .. }
-        | CanaryEvent::VerifyStarted { at, .. }
-        | CanaryEvent::VerifySample { at, .. }
-        | CanaryEvent::VerifyFinished { at, .. } => *at,
     }
 }
