@@ -60,6 +60,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the gates of a lane for a commit and print its verdict.
     Run(RunArgs),
+    /// Run inside CI: the lane from the CI's branch and labels, JUnit, and the job summary.
+    Ci(CiArgs),
     /// Recompute the verdict of a commit from the store.
     Verdict(VerdictArgs),
     /// Check fixlane.toml and list every problem in it.
@@ -258,6 +260,22 @@ pub struct RunArgs {
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Append a Markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The lane to run [default: from the CI's labels and branch].
+    #[arg(long, value_name = "LANE")]
+    pub lane: Option<String>,
+    /// How many gates run at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Where the JUnit report goes.
+    #[arg(long, value_name = "FILE", default_value = "fixlane-junit.xml")]
+    pub junit: PathBuf,
 }
 
 #[derive(Debug, Args)]

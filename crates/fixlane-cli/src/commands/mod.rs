@@ -5,6 +5,7 @@ mod audit;
 mod bypass;
 mod canary;
 mod check_commit;
+mod ci;
 mod config;
 mod declare;
 mod init;
@@ -24,6 +25,7 @@ use crate::settings::Context;
 pub fn dispatch(cli: Cli) -> i32 {
     let result = Context::discover(&cli.global).and_then(|context| match cli.command {
         Command::Run(arguments) => run::run(&context, &arguments),
+        Command::Ci(arguments) => ci::ci(&context, &arguments),
         Command::Verdict(arguments) => verdict::verdict(&context, &arguments),
         Command::Config(command) => config::config(&context, &command),
         Command::Init(arguments) => init::init(&context, &arguments),

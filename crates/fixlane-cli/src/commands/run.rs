@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cli::RunArgs;
 use crate::exit::{self, CommandResult, Failure};
-use crate::report::{self, junit::JunitCollector};
+use crate::report::{self, junit::JunitCollector, markdown::MarkdownSummary};
 use crate::settings::{self, Context};
 use crate::{record, records};
 
@@ -306,6 +306,10 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
 
     let mut reporter = report::choose(arguments.json);
     let mut junit = arguments.junit.as_ref().map(|_| JunitCollector::default());
+    let mut summary = arguments
+        .summary
+        .as_ref()
+        .map(|_| MarkdownSummary::default());
     runtime.block_on(async {
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupt = cancel_sender.clone();
@@ -341,6 +345,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             if let Some(junit) = junit.as_mut() {
                 junit.event(&event);
             }
+            if let Some(summary) = summary.as_mut() {
+                summary.event(&event);
+            }
             match &event {
                 RunEvent::RunFinished { verdict, .. } => final_verdict = Some(*verdict),
                 RunEvent::VerdictChanged {
@@ -362,6 +369,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let store_result = recorder.await.context("the recorder stopped unexpectedly")?;
         if let (Some(path), Some(junit)) = (&arguments.junit, junit.take()) {
             junit.write(path)?;
+        }
+        if let (Some(path), Some(summary)) = (&arguments.summary, summary.take()) {
+            summary.append(path)?;
         }
         if let Err(error) = store_result {
             return Err(Failure::error(anyhow::anyhow!(

@@ -4,6 +4,7 @@ pub mod canary;
 pub mod json;
 pub mod junit;
 pub mod lines;
+pub mod markdown;
 pub mod plain;
 pub mod summary;
 pub mod terminal;

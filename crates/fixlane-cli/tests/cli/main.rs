@@ -6,6 +6,7 @@
 
 mod audit;
 mod canary;
+mod ci;
 mod config;
 mod emergency;
 mod help;
