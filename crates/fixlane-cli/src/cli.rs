@@ -62,6 +62,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run inside CI: the lane from the CI's branch and labels, JUnit, and the job summary.
     Ci(CiArgs),
+    /// Write a CI workflow generated from fixlane.toml, so the two never drift apart.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Recompute the verdict of a commit from the store.
     Verdict(VerdictArgs),
     /// Check fixlane.toml and list every problem in it.
@@ -263,6 +266,19 @@ pub struct RunArgs {
     /// Append a Markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A GitHub Actions workflow routing each lane's branches and labels to `fixlane ci`.
+    GithubActions {
+        /// Where to write it [default: .github/workflows/fixlane.yml].
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write nothing; fail when the file differs from what fixlane.toml generates.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]

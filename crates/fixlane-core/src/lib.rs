@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod emergency;
 pub mod event;
+pub mod export;
 pub mod lane;
 pub mod names;
 pub mod plan;

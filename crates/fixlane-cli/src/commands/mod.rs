@@ -8,6 +8,7 @@ mod check_commit;
 mod ci;
 mod config;
 mod declare;
+mod export;
 mod init;
 mod list;
 mod review_rate;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     let result = Context::discover(&cli.global).and_then(|context| match cli.command {
         Command::Run(arguments) => run::run(&context, &arguments),
         Command::Ci(arguments) => ci::ci(&context, &arguments),
+        Command::Export(command) => export::export(&context, &command),
         Command::Verdict(arguments) => verdict::verdict(&context, &arguments),
         Command::Config(command) => config::config(&context, &command),
         Command::Init(arguments) => init::init(&context, &arguments),

@@ -65,3 +65,41 @@ fn outside_ci_the_git_branch_decides() {
     assert!(run.stderr().contains("lane normal on"), "{}", run.stderr());
     assert!(sandbox.path().join("fixlane-junit.xml").exists());
 }
+
+#[test]
+fn the_exported_workflow_routes_the_hotfix_lane_and_its_check_catches_drift() {
+    let sandbox = Sandbox::example();
+    sandbox
+        .fixlane(&["export", "github-actions"])
+        .expect_code(0);
+    let workflow =
+        std::fs::read_to_string(sandbox.path().join(".github/workflows/fixlane.yml")).unwrap();
+    assert!(
+        workflow.contains("run: fixlane ci --lane hotfix"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("startsWith((github.head_ref || github.ref_name), 'hotfix/')"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("contains(github.event.pull_request.labels.*.name, 'hotfix')"),
+        "{workflow}"
+    );
+    sandbox
+        .fixlane(&["export", "github-actions", "--check"])
+        .expect_code(0);
+
+    let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
+    sandbox.write(
+        "fixlane.toml",
+        &config.replace("labels = [\"hotfix\"]", "labels = [\"hotfix\", \"p0\"]"),
+    );
+    let drifted = sandbox.fixlane(&["export", "github-actions", "--check"]);
+    drifted.expect_code(1);
+    assert!(
+        drifted.stderr().contains("drifted apart"),
+        "{}",
+        drifted.stderr()
+    );
+}

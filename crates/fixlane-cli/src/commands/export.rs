@@ -1,0 +1,38 @@
+//! `fixlane export github-actions`: the CI workflow generated from `fixlane.toml`, and a check
+//! that the committed one still matches it.
+
+use fixlane_core::export::{GITHUB_WORKFLOW_PATH, github_workflow};
+
+use crate::cli::ExportCommand;
+use crate::exit::{self, CommandResult, Failure};
+use crate::settings::Context;
+
+pub fn export(context: &Context, command: &ExportCommand) -> CommandResult {
+    let ExportCommand::GithubActions { output, check } = command;
+    let config = context.load_config()?;
+    let text = github_workflow(&config, &context.config_display());
+    let path = output
+        .clone()
+        .unwrap_or_else(|| context.root().join(GITHUB_WORKFLOW_PATH));
+    if *check {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == text {
+            println!("{} matches {}", path.display(), context.config_display());
+            return Ok(exit::SUCCESS);
+        }
+        return Err(Failure::failed(anyhow::anyhow!(
+            "{} does not match what {} generates: the workflow and the lanes have drifted apart; \
+             run `fixlane export github-actions` and commit the result",
+            path.display(),
+            context.config_display()
+        )));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| anyhow::anyhow!("could not create {}: {error}", parent.display()))?;
+    }
+    std::fs::write(&path, text)
+        .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(exit::SUCCESS)
+}
