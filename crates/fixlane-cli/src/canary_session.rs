@@ -149,12 +149,3 @@ pub fn new_id(prefix: &str) -> String {
         std::process::id() % 100_000
     )
 }
-
-/// Ctrl-C cancels (the canary rolls back); the returned handle says whether it fired.
-pub fn interrupt_on_ctrl_c(cancel: watch::Sender<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel.send(true);
-        }
-    })
-}

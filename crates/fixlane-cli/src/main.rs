@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod diagnostics;
 mod exit;
+mod interrupt;
 mod record;
 mod records;
 mod report;

@@ -72,7 +72,7 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
             .await?;
 
         let (cancel_sender, cancel) = watch::channel(false);
-        let interrupted = canary_session::interrupt_on_ctrl_c(cancel_sender.clone());
+        let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let driver = tokio::spawn(fixlane_canary::drive(settings, sender, cancel));
         let session = Session {

@@ -312,12 +312,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         .map(|_| MarkdownSummary::default());
     runtime.block_on(async {
         let (cancel_sender, cancel) = watch::channel(false);
-        let interrupt = cancel_sender.clone();
-        let interrupted = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = interrupt.send(true);
-            }
-        });
+        let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
 
         // The store is opened and the run recorded beside the gates starting, not before them:
         // time to the first gate matters in an incident. A store failure cancels the run.

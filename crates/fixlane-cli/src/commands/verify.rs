@@ -65,7 +65,7 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             )
             .await?;
         let (cancel_sender, cancel) = watch::channel(false);
-        let interrupted = canary_session::interrupt_on_ctrl_c(cancel_sender.clone());
+        let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let verifier = tokio::spawn(fixlane_canary::verify(settings, sender, cancel));
         let session = Session {
