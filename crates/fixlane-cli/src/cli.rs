@@ -95,6 +95,8 @@ pub enum Command {
     Canary(CanaryArgs),
     /// Re-query a symptom check until it stays within bounds for a period; record the recovery.
     Verify(VerifyArgs),
+    /// Write the postmortem draft of an emergency: its record, then the seeds' questions.
+    Postmortem(PostmortemArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +112,18 @@ pub struct CanaryArgs {
     /// Print JSON Lines events instead of the human view.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostmortemArgs {
+    /// The emergency.
+    pub id: String,
+    /// Where to write it [default: postmortem-<ID>.md in the repository root].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing draft (it may hold the team's edits).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

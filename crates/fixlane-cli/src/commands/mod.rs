@@ -11,6 +11,7 @@ mod declare;
 mod export;
 mod init;
 mod list;
+mod postmortem;
 mod review_rate;
 mod run;
 mod show;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::CheckCommit(arguments) => check_commit::check_commit(&context, &arguments),
         Command::Canary(arguments) => canary::canary(&context, &arguments),
         Command::Verify(arguments) => verify::verify(&context, &arguments),
+        Command::Postmortem(arguments) => postmortem::postmortem(&context, &arguments),
     });
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use fixlane_core::emergency::postmortem::cell;
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
 use super::lines;
@@ -14,12 +15,6 @@ pub struct MarkdownSummary {
     heading: String,
     rows: Vec<(String, String, String, String)>,
     verdict: Option<(Verdict, Vec<String>)>,
-}
-
-/// Table cells may hold anything a gate or a branch is called: pipes and newlines would break
-/// the table.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 impl MarkdownSummary {

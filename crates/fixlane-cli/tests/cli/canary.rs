@@ -148,6 +148,24 @@ fn a_healthy_compressed_canary_promotes_and_verifies() {
         "samples are kept, not audited"
     );
     sandbox.fixlane(&["audit", "verify"]).expect_code(0);
+
+    sandbox.fixlane(&["postmortem", ID]).expect_code(0);
+    let draft =
+        std::fs::read_to_string(sandbox.path().join(format!("postmortem-{ID}.md"))).unwrap();
+    assert!(
+        draft.starts_with(&format!("# Postmortem: {ID} — fix payment timeout")),
+        "{draft}"
+    );
+    assert!(draft.contains("| compressed |"), "{draft}");
+    assert!(draft.contains("| promoted |"), "{draft}");
+    assert!(
+        draft.contains("| verified | bob | error-rate held within bounds"),
+        "{draft}"
+    );
+    assert!(draft.contains("- [ ] Was rollback fast enough?"), "{draft}");
+    let again = sandbox.fixlane(&["postmortem", ID]);
+    again.expect_code(2);
+    assert!(again.stderr().contains("--force"), "{}", again.stderr());
 }
 
 #[test]

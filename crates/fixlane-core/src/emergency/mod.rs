@@ -5,6 +5,7 @@
 pub mod commit;
 pub mod model;
 pub mod policy;
+pub mod postmortem;
 pub mod profile;
 pub mod refusal;
 pub mod windows;

@@ -1,0 +1,48 @@
+//! `fixlane postmortem`: the Markdown draft of an emergency's postmortem, written from its
+//! record and its canaries, for the team to finish within the deadline.
+
+use fixlane_core::emergency::postmortem::{self, CanaryRun};
+use fixlane_store::Store;
+use jiff::Timestamp;
+
+use crate::cli::PostmortemArgs;
+use crate::exit::{self, CommandResult, Failure};
+use crate::records;
+use crate::settings::{self, Context};
+
+pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResult {
+    let id = records::incident(&arguments.id)?;
+    let path = arguments
+        .output
+        .clone()
+        .unwrap_or_else(|| context.root().join(format!("postmortem-{id}.md")));
+    if path.exists() && !arguments.force {
+        return Err(Failure::error(anyhow::anyhow!(
+            "{} exists and may hold the team's edits; nothing was written (pass --force to replace it, or -o FILE)",
+            path.display()
+        )));
+    }
+    let (emergency, canaries) = settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        let emergency = records::load(&store, &id).await?;
+        let canaries: Vec<CanaryRun> = store
+            .canaries_of(id.as_str())
+            .await?
+            .into_iter()
+            .rev()
+            .map(|canary| CanaryRun {
+                id: canary.id,
+                profile: canary.profile,
+                rev: canary.rev,
+                started_at: canary.started_at,
+                outcome: canary.outcome,
+            })
+            .collect();
+        Ok::<_, Failure>((emergency, canaries))
+    })?;
+    let text = postmortem::draft(&emergency, &canaries, Timestamp::now());
+    std::fs::write(&path, text)
+        .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+    println!("wrote the postmortem draft of {id} to {}", path.display());
+    Ok(exit::SUCCESS)
+}
