@@ -140,12 +140,7 @@ impl Session<'_> {
     }
 }
 
-/// A new id for a canary or a verification.
+/// A new id for a canary or a verification: the run-id shape behind a prefix.
 pub fn new_id(prefix: &str) -> String {
-    let now = Timestamp::now();
-    format!(
-        "{prefix}-{}-{:05}",
-        now.strftime("%Y%m%dT%H%M%S%.3fZ"),
-        std::process::id() % 100_000
-    )
+    format!("{prefix}-{}", crate::commands::run::run_id())
 }

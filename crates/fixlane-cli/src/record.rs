@@ -1,6 +1,7 @@
 //! Writing a run to the store as its events arrive, in batches, off the runner's path.
 
-use fixlane_core::{Outcome, RunEvent};
+use fixlane_core::verdict::GateState;
+use fixlane_core::{GateName, Outcome, RunEvent};
 use fixlane_store::{AnyStore, GateRecord, NewRun, Store};
 use tokio::sync::{mpsc, watch};
 
@@ -15,6 +16,29 @@ fn outcome_state(outcome: Outcome) -> &'static str {
 
 /// How long gate results may wait to share a transaction with the next ones.
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// The state a stored gate result stands for: `outcome_state`'s inverse, for recomputing a
+/// verdict from the store. `None` for a skip, which the plan already says.
+pub fn gate_state(state: &str, detail: Option<&str>) -> Option<GateState> {
+    Some(match state {
+        "passed" => GateState::Finished {
+            outcome: Outcome::Passed,
+        },
+        "failed" => GateState::Finished {
+            outcome: Outcome::Failed,
+        },
+        "timed_out" => GateState::Finished {
+            outcome: Outcome::TimedOut,
+        },
+        "cancelled" => GateState::Finished {
+            outcome: Outcome::Cancelled,
+        },
+        "not_run" => GateState::NotRun {
+            because: GateName::parse(detail.unwrap_or("unknown")).ok()?,
+        },
+        _ => return None,
+    })
+}
 
 /// The store's row for a gate event, or `None` for events that are not a gate's result.
 pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {

@@ -79,24 +79,12 @@ fn describe(args: &[&OsStr]) -> String {
         .join(" ")
 }
 
-/// The `git` on `PATH`, found once. An absolute program keeps each call a cheap `posix_spawn`:
-/// with the environment changed, a bare name would make the standard library fork the whole
-/// process and search `PATH` in the child, several milliseconds on the way to the first gate.
+/// The `git` on `PATH`, found once (see `crate::program` for why a path and not a name).
 fn git_binary() -> &'static std::path::Path {
-    use std::os::unix::fs::PermissionsExt as _;
     static GIT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     GIT.get_or_init(|| {
         std::env::var_os("PATH")
-            .and_then(|path| {
-                std::env::split_paths(&path)
-                    .filter(|directory| directory.is_absolute())
-                    .map(|directory| directory.join("git"))
-                    .find(|candidate| {
-                        candidate.metadata().is_ok_and(|metadata| {
-                            metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
-                        })
-                    })
-            })
+            .and_then(|path| crate::program::find_executable("git", &path))
             .unwrap_or_else(|| PathBuf::from("git"))
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod git;
 pub mod packages;
+pub mod program;
 pub mod run;
 
 pub use git::{FileChange, GitCli, GitError, Repository};

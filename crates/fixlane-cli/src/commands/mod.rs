@@ -13,7 +13,7 @@ mod init;
 mod list;
 mod postmortem;
 mod review_rate;
-mod run;
+pub mod run;
 mod show;
 mod verdict;
 mod verify;

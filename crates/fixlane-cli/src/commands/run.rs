@@ -188,7 +188,8 @@ async fn prepare(
     Ok(record)
 }
 
-fn run_id() -> String {
+/// A run's id: its start to the millisecond and the process, unique on one machine.
+pub fn run_id() -> String {
     let now = jiff::Timestamp::now();
     format!(
         "{}-{:05}",

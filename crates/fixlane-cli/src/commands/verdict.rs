@@ -6,36 +6,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Context as _;
 use fixlane_core::plan::{GateAction, Plan};
 use fixlane_core::verdict::{self, EmergencyStanding, GateState, VerdictReport};
-use fixlane_core::{GateName, Outcome, Verdict};
+use fixlane_core::{Outcome, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
 use crate::cli::VerdictArgs;
 use crate::exit::{self, CommandResult, Failure};
+use crate::record;
 use crate::records;
 use crate::report::lines;
 use crate::settings::{self, Context};
-
-fn stored_state(state: &str, detail: Option<&str>) -> Option<GateState> {
-    Some(match state {
-        "passed" => GateState::Finished {
-            outcome: Outcome::Passed,
-        },
-        "failed" => GateState::Finished {
-            outcome: Outcome::Failed,
-        },
-        "timed_out" => GateState::Finished {
-            outcome: Outcome::TimedOut,
-        },
-        "cancelled" => GateState::Finished {
-            outcome: Outcome::Cancelled,
-        },
-        "not_run" => GateState::NotRun {
-            because: GateName::parse(detail.unwrap_or("unknown")).ok()?,
-        },
-        _ => return None,
-    })
-}
 
 /// Recomputes the verdict of a recorded run: gates without a result are still queued or running.
 pub fn recompute(
@@ -50,7 +30,7 @@ pub fn recompute(
             .gates
             .iter()
             .find(|record| record.gate == gate.name.as_str())
-            .and_then(|record| stored_state(&record.state, record.detail.as_deref()));
+            .and_then(|record| record::gate_state(&record.state, record.detail.as_deref()));
         let state = match (&gate.action, recorded) {
             (_, Some(state)) => state,
             (GateAction::Skip(reason), None) => GateState::Skipped {

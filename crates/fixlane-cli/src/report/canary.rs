@@ -1,7 +1,7 @@
 //! Showing a canary or a verification as it happens: plain lines (CI, pipes), a live status
 //! line in a terminal, or JSON Lines.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use fixlane_canary::CanaryEvent;
@@ -147,11 +147,9 @@ pub enum CanaryView {
 
 impl CanaryView {
     pub fn choose(json: bool) -> Self {
-        let ci = std::env::var("CI")
-            .is_ok_and(|value| !value.is_empty() && value != "false" && value != "0");
         if json {
             CanaryView::Json
-        } else if std::io::stderr().is_terminal() && !ci {
+        } else if super::live_terminal() {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
@@ -178,7 +176,7 @@ impl CanaryView {
             CanaryView::Plain => {
                 eprintln!(
                     "[{}] {}",
-                    event.at().strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                    super::lines::timestamp(event.at()),
                     describe(event)
                 );
             }

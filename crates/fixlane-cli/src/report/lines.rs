@@ -8,6 +8,11 @@ pub fn seconds(milliseconds: u64) -> String {
     format!("{seconds:.1}s")
 }
 
+/// The time at the start of a plain line: UTC to the millisecond.
+pub fn timestamp(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 pub fn short(rev: &str) -> &str {
     rev.get(..12).unwrap_or(rev)
 }

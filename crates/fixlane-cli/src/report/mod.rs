@@ -20,13 +20,19 @@ pub trait Reporter {
     fn finish(&mut self) {}
 }
 
-/// JSON when asked; the live view in a terminal; plain timestamped lines in CI or a pipe.
-pub fn choose(json: bool) -> Box<dyn Reporter> {
+/// Whether a person watches: stderr is a terminal and `CI` is not set. Off a TTY indicatif
+/// draws nothing, so CI gets plain lines instead.
+pub fn live_terminal() -> bool {
     let ci = std::env::var("CI")
         .is_ok_and(|value| !value.is_empty() && value != "false" && value != "0");
+    std::io::stderr().is_terminal() && !ci
+}
+
+/// JSON when asked; the live view in a terminal; plain timestamped lines in CI or a pipe.
+pub fn choose(json: bool) -> Box<dyn Reporter> {
     if json {
         Box::new(json::JsonReporter)
-    } else if std::io::stderr().is_terminal() && !ci {
+    } else if live_terminal() {
         Box::new(terminal::TerminalReporter::new())
     } else {
         Box::new(plain::PlainReporter::default())

@@ -14,7 +14,7 @@ pub struct PlainReporter {
 impl Reporter for PlainReporter {
     fn event(&mut self, event: &RunEvent) {
         self.summary.event(event);
-        let at = event.at().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let at = lines::timestamp(event.at());
         if let Some(line) = lines::describe(event) {
             eprintln!("[{at}] {line}");
         }

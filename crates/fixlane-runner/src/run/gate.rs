@@ -197,7 +197,6 @@ fn find_program(
     workdir: &Path,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
 ) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
     if name.contains('/') {
         // Absolute here too: a relative program with a working directory also costs a fork.
         return Some(workdir.join(name));
@@ -206,14 +205,7 @@ fn find_program(
         .iter()
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| value)?;
-    std::env::split_paths(path)
-        .filter(|directory| directory.is_absolute())
-        .map(|directory| directory.join(name))
-        .find(|candidate| {
-            candidate.metadata().is_ok_and(|metadata| {
-                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
-            })
-        })
+    crate::program::find_executable(name, path)
 }
 
 /// The words of a command that needs no shell: nothing a shell would expand, quote, redirect,
