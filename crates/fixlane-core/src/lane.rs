@@ -108,9 +108,104 @@ pub fn incident_candidates(branch: &str) -> Vec<String> {
     candidates
 }
 
+/// Whether a run on `run_branch` may use the emergency declared for `declared_branch`: an
+/// emergency covers the one branch it was declared for, so its approvals cannot turn an
+/// unrelated branch ready. `Err` says why not, in a whole sentence.
+pub fn check_emergency_branch(
+    incident: &str,
+    declared_branch: &str,
+    run_branch: Option<&str>,
+) -> Result<(), String> {
+    match run_branch {
+        Some(branch) if branch == declared_branch => Ok(()),
+        Some(branch) => Err(format!(
+            "emergency {incident} belongs to the branch {declared_branch}, not {branch}: an \
+             emergency's approvals cover only the branch it was declared for; run the emergency \
+             lane on {declared_branch}, or declare a new emergency for this change"
+        )),
+        None => Err(format!(
+            "emergency {incident} belongs to the branch {declared_branch}, and this run is on a \
+             detached HEAD: check out {declared_branch}, or pass --branch {declared_branch} \
+             when CI checked out its commit"
+        )),
+    }
+}
+
+/// What an emergency-lane run says when no record matches it. `id_matches` tells which of the
+/// branch's candidate ids have the configured id shape; `active` lists the emergencies still
+/// open, as `(id, branch)`.
+pub fn missing_emergency_reason(
+    branch: Option<&str>,
+    id_matches: impl Fn(&str) -> bool,
+    active: &[(String, String)],
+) -> String {
+    let active_text = if active.is_empty() {
+        "no emergency is active".to_owned()
+    } else {
+        format!(
+            "the active emergencies are {}",
+            active
+                .iter()
+                .map(|(id, branch)| format!("{id} (branch {branch})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let named = branch.and_then(|branch| {
+        incident_candidates(branch)
+            .into_iter()
+            .find(|candidate| id_matches(candidate))
+            .map(|id| (branch, id))
+    });
+    match named {
+        Some((branch, id)) => format!(
+            "this emergency-lane run needs an approved emergency change, and {id} (named by the \
+             branch {branch}) is not declared: declare it with `fixlane declare {id} …`, or check \
+             the id in the branch name; {active_text}"
+        ),
+        None => format!(
+            "this emergency-lane run needs an approved emergency change and none matches it: \
+             declare one with `fixlane declare` and run on the branch it prints \
+             (hotfix/<ID>-…), or name it with `--incident ID`; {active_text}"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emergency_covers_only_its_own_branch() {
+        assert_eq!(
+            check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("hotfix/INC-1-x")),
+            Ok(())
+        );
+        let other = check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("feature/y"))
+            .unwrap_err();
+        assert!(other.contains("belongs to the branch hotfix/INC-1-x, not feature/y"));
+        let detached = check_emergency_branch("INC-1", "hotfix/INC-1-x", None).unwrap_err();
+        assert!(detached.contains("--branch hotfix/INC-1-x"));
+    }
+
+    #[test]
+    fn an_undeclared_id_in_the_branch_is_named_with_the_active_ones() {
+        let shaped = |id: &str| id.len() == "INC-2026-12-01-005".len() && id.starts_with("INC-");
+        let reason = missing_emergency_reason(
+            Some("hotfix/INC-2026-12-01-005-oops"),
+            shaped,
+            &[("INC-2026-12-01-001".into(), "hotfix/INC-2026-12-01-001-a".into())],
+        );
+        assert!(
+            reason.contains("INC-2026-12-01-005 (named by the branch hotfix/INC-2026-12-01-005-oops) is not declared"),
+            "{reason}"
+        );
+        assert!(reason.contains("INC-2026-12-01-001 (branch hotfix/INC-2026-12-01-001-a)"));
+        assert!(!reason.contains("hotfix/<ID>"), "{reason}");
+        let unnamed = missing_emergency_reason(Some("quick-fix"), shaped, &[]);
+        assert!(unnamed.contains("hotfix/<ID>-…"));
+        assert!(unnamed.contains("no emergency is active"));
+    }
 
     #[test]
     fn incident_candidates_are_prefixes_longest_first() {

@@ -70,6 +70,15 @@ pub struct Plan {
     pub lane: LaneName,
     pub emergency: bool,
     pub gates: Vec<PlannedGate>,
+    /// Why the whole run is blocked whatever its gates do: a fix on an emergency lane that
+    /// changes the policy judging it, or a policy that cannot be read from the base commit.
+    /// Kept with the stored plan, so the verdict recomputed later says the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<String>,
+    /// On an emergency lane: what to say when no emergency record matches the run, worded for
+    /// its branch (an undeclared id, or a branch without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_emergency: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +109,13 @@ impl Plan {
             }
         }
         refused
+    }
+
+    /// Blocks the whole run for `why` (kept with the plan) and refuses its deploy gates: nothing
+    /// ships from a run that is refused.
+    pub fn refuse(&mut self, why: String) {
+        self.refuse_deploys(&why);
+        self.refusals.push(why);
     }
 
     /// Whether any deploy gate would run.
@@ -215,6 +231,8 @@ pub fn plan(
         lane: lane.clone(),
         emergency,
         gates,
+        refusals: Vec::new(),
+        missing_emergency: None,
     })
 }
 
@@ -310,11 +328,22 @@ mod tests {
                     },
                 },
             ],
+            refusals: vec!["a refusal".into()],
+            missing_emergency: None,
         };
         let json = serde_json::to_value(&plan).unwrap();
         let back: Plan = serde_json::from_value(json).unwrap();
         assert_eq!(back.gates[0].action, plan.gates[0].action);
         assert_eq!(back.gates[1].action, plan.gates[1].action);
         assert_eq!(back.gates[1].needs, plan.gates[1].needs);
+        assert_eq!(back.refusals, plan.refusals);
+    }
+
+    #[test]
+    fn a_plan_stored_before_refusals_existed_still_reads() {
+        let json = serde_json::json!({"lane": "normal", "emergency": false, "gates": []});
+        let plan: Plan = serde_json::from_value(json).unwrap();
+        assert!(plan.refusals.is_empty());
+        assert!(plan.missing_emergency.is_none());
     }
 }

@@ -68,6 +68,9 @@ pub enum GateState {
     Finished { outcome: Outcome },
     Skipped { reason: SkipReason },
     NotRun { because: GateName },
+    /// The run's runner stopped (killed, crashed, its machine lost) before the gate finished:
+    /// never counted as passed, never as still running.
+    Abandoned,
 }
 
 /// What the emergency record says about the run of an emergency lane.
@@ -84,6 +87,26 @@ pub struct VerdictReport {
     pub reasons: Vec<String>,
 }
 
+/// What the verdict needs from the plan besides its gates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunTerms {
+    pub emergency_lane: bool,
+    /// Reasons the whole run is blocked (see [`Plan::refusals`]).
+    pub refusals: Vec<String>,
+    /// What to say when an emergency lane has no record (see [`Plan::missing_emergency`]).
+    pub missing_emergency: Option<String>,
+}
+
+impl RunTerms {
+    pub fn of(plan: &Plan) -> Self {
+        Self {
+            emergency_lane: plan.emergency,
+            refusals: plan.refusals.clone(),
+            missing_emergency: plan.missing_emergency.clone(),
+        }
+    }
+}
+
 /// Computes the verdict. `emergency` matters only when `emergency_lane` is set: `None` there
 /// means no emergency change was found for the run.
 pub fn compute<'a>(
@@ -91,18 +114,35 @@ pub fn compute<'a>(
     emergency_lane: bool,
     emergency: Option<&EmergencyStanding>,
 ) -> VerdictReport {
-    let mut blocked = Vec::new();
+    compute_for(
+        gates,
+        &RunTerms {
+            emergency_lane,
+            ..RunTerms::default()
+        },
+        emergency,
+    )
+}
+
+/// Computes the verdict of a run under `terms`: its refusals block it before any gate counts.
+pub fn compute_for<'a>(
+    gates: impl IntoIterator<Item = (&'a GateName, Tier, &'a GateState)>,
+    terms: &RunTerms,
+    emergency: Option<&EmergencyStanding>,
+) -> VerdictReport {
+    let emergency_lane = terms.emergency_lane;
+    let mut blocked = terms.refusals.clone();
     let mut waiting = Vec::new();
     let mut unfinished_optional = false;
     let mut optional_failed = false;
 
     if emergency_lane {
         match emergency {
-            None => blocked.push(
+            None => blocked.push(terms.missing_emergency.clone().unwrap_or_else(|| {
                 "this emergency-lane run needs an approved emergency change: declare one with \
                  `fixlane declare`, or name it with `--incident ID` or a `hotfix/<ID>-…` branch"
-                    .to_owned(),
-            ),
+                    .to_owned()
+            })),
             Some(standing) if !standing.approved => blocked.push(format!(
                 "emergency {} is not approved yet: it needs an approved emergency change (`fixlane show {}` lists the missing approvals)",
                 standing.incident, standing.incident
@@ -121,7 +161,9 @@ pub fn compute<'a>(
             (Tier::Optional, GateState::Finished { outcome }) if *outcome != Outcome::Passed => {
                 optional_failed = true;
             }
-            (Tier::Optional, GateState::NotRun { .. }) => optional_failed = true,
+            (Tier::Optional, GateState::NotRun { .. } | GateState::Abandoned) => {
+                optional_failed = true;
+            }
             (Tier::Optional, GateState::Skipped { reason }) if reason.blocks() => {
                 optional_failed = true;
             }
@@ -141,6 +183,10 @@ pub fn compute<'a>(
                     outcome.as_str()
                 ));
             }
+            (_, GateState::Abandoned) => blocked.push(format!(
+                "{} gate {name} was abandoned: the run stopped before it finished",
+                tier.as_str()
+            )),
             (_, GateState::NotRun { because }) => blocked.push(format!(
                 "{} gate {name} did not run because {because} did not pass",
                 tier.as_str()
@@ -193,7 +239,7 @@ pub fn compute<'a>(
 #[derive(Debug, Clone)]
 pub struct VerdictTracker {
     gates: Vec<(GateName, Tier, GateState)>,
-    emergency_lane: bool,
+    terms: RunTerms,
     emergency: Option<EmergencyStanding>,
     current: Option<VerdictReport>,
 }
@@ -216,7 +262,7 @@ impl VerdictTracker {
             .collect();
         Self {
             gates,
-            emergency_lane: plan.emergency,
+            terms: RunTerms::of(plan),
             emergency,
             current: None,
         }
@@ -256,19 +302,19 @@ impl VerdictTracker {
     }
 
     fn quick_verdict(&self) -> Verdict {
-        let emergency_ok = !self.emergency_lane
+        let emergency_ok = !self.terms.emergency_lane
             || self
                 .emergency
                 .as_ref()
                 .is_some_and(|standing| standing.approved && standing.eval_bypassed);
-        let mut blocked = !emergency_ok;
+        let mut blocked = !emergency_ok || !self.terms.refusals.is_empty();
         let mut waiting = false;
         let mut optional_pending = false;
         for (_, tier, state) in &self.gates {
             let unfinished = matches!(state, GateState::Queued | GateState::Running);
             let bad = match state {
                 GateState::Finished { outcome } => *outcome != Outcome::Passed,
-                GateState::NotRun { .. } => true,
+                GateState::NotRun { .. } | GateState::Abandoned => true,
                 GateState::Skipped { reason } => *tier == Tier::Critical || reason.blocks(),
                 GateState::Queued | GateState::Running => false,
             };
@@ -291,11 +337,11 @@ impl VerdictTracker {
     }
 
     pub fn report(&self) -> VerdictReport {
-        compute(
+        compute_for(
             self.gates
                 .iter()
                 .map(|(name, tier, state)| (name, *tier, state)),
-            self.emergency_lane,
+            &self.terms,
             self.emergency.as_ref(),
         )
     }
@@ -506,6 +552,8 @@ mod tests {
             lane: LaneName::normal(),
             emergency: false,
             gates: vec![gate("build", Tier::Critical), gate("perf", Tier::Optional)],
+            refusals: vec![],
+            missing_emergency: None,
         };
         let mut tracker = VerdictTracker::new(&plan, None);
         assert_eq!(
@@ -525,5 +573,52 @@ mod tests {
                 .map(|report| report.verdict),
             Some(Verdict::Green)
         );
+    }
+
+    #[test]
+    fn a_refused_run_is_blocked_whatever_its_gates_did() {
+        let gates = [("build", Tier::Critical, passed())];
+        let owned: Vec<_> = gates
+            .iter()
+            .map(|(gate, tier, state)| (name(gate), *tier, state.clone()))
+            .collect();
+        let terms = RunTerms {
+            emergency_lane: false,
+            refusals: vec!["the fix changes fixlane.toml".into()],
+            missing_emergency: None,
+        };
+        let report = compute_for(
+            owned.iter().map(|(gate, tier, state)| (gate, *tier, state)),
+            &terms,
+            None,
+        );
+        assert_eq!(report.verdict, Verdict::Blocked);
+        assert_eq!(report.reasons, vec!["the fix changes fixlane.toml".to_owned()]);
+    }
+
+    #[test]
+    fn an_abandoned_gate_blocks_and_never_waits() {
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("unit", Tier::Required, GateState::Abandoned),
+        ];
+        assert_eq!(verdict_of(&gates, false, None), Verdict::Blocked);
+        let optional = [
+            ("build", Tier::Critical, passed()),
+            ("perf", Tier::Optional, GateState::Abandoned),
+        ];
+        assert_eq!(verdict_of(&optional, false, None), Verdict::Ready);
+    }
+
+    #[test]
+    fn a_missing_emergency_is_explained_in_the_plans_words() {
+        let terms = RunTerms {
+            emergency_lane: true,
+            refusals: vec![],
+            missing_emergency: Some("INC-9 is not declared".into()),
+        };
+        let report = compute_for(std::iter::empty(), &terms, None);
+        assert_eq!(report.verdict, Verdict::Blocked);
+        assert_eq!(report.reasons, vec!["INC-9 is not declared".to_owned()]);
     }
 }

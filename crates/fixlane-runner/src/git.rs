@@ -59,6 +59,12 @@ pub trait Repository {
     fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError>;
     /// Creates the branch `name` at HEAD and switches to it.
     fn create_branch(&self, name: &str) -> Result<(), GitError>;
+    /// The text of `path` (repository-relative) in the commit `rev`, or `None` when the commit
+    /// has no such file.
+    fn file_at(&self, rev: &str, path: &str) -> Result<Option<String>, GitError>;
+    /// Tracked paths whose working-tree content differs from `base`: committed and uncommitted
+    /// changes alike, since a run executes the working tree.
+    fn worktree_changes(&self, base: &str) -> Result<Vec<String>, GitError>;
 }
 
 /// `Repository` over the `git` command.
@@ -284,6 +290,35 @@ impl Repository for GitCli {
         let commit = self.resolve(rev)?;
         let output = self.git(&["log", "-1", "--format=%B", &commit, "--"])?;
         Ok(text(&output.stdout))
+    }
+
+    fn file_at(&self, rev: &str, path: &str) -> Result<Option<String>, GitError> {
+        let object = format!("{rev}:{path}");
+        // A missing path is git's refusal, not an error: the base may predate the file.
+        let Some(output) = self.git_maybe(&["cat-file", "blob", "--end-of-options", &object])?
+        else {
+            return Ok(None);
+        };
+        String::from_utf8(output.stdout)
+            .map(Some)
+            .map_err(|_| GitError::Unexpected {
+                command: format!("cat-file blob {object}"),
+                why: "the file is not UTF-8 text".to_owned(),
+            })
+    }
+
+    fn worktree_changes(&self, base: &str) -> Result<Vec<String>, GitError> {
+        let output = self.git(&[
+            "diff",
+            "--no-ext-diff",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            "--end-of-options",
+            base,
+            "--",
+        ])?;
+        Ok(nul_separated(&output.stdout).collect())
     }
 
     fn create_branch(&self, name: &str) -> Result<(), GitError> {

@@ -251,3 +251,26 @@ fn discover_outside_a_repository_says_which_command_failed() {
         "{error}"
     );
 }
+
+#[test]
+fn file_at_reads_a_commits_file_and_says_none_when_it_is_missing() {
+    let (directory, first, second) = repository();
+    let repo = GitCli::discover(directory.path()).unwrap();
+    assert_eq!(
+        repo.file_at(&second, "src/lib.rs").unwrap().as_deref(),
+        Some("fn a() {}\n")
+    );
+    assert_eq!(repo.file_at(&first, "src/lib.rs").unwrap(), None);
+    // A path that tries to read as an option is just a missing file.
+    assert_eq!(repo.file_at(&first, "--output=x").unwrap(), None);
+}
+
+#[test]
+fn worktree_changes_include_uncommitted_edits() {
+    let (directory, first, _) = repository();
+    let repo = GitCli::discover(directory.path()).unwrap();
+    std::fs::write(directory.path().join("README.md"), "edited, not committed\n").unwrap();
+    let mut changed = repo.worktree_changes(&first).unwrap();
+    changed.sort();
+    assert_eq!(changed, vec!["README.md", "src/lib.rs"]);
+}

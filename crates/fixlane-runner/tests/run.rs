@@ -38,6 +38,8 @@ fn plan(gates: Vec<PlannedGate>) -> Plan {
         lane: LaneName::normal(),
         emergency: false,
         gates,
+        refusals: vec![],
+        missing_emergency: None,
     }
 }
 

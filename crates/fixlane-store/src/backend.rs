@@ -17,8 +17,8 @@ use crate::model::{
 pub(crate) const RUN_EXISTS: &str = "SELECT run_id, rev, lane FROM runs WHERE run_id = $1";
 
 pub(crate) const INSERT_RUN: &str = "INSERT INTO runs \
-     (run_id, rev, branch, lane, emergency, incident, started_at, plan) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     (run_id, rev, branch, lane, emergency, incident, started_at, plan, runner) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(crate) const UPSERT_GATE: &str = "INSERT INTO gate_results \
      (run_id, gate, tier, state, detail, exit_code, duration_ms, log_path, tail, finished_at) \
@@ -32,12 +32,22 @@ pub(crate) const FINISH_RUN: &str =
     "UPDATE runs SET verdict = $2, reasons = $3, finished_at = $4 WHERE run_id = $1";
 
 pub(crate) const SELECT_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, incident, \
-     started_at, finished_at, verdict, reasons, plan FROM runs WHERE run_id = $1";
+     started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
+     WHERE run_id = $1";
 
 pub(crate) const SELECT_LATEST_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, \
-     incident, started_at, finished_at, verdict, reasons, plan FROM runs \
+     incident, started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
      WHERE rev = $1 AND ($2 IS NULL OR lane = $2) \
      ORDER BY started_at DESC, run_id DESC LIMIT 1";
+
+/// Runs without a verdict, oldest first: still going, or abandoned by a runner that died.
+pub(crate) const SELECT_UNFINISHED_RUNS: &str = "SELECT run_id, rev, branch, lane, emergency, \
+     incident, started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
+     WHERE finished_at IS NULL ORDER BY started_at, run_id";
+
+/// Marks a run abandoned; the `finished_at IS NULL` guard makes two finders write it once.
+pub(crate) const ABANDON_RUN: &str = "UPDATE runs SET verdict = 'blocked', reasons = $2, \
+     finished_at = $3, abandoned_at = $3 WHERE run_id = $1 AND finished_at IS NULL";
 
 pub(crate) const SELECT_GATES: &str = "SELECT gate, tier, state, detail, exit_code, duration_ms, \
      log_path, tail, finished_at FROM gate_results WHERE run_id = $1 ORDER BY finished_at, gate";
@@ -315,6 +325,8 @@ pub(crate) struct RunRow {
     pub verdict: Option<String>,
     pub reasons: String,
     pub plan: String,
+    pub runner: Option<String>,
+    pub abandoned_at: Option<String>,
 }
 
 impl RunRow {
@@ -329,6 +341,16 @@ impl RunRow {
                 .transpose()?,
             reasons: parse_json(&self.reasons, &format!("{context}: reasons"))?,
             plan: parse_json(&self.plan, &format!("{context}: plan"))?,
+            runner: self
+                .runner
+                .as_deref()
+                .map(|text| parse_json(text, &format!("{context}: runner")))
+                .transpose()?,
+            abandoned_at: self
+                .abandoned_at
+                .as_deref()
+                .map(|text| parse_time(text, &format!("{context}: abandoned_at")))
+                .transpose()?,
             run_id: self.run_id,
             rev: self.rev,
             branch: self.branch,
@@ -655,6 +677,8 @@ macro_rules! impl_store {
                     verdict: row.try_get("verdict").map_err(query_error(what))?,
                     reasons: row.try_get("reasons").map_err(query_error(what))?,
                     plan: row.try_get("plan").map_err(query_error(what))?,
+                    runner: row.try_get("runner").map_err(query_error(what))?,
+                    abandoned_at: row.try_get("abandoned_at").map_err(query_error(what))?,
                 };
                 let what = "read a run's gate results";
                 let rows = sqlx::query($crate::backend::SELECT_GATES)
@@ -999,6 +1023,11 @@ macro_rules! impl_store {
             ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
                 use $crate::error::query_error;
                 let plan = $crate::model::to_json(&run.plan, "the run's plan")?;
+                let runner = run
+                    .runner
+                    .as_ref()
+                    .map(|runner| $crate::model::to_json(runner, "the run's runner"))
+                    .transpose()?;
                 let started_at = $crate::model::format_time(run.started_at);
                 let mut tx = self.begin_write().await?;
                 if Self::run_key(&mut tx, &run.run_id).await?.is_some() {
@@ -1015,6 +1044,7 @@ macro_rules! impl_store {
                     .bind(&run.incident)
                     .bind(&started_at)
                     .bind(plan)
+                    .bind(runner)
                     .execute(&mut *tx)
                     .await
                     .map_err(query_error("record the new run"))?;
@@ -1027,6 +1057,10 @@ macro_rules! impl_store {
                     "incident": run.incident,
                     "started_at": started_at,
                 });
+                let mut details = details;
+                if let (Some(runner), Some(object)) = (&run.runner, details.as_object_mut()) {
+                    object.insert("runner".to_owned(), runner.clone());
+                }
                 let entry = Self::append_in(&mut tx, actor, "run-started", &details).await?;
                 tx.commit()
                     .await
@@ -1165,6 +1199,69 @@ macro_rules! impl_store {
                     Some(row) => self.load_run(row).await.map(Some),
                     None => Ok(None),
                 }
+            }
+
+            async fn unfinished_runs(
+                &self,
+            ) -> Result<Vec<$crate::RunRecord>, $crate::StoreError> {
+                use $crate::error::query_error;
+                let rows = sqlx::query($crate::backend::SELECT_UNFINISHED_RUNS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(query_error("list the unfinished runs"))?;
+                let mut runs = Vec::with_capacity(rows.len());
+                for row in rows {
+                    runs.push(self.load_run(row).await?);
+                }
+                Ok(runs)
+            }
+
+            async fn abandon_run(
+                &self,
+                actor: &str,
+                run_id: &str,
+                why: &str,
+                at: jiff::Timestamp,
+            ) -> Result<Option<fixlane_core::audit::AuditEntry>, $crate::StoreError> {
+                use $crate::error::query_error;
+                $crate::backend::validate_actor(actor, "marking a run abandoned")?;
+                let reasons = vec![why.to_owned()];
+                let reasons_text = $crate::model::to_json(&reasons, "the verdict's reasons")?;
+                let at_text = $crate::model::format_time(at);
+                let mut tx = self.begin_write().await?;
+                let Some((rev, lane)) = Self::run_key(&mut tx, run_id).await? else {
+                    return Err($crate::StoreError::UnknownRun {
+                        run_id: run_id.to_owned(),
+                    });
+                };
+                let changed = sqlx::query($crate::backend::ABANDON_RUN)
+                    .bind(run_id)
+                    .bind(reasons_text)
+                    .bind(&at_text)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("mark the run abandoned"))?
+                    .rows_affected();
+                if changed == 0 {
+                    // It finished, or another reader marked it first: nothing to record.
+                    tx.rollback()
+                        .await
+                        .map_err(query_error("release the store's write lock"))?;
+                    return Ok(None);
+                }
+                let details = serde_json::json!({
+                    "run_id": run_id,
+                    "rev": rev,
+                    "lane": lane,
+                    "verdict": "blocked",
+                    "why": why,
+                    "abandoned_at": at_text,
+                });
+                let entry = Self::append_in(&mut tx, actor, "run-abandoned", &details).await?;
+                tx.commit()
+                    .await
+                    .map_err(query_error("commit the abandoned run"))?;
+                Ok(Some(entry))
             }
 
             async fn start_canary(

@@ -34,6 +34,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "canaries",
         include_str!("../migrations/sqlite/0003_canaries.sql"),
     ),
+    (
+        4,
+        "run runners",
+        include_str!("../migrations/sqlite/0004_run_runners.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -52,6 +57,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "canaries",
         include_str!("../migrations/postgres/0003_canaries.sql"),
+    ),
+    (
+        4,
+        "run runners",
+        include_str!("../migrations/postgres/0004_run_runners.sql"),
     ),
 ];
 

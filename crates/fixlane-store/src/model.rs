@@ -38,6 +38,9 @@ pub struct NewRun {
     pub started_at: Timestamp,
     /// The run's plan, as JSON.
     pub plan: serde_json::Value,
+    /// Who runs it (host, boot, pid, process start), as JSON: how a later reader tells a run
+    /// still going from one whose runner is gone.
+    pub runner: Option<serde_json::Value>,
 }
 
 /// The final result of one gate in a run.
@@ -88,6 +91,10 @@ pub struct RunRecord {
     pub reasons: Vec<String>,
     /// The run's plan, as JSON.
     pub plan: serde_json::Value,
+    /// Who ran it, as recorded at its start (see [`NewRun::runner`]).
+    pub runner: Option<serde_json::Value>,
+    /// When a later run found its runner gone and marked it abandoned.
+    pub abandoned_at: Option<Timestamp>,
     /// The gate results recorded so far, in the order they finished.
     pub gates: Vec<GateRecord>,
 }

@@ -71,6 +71,23 @@ pub trait Store {
         run_id: &str,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
+    /// Runs without a verdict, oldest first, with their gates: still going, or left behind by
+    /// a runner that was killed.
+    fn unfinished_runs(&self)
+    -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+
+    /// Marks an unfinished run abandoned (verdict `blocked`, `why` as its reason), audited as
+    /// `run-abandoned`. `None`, with nothing written, when the run already has a verdict (it
+    /// finished, or another reader marked it first). An unknown run is
+    /// [`StoreError::UnknownRun`].
+    fn abandon_run(
+        &self,
+        actor: &str,
+        run_id: &str,
+        why: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
+
     /// Logs `config-seen` when the config's hash differs from the last one logged; returns the
     /// entry, or `None` when the config is unchanged.
     fn record_config_seen(
@@ -304,6 +321,26 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(store) => store.run(run_id).await,
             AnyStore::Postgres(store) => store.run(run_id).await,
+        }
+    }
+
+    async fn unfinished_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.unfinished_runs().await,
+            AnyStore::Postgres(store) => store.unfinished_runs().await,
+        }
+    }
+
+    async fn abandon_run(
+        &self,
+        actor: &str,
+        run_id: &str,
+        why: &str,
+        at: Timestamp,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        match self {
+            AnyStore::Sqlite(store) => store.abandon_run(actor, run_id, why, at).await,
+            AnyStore::Postgres(store) => store.abandon_run(actor, run_id, why, at).await,
         }
     }
 

@@ -188,6 +188,7 @@ fn new_run(run_id: &str, rev: &str, lane: &str, started_at: &str) -> NewRun {
         incident: (lane == "hotfix").then(|| "INC-2026-05-20-001".into()),
         started_at: time(started_at),
         plan: json!({"gates": ["build", "unit"], "lane": lane, "weights": [0.5, 1e-7]}),
+        runner: None,
     }
 }
 
@@ -1800,4 +1801,59 @@ async fn canaries_of_lists_newest_first(db: TestDb) {
     assert_eq!(listed[0].started_at, time("2026-05-20T12:00:00.5Z"));
     assert!(store.canaries_of("INC-none").await.unwrap().is_empty());
     assert_eq!(store.verify_audit().await.unwrap(), Ok(7));
+}
+
+on_both_databases!(a_killed_run_is_marked_abandoned_once);
+
+/// A run whose runner died keeps no verdict until a later reader marks it abandoned: then it is
+/// blocked, audited once even when two readers race, and no longer listed as unfinished.
+async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
+    let mut run = new_run("run-killed", "abc", "normal", "2026-12-01T16:00:00Z");
+    run.runner = Some(json!({"host": "h", "boot": "b", "pid": 4242, "started": "99"}));
+    db.store.start_run("bob", &run).await.unwrap();
+    db.store
+        .start_run("bob", &new_run("run-done", "abc", "normal", "2026-12-01T16:01:00Z"))
+        .await
+        .unwrap();
+    db.store
+        .finish_run("bob", "run-done", "green", &[], time("2026-12-01T16:02:00Z"))
+        .await
+        .unwrap();
+    let unfinished = db.store.unfinished_runs().await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].run_id, "run-killed");
+    assert_eq!(unfinished[0].runner, run.runner);
+    assert_eq!(unfinished[0].abandoned_at, None);
+
+    let other = db.reopen().await;
+    let at = time("2026-12-01T16:30:00Z");
+    let why = "the run was abandoned: its runner (pid 4242 on h) is gone";
+    let (first, second) = tokio::join!(
+        db.store.abandon_run("alice", "run-killed", why, at),
+        other.abandon_run("carol", "run-killed", why, at)
+    );
+    let written: Vec<_> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(written.len(), 1, "exactly one reader records the abandonment");
+    assert_eq!(written[0].action, "run-abandoned");
+    let stored = db.store.run("run-killed").await.unwrap().unwrap();
+    assert_eq!(stored.verdict.as_deref(), Some("blocked"));
+    assert_eq!(stored.abandoned_at, Some(at));
+    assert_eq!(stored.reasons, vec![why.to_owned()]);
+    assert!(db.store.unfinished_runs().await.unwrap().is_empty());
+    // A finished run is never marked.
+    assert!(
+        db.store
+            .abandon_run("alice", "run-done", why, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        db.store.abandon_run("alice", "no-such-run", why, at).await,
+        Err(StoreError::UnknownRun { .. })
+    ));
+    assert_eq!(db.store.verify_audit().await.unwrap(), Ok(4));
 }

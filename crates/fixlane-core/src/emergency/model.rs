@@ -322,6 +322,8 @@ mod tests {
                     GateAction::Skip(SkipReason::NoChangedInputs { lane: hotfix }),
                 ),
             ],
+            refusals: vec![],
+            missing_emergency: None,
         };
         let mut emergency = sample();
         emergency.state = EmergencyState::Approved;
