@@ -1,8 +1,10 @@
 //! Writing a run to the store as its events arrive, in batches, off the runner's path.
 
+use fixlane_core::policy_change::Weakening;
 use fixlane_core::verdict::GateState;
 use fixlane_core::{GateName, Outcome, RunEvent};
-use fixlane_store::{AnyStore, GateRecord, NewRun, Store};
+use fixlane_runner::liveness::{Liveness, RunnerIdentity};
+use fixlane_store::{AnyStore, GateRecord, NewRun, RunRecord, Store};
 use tokio::sync::{mpsc, watch};
 
 fn outcome_state(outcome: Outcome) -> &'static str {
@@ -124,27 +126,127 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
     }
 }
 
-/// Records the run's start, then its gates and verdict as events arrive, opening the store
-/// first unless the caller already had it open.
-/// Any store failure cancels the run (fail closed) and is returned.
+/// What the recorder needs to record a run's start (unless the caller already did).
+pub struct Start {
+    /// The store, when the caller already opened it.
+    pub store: Option<AnyStore>,
+    pub db: String,
+    pub actor: String,
+    /// The config file as shown and the SHA-256 of its text.
+    pub config_seen: (String, String),
+    pub run: NewRun,
+    /// Whether [`start`] already recorded it, before the first gate.
+    pub already_started: bool,
+    /// How the run's policy is weaker than the base's (the normal lane's audited notice).
+    pub weakenings: Vec<Weakening>,
+}
+
+/// Records the start of a run: the config seen, the run, and any weakening of the policy
+/// against the base, each audited.
+pub async fn start(
+    store: &AnyStore,
+    actor: &str,
+    (config_file, config_hash): &(String, String),
+    run: &NewRun,
+    weakenings: &[Weakening],
+) -> anyhow::Result<()> {
+    store
+        .record_config_seen(actor, config_file, config_hash)
+        .await?;
+    store.start_run(actor, run).await?;
+    if !weakenings.is_empty() {
+        store
+            .append_audit(
+                actor,
+                "policy-weakened",
+                serde_json::json!({
+                    "run_id": run.run_id,
+                    "rev": run.rev,
+                    "lane": run.lane,
+                    "base": run.plan.get("base"),
+                    "file": config_file,
+                    "changes": weakenings,
+                }),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Marks every unfinished run whose runner is gone (on this machine) as abandoned, and says
+/// which: the next run is where a killed one comes to light.
+async fn abandon_dead_runs(
+    store: &AnyStore,
+    actor: &str,
+    own: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for run in store.unfinished_runs().await? {
+        if run.run_id == own {
+            continue;
+        }
+        let Some(why) = abandoned_because(&run) else {
+            continue;
+        };
+        if store
+            .abandon_run(actor, &run.run_id, &why, jiff::Timestamp::now())
+            .await?
+            .is_some()
+        {
+            notes.push(format!(
+                "the earlier run {} of {} (lane {}) never finished and is now recorded as blocked: {why}",
+                run.run_id,
+                crate::report::lines::short(&run.rev),
+                run.lane
+            ));
+        }
+    }
+    Ok(notes)
+}
+
+/// Why an unfinished run will never finish, when its runner is known to be gone.
+pub fn abandoned_because(run: &RunRecord) -> Option<String> {
+    if run.finished_at.is_some() {
+        return None;
+    }
+    let runner: RunnerIdentity = serde_json::from_value(run.runner.clone()?).ok()?;
+    (runner.liveness() == Liveness::Gone).then(|| {
+        format!(
+            "the run was abandoned: its runner ({}) stopped without finishing it",
+            runner.describe()
+        )
+    })
+}
+
+/// Records the run's start (unless already recorded), then its gates and verdict as events
+/// arrive, opening the store first unless the caller already had it open; `started` says
+/// whether the start is recorded. Any store failure cancels the run (fail closed) and is
+/// returned. Returns notes for the person: earlier runs found abandoned.
 pub async fn record(
-    store: Option<AnyStore>,
-    db: String,
-    actor: String,
-    (config_file, config_hash): (String, String),
-    run: NewRun,
+    start_of_run: Start,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
     cancel: watch::Sender<bool>,
-) -> anyhow::Result<()> {
+    started: watch::Sender<Option<bool>>,
+) -> anyhow::Result<Vec<String>> {
+    let Start {
+        store,
+        db,
+        actor,
+        config_seen,
+        run,
+        already_started,
+        weakenings,
+    } = start_of_run;
     let result = async {
         let store = match store {
             Some(store) => store,
             None => fixlane_store::open(&db).await?,
         };
-        store
-            .record_config_seen(&actor, &config_file, &config_hash)
-            .await?;
-        store.start_run(&actor, &run).await?;
+        if !already_started {
+            start(&store, &actor, &config_seen, &run, &weakenings).await?;
+        }
+        let _ = started.send(Some(true));
+        let notes = abandon_dead_runs(&store, &actor, &run.run_id).await?;
         while let Some(first) = events.recv().await {
             // Gates finishing close together share one transaction: a chain of quick gates
             // would otherwise pay a commit each, on the cores the gates need. The run's end is
@@ -178,10 +280,13 @@ pub async fn record(
                 }
             }
         }
-        anyhow::Ok(())
+        anyhow::Ok(notes)
     }
     .await;
     if result.is_err() {
+        if started.borrow().is_none() {
+            let _ = started.send(Some(false));
+        }
         let _ = cancel.send(true);
     }
     result

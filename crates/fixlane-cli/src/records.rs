@@ -122,22 +122,48 @@ pub fn moment(at: Option<&str>) -> Result<Timestamp, Failure> {
     }
 }
 
-/// The record an emergency-lane run belongs to: `--incident`, else the branch.
+/// The record an emergency-lane run belongs to: `--incident`, else the branch. `Err` is what
+/// the verdict says instead: the id is not declared (with the active ones), or the emergency
+/// belongs to another branch.
 pub async fn for_run(
     store: &impl Store,
+    config: &Config,
     incident: Option<&IncidentId>,
     branch: Option<&str>,
-) -> Result<Option<Emergency>, Failure> {
-    if let Some(id) = incident {
-        return match store.emergency(id.as_str()).await? {
-            Some(row) => Ok(Some(from_row(&row).map_err(Failure::error)?)),
-            None => Ok(None),
-        };
+) -> Result<Result<Emergency, String>, Failure> {
+    let found = match (incident, branch) {
+        (Some(id), _) => match store.emergency(id.as_str()).await? {
+            Some(row) => Some(from_row(&row).map_err(Failure::error)?),
+            None => None,
+        },
+        (None, Some(branch)) => for_branch(store, branch).await?,
+        (None, None) => None,
+    };
+    if let Some(emergency) = found {
+        return Ok(fixlane_core::lane::check_emergency_branch(
+            emergency.id.as_str(),
+            &emergency.branch,
+            branch,
+        )
+        .map(|()| emergency));
     }
-    match branch {
-        Some(branch) => for_branch(store, branch).await,
-        None => Ok(None),
+    let mut active = Vec::new();
+    for row in store.emergencies().await? {
+        let emergency = from_row(&row).map_err(Failure::error)?;
+        if emergency.state != fixlane_core::emergency::EmergencyState::Closed {
+            active.push((emergency.id.to_string(), emergency.branch));
+        }
     }
+    let pattern = &config.emergency.id_pattern;
+    let shaped = |id: &str| fixlane_core::emergency::policy::matches_id_pattern(pattern, id);
+    let reason = match incident {
+        Some(id) => format!(
+            "this emergency-lane run names {id} with --incident, and {id} is not declared: \
+             declare it with `fixlane declare {id} …`, or check the id"
+        ),
+        None => fixlane_core::lane::missing_emergency_reason(branch, shaped, &active),
+    };
+    Ok(Err(reason))
 }
 
 /// After an emergency-lane run reached `ready`: the record moves to fix ready (the first time)

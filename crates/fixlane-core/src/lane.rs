@@ -181,8 +181,8 @@ mod tests {
             check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("hotfix/INC-1-x")),
             Ok(())
         );
-        let other = check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("feature/y"))
-            .unwrap_err();
+        let other =
+            check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("feature/y")).unwrap_err();
         assert!(other.contains("belongs to the branch hotfix/INC-1-x, not feature/y"));
         let detached = check_emergency_branch("INC-1", "hotfix/INC-1-x", None).unwrap_err();
         assert!(detached.contains("--branch hotfix/INC-1-x"));
@@ -194,7 +194,10 @@ mod tests {
         let reason = missing_emergency_reason(
             Some("hotfix/INC-2026-12-01-005-oops"),
             shaped,
-            &[("INC-2026-12-01-001".into(), "hotfix/INC-2026-12-01-001-a".into())],
+            &[(
+                "INC-2026-12-01-001".into(),
+                "hotfix/INC-2026-12-01-001-a".into(),
+            )],
         );
         assert!(
             reason.contains("INC-2026-12-01-005 (named by the branch hotfix/INC-2026-12-01-005-oops) is not declared"),

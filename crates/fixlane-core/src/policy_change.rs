@@ -296,7 +296,11 @@ pub fn emergency_refusals(
              and keep the fix to the fix"
         ));
     }
-    for gate in base.gates.values().filter(|gate| gate.tier == Tier::Critical) {
+    for gate in base
+        .gates
+        .values()
+        .filter(|gate| gate.tier == Tier::Critical)
+    {
         let mut commands = vec![gate.run.as_str()];
         if let Some(LaneVariant::Variant { run: Some(run), .. }) = gate.lanes.get(lane) {
             commands.push(run.as_str());
@@ -371,7 +375,11 @@ may_bypass = ["eval"]
         );
         let found = weakenings(&config(BASE), &config(&head));
         let whats: Vec<&str> = found.iter().map(|w| w.what.as_str()).collect();
-        assert_eq!(whats, vec!["gates.scan", "gates.scan.lanes.hotfix"], "{found:?}");
+        assert_eq!(
+            whats,
+            vec!["gates.scan", "gates.scan.lanes.hotfix"],
+            "{found:?}"
+        );
         assert!(found[0].change.contains("from critical to optional"));
     }
 
@@ -391,7 +399,10 @@ may_bypass = ["eval"]
                 "[people.alice]\nroles = [\"sre-lead\"]\n[people.mallory]\nroles = [\"sre-lead\"]",
             )
             .replace("max = 3", "max = 30")
-            .replace("approvers = [[\"sre-lead\"]]", "approvers = [[\"engineer\"]]");
+            .replace(
+                "approvers = [[\"sre-lead\"]]",
+                "approvers = [[\"engineer\"]]",
+            );
         let whats: Vec<String> = weakenings(&config(BASE), &config(&head))
             .into_iter()
             .map(|w| w.what)
@@ -408,7 +419,10 @@ may_bypass = ["eval"]
 
     #[test]
     fn a_removed_critical_gate_is_a_weakening() {
-        let head = BASE.replace("[gates.build]\nrun = \"cargo build\"\ntier = \"critical\"\n", "");
+        let head = BASE.replace(
+            "[gates.build]\nrun = \"cargo build\"\ntier = \"critical\"\n",
+            "",
+        );
         let found = weakenings(&config(BASE), &config(&head));
         assert_eq!(found[0].what, "gates.build");
         assert!(found[0].change.contains("removed"));
@@ -431,7 +445,11 @@ may_bypass = ["eval"]
         }
         // A required gate's script is the fix's business.
         let lint = emergency_refusals(&base, &hotfix, "fixlane.toml", &["cargo".into()]);
-        assert_eq!(lint.len(), 1, "`cargo` is named by a critical command: {lint:?}");
+        assert_eq!(
+            lint.len(),
+            1,
+            "`cargo` is named by a critical command: {lint:?}"
+        );
     }
 
     #[test]

@@ -65,9 +65,15 @@ impl std::fmt::Display for Verdict {
 pub enum GateState {
     Queued,
     Running,
-    Finished { outcome: Outcome },
-    Skipped { reason: SkipReason },
-    NotRun { because: GateName },
+    Finished {
+        outcome: Outcome,
+    },
+    Skipped {
+        reason: SkipReason,
+    },
+    NotRun {
+        because: GateName,
+    },
     /// The run's runner stopped (killed, crashed, its machine lost) before the gate finished:
     /// never counted as passed, never as still running.
     Abandoned,
@@ -593,7 +599,10 @@ mod tests {
             None,
         );
         assert_eq!(report.verdict, Verdict::Blocked);
-        assert_eq!(report.reasons, vec!["the fix changes fixlane.toml".to_owned()]);
+        assert_eq!(
+            report.reasons,
+            vec!["the fix changes fixlane.toml".to_owned()]
+        );
     }
 
     #[test]

@@ -36,6 +36,18 @@ pub enum GitError {
     Unexpected { command: String, why: String },
 }
 
+/// The commits a change is measured against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bases {
+    /// What `scope = "changed"` compares with: the merge-base with the default branch, or the
+    /// parent of a commit on it (see [`Repository::default_base`]).
+    pub compare: Option<String>,
+    /// Whose `fixlane.toml` judges an emergency change: the merge-base with the default
+    /// branch, or the commit itself when it is on the default branch already (its policy is
+    /// the team's); the parent when there is no default branch; `None` when none exists.
+    pub policy: Option<String>,
+}
+
 /// The repository questions fixlane asks.
 pub trait Repository {
     /// The working tree's top directory.
@@ -49,6 +61,8 @@ pub trait Repository {
     /// The commit `rev` is compared against: its merge-base with `origin/HEAD`, else `main`, else
     /// `master`, else `rev~1`; `None` when none exists (a root commit, a shallow clone).
     fn default_base(&self, rev: &str) -> Result<Option<String>, GitError>;
+    /// Both bases of `rev` at once (see [`Bases`]).
+    fn bases(&self, rev: &str) -> Result<Bases, GitError>;
     /// Repository-relative paths that differ between `base` and `rev`.
     fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError>;
     /// `user.email`, when configured.
@@ -218,6 +232,10 @@ impl Repository for GitCli {
     }
 
     fn default_base(&self, rev: &str) -> Result<Option<String>, GitError> {
+        Ok(self.bases(rev)?.compare)
+    }
+
+    fn bases(&self, rev: &str) -> Result<Bases, GitError> {
         const CANDIDATES: [&str; 3] = [
             "refs/remotes/origin/HEAD",
             "refs/heads/main",
@@ -239,6 +257,7 @@ impl Repository for GitCli {
             (listing, parent.join())
         });
         let listing = text(&listing?.stdout);
+        let mut policy = None;
         for candidate in CANDIDATES {
             let Some(other) = listing.lines().find_map(|line| {
                 line.strip_prefix(candidate)
@@ -247,8 +266,10 @@ impl Repository for GitCli {
             }) else {
                 continue;
             };
-            // On `main` itself the merge-base is the commit: compare with its parent instead.
+            // On `main` itself the merge-base is the commit: compare with its parent instead,
+            // and the commit's own policy is the default branch's.
             if other == commit {
+                policy.get_or_insert_with(|| commit.clone());
                 continue;
             }
             let Some(output) = self.git_maybe(&["merge-base", &commit, &other])? else {
@@ -256,11 +277,21 @@ impl Repository for GitCli {
                 continue;
             };
             let base = text(&output.stdout);
-            if !base.is_empty() && base != commit {
-                return Ok(Some(base));
+            if base == commit {
+                policy.get_or_insert_with(|| commit.clone());
+            } else if !base.is_empty() {
+                return Ok(Bases {
+                    policy: Some(policy.unwrap_or_else(|| base.clone())),
+                    compare: Some(base),
+                });
             }
         }
-        parent.unwrap_or_else(|_| self.commit_if_exists(&parent_rev))
+        let compare = parent.unwrap_or_else(|_| self.commit_if_exists(&parent_rev))?;
+        Ok(Bases {
+            // With no default branch to stand on, the parent is the nearest reviewed policy.
+            policy: policy.or_else(|| compare.clone()),
+            compare,
+        })
     }
 
     fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError> {

@@ -2,6 +2,7 @@
 //! changed-package finder behind `FIXLANE_CHANGED_PACKAGES`.
 
 pub mod git;
+pub mod liveness;
 pub mod packages;
 pub mod program;
 pub mod run;

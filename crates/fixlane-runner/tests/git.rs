@@ -269,7 +269,11 @@ fn file_at_reads_a_commits_file_and_says_none_when_it_is_missing() {
 fn worktree_changes_include_uncommitted_edits() {
     let (directory, first, _) = repository();
     let repo = GitCli::discover(directory.path()).unwrap();
-    std::fs::write(directory.path().join("README.md"), "edited, not committed\n").unwrap();
+    std::fs::write(
+        directory.path().join("README.md"),
+        "edited, not committed\n",
+    )
+    .unwrap();
     let mut changed = repo.worktree_changes(&first).unwrap();
     changed.sort();
     assert_eq!(changed, vec!["README.md", "src/lib.rs"]);

@@ -73,8 +73,7 @@ pub trait Store {
 
     /// Runs without a verdict, oldest first, with their gates: still going, or left behind by
     /// a runner that was killed.
-    fn unfinished_runs(&self)
-    -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+    fn unfinished_runs(&self) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
 
     /// Marks an unfinished run abandoned (verdict `blocked`, `why` as its reason), audited as
     /// `run-abandoned`. `None`, with nothing written, when the run already has a verdict (it

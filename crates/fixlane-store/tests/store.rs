@@ -1812,11 +1812,20 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
     run.runner = Some(json!({"host": "h", "boot": "b", "pid": 4242, "started": "99"}));
     db.store.start_run("bob", &run).await.unwrap();
     db.store
-        .start_run("bob", &new_run("run-done", "abc", "normal", "2026-12-01T16:01:00Z"))
+        .start_run(
+            "bob",
+            &new_run("run-done", "abc", "normal", "2026-12-01T16:01:00Z"),
+        )
         .await
         .unwrap();
     db.store
-        .finish_run("bob", "run-done", "green", &[], time("2026-12-01T16:02:00Z"))
+        .finish_run(
+            "bob",
+            "run-done",
+            "green",
+            &[],
+            time("2026-12-01T16:02:00Z"),
+        )
         .await
         .unwrap();
     let unfinished = db.store.unfinished_runs().await.unwrap();
@@ -1836,7 +1845,11 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
         .into_iter()
         .flatten()
         .collect();
-    assert_eq!(written.len(), 1, "exactly one reader records the abandonment");
+    assert_eq!(
+        written.len(),
+        1,
+        "exactly one reader records the abandonment"
+    );
     assert_eq!(written[0].action, "run-abandoned");
     let stored = db.store.run("run-killed").await.unwrap().unwrap();
     assert_eq!(stored.verdict.as_deref(), Some("blocked"));

@@ -16,10 +16,15 @@ use crate::report::canary::CanaryView;
 use crate::settings::{self, Context};
 
 pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
-    let config = context.load_config()?;
     let rev = context
         .repo
         .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    // An emergency's canary runs under the policy committed at the base (its deploy commands,
+    // profiles, approvers), so the fix cannot loosen how it is rolled out.
+    let config = match &arguments.id {
+        Some(_) => crate::policy::for_emergency_action(context, &rev, "the emergency's canary")?.0,
+        None => context.load_config()?,
+    };
     settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         let (chosen, incident, actor) = if let Some(id) = &arguments.id {

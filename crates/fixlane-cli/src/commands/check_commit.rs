@@ -7,13 +7,14 @@ use fixlane_runner::git::Repository;
 
 use crate::cli::CheckCommitArgs;
 use crate::exit::{self, CommandResult, Failure};
-use crate::records;
 use crate::settings::{self, Context};
+use crate::{policy, records};
 
 pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandResult {
-    let config = context.load_config()?;
     let repo = &context.repo;
     let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    // A hotfix commit is judged by the policy committed at its base, never by its own.
+    let (config, base) = policy::for_emergency_action(context, &rev, "checking the hotfix commit")?;
     let branch = repo.current_branch()?;
     let emergency = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
@@ -65,6 +66,16 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
             (approval.person.clone(), email)
         })
         .collect();
+    let lane_name = choice.lane.clone();
+    let policy_errors = match &base {
+        Some(base) => fixlane_core::policy_change::emergency_refusals(
+            &config,
+            &lane_name,
+            &policy::config_in_repo(context).unwrap_or_default(),
+            &repo.changed_files(base, &rev)?,
+        ),
+        None => Vec::new(),
+    };
     let findings = commit::check_commit(&CommitInput {
         message: repo.commit_message(&rev)?,
         incident: emergency.id.clone(),
@@ -76,6 +87,10 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
     });
     let short = rev.get(..12).unwrap_or(&rev);
     let mut errors = 0;
+    for refusal in &policy_errors {
+        errors += 1;
+        eprintln!("error: {refusal} (policy from the base commit)");
+    }
     for finding in &findings {
         match finding.level {
             Level::Error => {

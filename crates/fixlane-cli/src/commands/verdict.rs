@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use fixlane_core::plan::{GateAction, Plan};
-use fixlane_core::verdict::{self, EmergencyStanding, GateState, VerdictReport};
+use fixlane_core::verdict::{self, EmergencyStanding, GateState, RunTerms, VerdictReport};
 use fixlane_core::{Outcome, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
@@ -17,13 +17,21 @@ use crate::records;
 use crate::report::lines;
 use crate::settings::{self, Context};
 
-/// Recomputes the verdict of a recorded run: gates without a result are still queued or running.
+/// Recomputes the verdict of a recorded run: gates without a result are still queued or
+/// running, or abandoned when the run's runner is gone (`abandoned`); `missing_emergency` is
+/// what to say now when an emergency lane has no record.
 pub fn recompute(
     run: &RunRecord,
     standing: Option<&EmergencyStanding>,
+    abandoned: bool,
+    missing_emergency: Option<String>,
 ) -> Result<VerdictReport, Failure> {
     let plan: Plan = serde_json::from_value(run.plan.get("plan").cloned().unwrap_or_default())
         .context("the stored plan of this run cannot be read")?;
+    let mut terms = RunTerms::of(&plan);
+    if missing_emergency.is_some() {
+        terms.missing_emergency = missing_emergency;
+    }
     let mut states = Vec::with_capacity(plan.gates.len());
     for gate in &plan.gates {
         let recorded = run
@@ -36,6 +44,9 @@ pub fn recompute(
             (GateAction::Skip(reason), None) => GateState::Skipped {
                 reason: reason.clone(),
             },
+            (GateAction::Run { .. }, None) if abandoned || run.abandoned_at.is_some() => {
+                GateState::Abandoned
+            }
             (GateAction::Run { .. }, None) if run.finished_at.is_some() => GateState::Finished {
                 outcome: Outcome::Cancelled,
             },
@@ -43,11 +54,11 @@ pub fn recompute(
         };
         states.push((gate.name.clone(), gate.tier, state));
     }
-    Ok(verdict::compute(
+    Ok(verdict::compute_for(
         states
             .iter()
             .map(|(name, tier, state)| (name, *tier, state)),
-        plan.emergency,
+        &terms,
         standing,
     ))
 }
@@ -83,15 +94,21 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             )));
         };
         // The emergency's standing as of now: an approval after the run counts.
-        let standing = if run.emergency {
+        let (standing, missing) = if run.emergency {
+            let config = context.load_config()?;
             let incident = run.incident.as_deref().map(records::incident).transpose()?;
-            records::for_run(&store, incident.as_ref(), run.branch.as_deref())
+            match records::for_run(&store, &config, incident.as_ref(), run.branch.as_deref())
                 .await?
-                .map(|record| record.standing())
+            {
+                Ok(record) => (Some(record.standing()), None),
+                Err(reason) => (None, Some(reason)),
+            }
         } else {
-            None
+            (None, None)
         };
-        let report = recompute(&run, standing.as_ref())?;
+        // A run without a verdict whose runner is gone will never get one.
+        let abandoned = record::abandoned_because(&run);
+        let report = recompute(&run, standing.as_ref(), abandoned.is_some(), missing)?;
         if arguments.json {
             println!(
                 "{}",
@@ -112,6 +129,9 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 run.lane,
                 lines::short(&rev)
             );
+            if let Some(why) = &abandoned {
+                println!("abandoned: {why}; run `fixlane run` again");
+            }
         }
         if report.verdict != Verdict::Waiting || arguments.confirm_while_running == 0 {
             return Ok(report.verdict.exit_code());

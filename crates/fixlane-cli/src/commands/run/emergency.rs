@@ -1,0 +1,105 @@
+//! Before the first gate, what only the store knows: the emergency record an emergency-lane run
+//! belongs to (bound to its branch), and whether its deploy gates may run now (an approved
+//! record; change windows and freezes, with the record's bypasses).
+
+use fixlane_core::emergency::{Emergency, windows};
+use fixlane_store::{AnyStore, Store};
+
+use super::facts::Resolved;
+use crate::exit::Failure;
+use crate::records;
+use crate::settings::Context;
+
+/// Finds the run's record and refuses what may not run. Refused deploy gates stay in the plan
+/// as refused; an emergency lane without its record says why in the plan, for the verdict.
+pub async fn prepare(
+    store: &AnyStore,
+    context: &Context,
+    actor: &str,
+    resolved: &mut Resolved,
+    at: jiff::Timestamp,
+) -> Result<Option<Emergency>, Failure> {
+    let record = if resolved.plan.emergency {
+        match records::for_run(
+            store,
+            &resolved.config,
+            resolved.incident.as_ref(),
+            resolved.branch.as_deref(),
+        )
+        .await?
+        {
+            Ok(record) => Some(record),
+            Err(reason) => {
+                // The run does not belong to the emergency it named: it is not attached to it.
+                resolved.incident = None;
+                resolved.plan.missing_emergency = Some(reason);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(record) = &record {
+        resolved.incident = Some(record.id.clone());
+    }
+    if resolved.plan.emergency
+        && !record
+            .as_ref()
+            .is_some_and(|record| record.standing().approved)
+    {
+        // Nothing ships from an emergency lane before its change is approved.
+        resolved
+            .plan
+            .refuse_deploys("the emergency lane has no approved emergency change for this run");
+    }
+    if resolved.plan.runs_deploys() {
+        let bypassed = record
+            .as_ref()
+            .map(Emergency::bypassed_elements)
+            .unwrap_or_default();
+        match windows::deploy_allowed(resolved.config.windows.as_ref(), at, &bypassed) {
+            Ok(permission) => {
+                if !permission.bypassed.is_empty() {
+                    let used: Vec<&str> = permission
+                        .bypassed
+                        .iter()
+                        .map(|element| element.as_str())
+                        .collect();
+                    store
+                        .append_audit(
+                            actor,
+                            "deploy-window-bypassed",
+                            serde_json::json!({
+                                "incident": resolved.incident,
+                                "rev": resolved.rev,
+                                "lane": resolved.plan.lane,
+                                "at": at,
+                                "bypassed": used,
+                                "why": permission.note,
+                            }),
+                        )
+                        .await?;
+                    eprintln!(
+                        "note: deploy gates run outside the normal windows under the recorded {} bypass of {} — logged",
+                        used.join(" and "),
+                        resolved
+                            .incident
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Err(refusal) => {
+                let file = context.config_display();
+                let why = match refusal.config_line {
+                    Some(line) => format!("{} ({file}:{})", refusal.why, line.line),
+                    None => refusal.why.clone(),
+                };
+                resolved.plan.refuse_deploys(&why);
+                eprintln!("{}", refusal.render_with_file(&file));
+            }
+        }
+    }
+    Ok(record)
+}

@@ -1,0 +1,168 @@
+//! What a run knows before its first gate: git's answers about the commit, the lane, and the
+//! policy that judges it (the base commit's on an emergency lane).
+
+use anyhow::Context as _;
+use fixlane_core::lane::{self, LaneInputs};
+use fixlane_core::plan::{self, Plan};
+use fixlane_core::policy_change::Weakening;
+use fixlane_core::{Config, IncidentId, LaneName};
+use fixlane_runner::git::Repository;
+
+use crate::cli::RunArgs;
+use crate::exit::Failure;
+use crate::policy;
+use crate::settings::Context;
+
+/// What git says about the commit: gathered beside the config's parsing, since both are on the
+/// way to the first gate and neither needs the other.
+pub struct GitFacts {
+    pub rev: String,
+    pub branch: Option<String>,
+    pub base: Option<String>,
+    /// Whose `fixlane.toml` judges an emergency-lane run (see `Bases::policy`); never taken
+    /// from `--base`, which only says what to compare with.
+    pub policy_base: Option<String>,
+    pub changed_files: Option<Vec<String>>,
+    pub changed_packages: Vec<String>,
+    /// The config's text at the policy base: `None` when not asked (no base, or a config outside the
+    /// repository), `Some(None)` when the base has no such file.
+    pub base_config_text: Option<Option<String>>,
+}
+
+pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Failure> {
+    let repo = &context.repo;
+    let rev_spec = arguments.rev.as_deref().unwrap_or("HEAD");
+    // Three questions to git at once: the commit, the branch, and what it is compared with.
+    let (rev, branch, base) = std::thread::scope(|scope| {
+        let branch = scope.spawn(|| match &arguments.branch {
+            Some(branch) => Ok(Some(branch.clone())),
+            None => repo.current_branch(),
+        });
+        let bases = scope.spawn(|| repo.bases(rev_spec));
+        let given = arguments.base.as_deref().map(|base| repo.resolve(base));
+        let rev = repo.resolve(rev_spec);
+        (rev, branch.join(), (given, bases.join()))
+    });
+    let rev = rev?;
+    let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
+    let (given, bases) = base;
+    let bases = bases.map_err(|_| anyhow::anyhow!("finding the base commit failed"))??;
+    let base = match given {
+        Some(given) => Some(given?),
+        None => bases.compare,
+    };
+    let policy_base = bases.policy;
+    // The changed files and the base's policy, again at once.
+    let config_path = policy::config_in_repo(context);
+    let (changed_files, base_config_text) = std::thread::scope(|scope| {
+        let text = scope.spawn(|| match (&policy_base, &config_path) {
+            (Some(base), Some(path)) => repo.file_at(base, path).ok(),
+            _ => None,
+        });
+        let changed = base
+            .as_ref()
+            .map(|base| repo.changed_files(base, &rev))
+            .transpose();
+        (changed, text.join().ok().flatten())
+    });
+    let changed_files = changed_files?;
+    let changed_packages = match &changed_files {
+        Some(files) => fixlane_runner::packages::changed_packages(context.root(), files),
+        None => Vec::new(),
+    };
+    Ok(GitFacts {
+        rev,
+        branch,
+        base,
+        policy_base,
+        changed_files,
+        changed_packages,
+        base_config_text,
+    })
+}
+
+/// What `fixlane run` resolved from its arguments before anything starts.
+pub struct Resolved {
+    /// The policy the run is judged by: the base commit's on an emergency lane.
+    pub config: Config,
+    pub plan: Plan,
+    pub lane_why: String,
+    pub rev: String,
+    pub branch: Option<String>,
+    pub incident: Option<IncidentId>,
+    pub changed_files: Option<Vec<String>>,
+    pub changed_packages: Vec<String>,
+    pub base: Option<String>,
+    /// On the normal lane: how the working tree's policy is weaker than the base's, with the
+    /// lines that say so.
+    pub weakenings: Vec<Weakening>,
+    pub weakening_lines: Vec<String>,
+}
+
+/// Chooses the lane and the policy, and plans the run. The lane is chosen by the base's policy
+/// when there is one, so a branch cannot make its lane stop being an emergency lane either.
+pub fn resolve(
+    context: &Context,
+    head: Config,
+    mut facts: GitFacts,
+    arguments: &RunArgs,
+) -> Result<Resolved, Failure> {
+    let explicit = arguments
+        .lane
+        .as_deref()
+        .map(LaneName::parse)
+        .transpose()
+        .context("--lane")?;
+    let base = policy::at_base(
+        context,
+        facts.policy_base.as_deref(),
+        facts.base_config_text.take(),
+    );
+    let inputs = LaneInputs {
+        explicit: explicit.as_ref(),
+        labels: &arguments.labels,
+        branch: facts.branch.as_deref(),
+    };
+    let deciding = base.config().unwrap_or(&head);
+    let choice = lane::choose(deciding, &inputs)?;
+    let emergency_lane = deciding
+        .lane(&choice.lane)
+        .is_some_and(|lane| lane.emergency);
+    let (config, refusals, weakenings, weakening_lines) = if emergency_lane {
+        let (config, refusals) = policy::for_emergency_lane(context, head, base, &choice.lane)?;
+        (config, refusals, Vec::new(), Vec::new())
+    } else {
+        let weakenings = policy::weakenings(&base, &head);
+        let lines = if weakenings.is_empty() {
+            Vec::new()
+        } else {
+            policy::weakening_lines(&base, &weakenings)
+        };
+        (head, Vec::new(), weakenings, lines)
+    };
+    let mut plan = plan::plan(&config, &choice.lane, facts.changed_files.as_deref())?;
+    for refusal in refusals {
+        plan.refuse(refusal);
+    }
+    // A branch names its incident only through the store (see `prepare`): `hotfix/INC-1-fix`
+    // could be INC-1 or INC-1-fix, and only the record knows.
+    let incident = arguments
+        .incident
+        .as_deref()
+        .map(IncidentId::parse)
+        .transpose()
+        .context("--incident")?;
+    Ok(Resolved {
+        config,
+        plan,
+        lane_why: choice.why,
+        rev: facts.rev,
+        branch: facts.branch,
+        incident,
+        changed_files: facts.changed_files,
+        changed_packages: facts.changed_packages,
+        base: facts.base,
+        weakenings,
+        weakening_lines,
+    })
+}
