@@ -1,7 +1,12 @@
 //! One test per rule of the emergency policy: each fails if its rule is removed.
 
+use jiff::Timestamp;
+
 use super::*;
+use crate::config::model::BypassElement;
+use crate::emergency::model::EmergencyState;
 use crate::emergency::test_support::{at, config, person, sample};
+use crate::names::IncidentId;
 
 const NOW: &str = "2026-05-20T10:00:00Z";
 

@@ -1,0 +1,375 @@
+//! Declaring an emergency: id, severity, category, pre-flight, owners and the rate limits,
+//! and who may record the team review that resets the rate count.
+
+use jiff::Timestamp;
+
+use crate::config::model::{Config, RateLimit};
+use crate::duration::Duration;
+use crate::emergency::identity::{holders, identify, unknown_person};
+use crate::emergency::model::{Emergency, EmergencyState, Transition};
+use crate::emergency::naming::{branch_name, example_id, matches_id_pattern};
+use crate::emergency::policy::{find_category, list};
+use crate::emergency::refusal::Refusal;
+use crate::names::{IncidentId, PersonName};
+
+/// What `fixlane declare` was asked to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclareRequest {
+    pub id: String,
+    pub severity: String,
+    pub category: String,
+    pub title: String,
+    pub author: PersonName,
+    /// As typed: a person's name or email.
+    pub cleanup_owner: String,
+    pub eta: Option<String>,
+    pub flag_flip: Option<String>,
+    pub rollback: Option<String>,
+    pub drill: bool,
+    pub now: Timestamp,
+}
+
+/// Earlier declarations, for the rate limits. Any window: the rules pick what they count.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeclarationHistory {
+    pub declarations: Vec<PastDeclaration>,
+    /// When the last team review of the emergency rate was recorded.
+    pub last_rate_review: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastDeclaration {
+    pub id: String,
+    pub author: String,
+    pub declared_at: Timestamp,
+    pub drill: bool,
+}
+
+/// A declaration that passed every rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub emergency: Emergency,
+    /// Shown to the user and also kept in `emergency.warnings`.
+    pub warnings: Vec<String>,
+}
+
+/// Checks a declaration against every rule and builds the record.
+pub fn declare(
+    config: &Config,
+    request: &DeclareRequest,
+    history: &DeclarationHistory,
+) -> Result<Declared, Refusal> {
+    let policy = &config.emergency;
+    let id_text = request.id.trim();
+    let refused = format!("declaring emergency {id_text}");
+
+    let id = check_id(config, id_text, request.now, &refused)?;
+
+    let Some(severity) = policy
+        .severities
+        .iter()
+        .find(|severity| severity.eq_ignore_ascii_case(request.severity.trim()))
+    else {
+        return Err(Refusal::new(
+            "emergency.severities",
+            refused,
+            format!(
+                "severity `{}` is not an emergency severity here (emergency.severities = {}): \
+                 the normal pipeline is fast enough, and a hotfix's cost (cleanup, audit, \
+                 postmortem) exceeds its benefit",
+                request.severity,
+                list(&policy.severities)
+            ),
+            "use the normal lane (`fixlane run`); declare an emergency only for a severity \
+             listed in emergency.severities",
+        ));
+    };
+
+    let category = find_category(config, &request.category, &refused)?;
+
+    let missing: Vec<&str> = [
+        ("--flag-flip", &request.flag_flip),
+        ("--rollback", &request.rollback),
+    ]
+    .into_iter()
+    .filter(|(_, answer)| answer.as_deref().is_none_or(|text| text.trim().is_empty()))
+    .map(|(flag, _)| flag)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Refusal::new(
+            "emergency.preflight",
+            refused,
+            format!(
+                "the pre-flight answers are missing ({}): a feature-flag flip mitigates in about \
+                 a minute and a rollback in a few, with no hotfix debt, so a hotfix is the right \
+                 tool only when neither applies",
+                missing.join(", ")
+            ),
+            "try the feature-flag flip first, then the rollback; if neither mitigates, declare \
+             again with --flag-flip \"why no flag covers it\" and --rollback \"why a rollback \
+             does not fix it\"",
+        ));
+    }
+
+    if !config.people.contains_key(&request.author) {
+        return Err(unknown_person(
+            config,
+            "emergency.identity",
+            refused,
+            request.author.as_str(),
+            "the author",
+        ));
+    }
+
+    let Some(cleanup_owner) = identify(config, &request.cleanup_owner) else {
+        return Err(unknown_person(
+            config,
+            "emergency.cleanup_owner",
+            refused,
+            &request.cleanup_owner,
+            "the cleanup owner",
+        ));
+    };
+
+    if let Some(eta) = &request.eta
+        && !is_clock_time(eta.trim())
+    {
+        return Err(Refusal::new(
+            "emergency.eta",
+            refused,
+            format!("the expected merge time `{eta}` is not a time of day written HH:MM"),
+            "give --eta as HH:MM, for example --eta 23:30, or leave it out",
+        ));
+    }
+
+    if let Some(earlier) = history
+        .declarations
+        .iter()
+        .find(|earlier| earlier.id == id.as_str())
+    {
+        return Err(Refusal::new(
+            "emergency.unique_id",
+            refused,
+            format!(
+                "{} was already declared on {} by {}",
+                earlier.id,
+                day(earlier.declared_at),
+                earlier.author
+            ),
+            format!(
+                "work on the existing record (`fixlane show {}`), or declare a new incident with \
+                 its own id",
+                earlier.id
+            ),
+        ));
+    }
+
+    if !request.drill
+        && let Some(limit) = policy.rate_limit
+    {
+        check_rate_limit(config, limit, history, request.now, &refused)?;
+    }
+
+    let mut warnings = Vec::new();
+    if !request.drill
+        && let Some(limit) = policy.author_limit
+    {
+        let recent: Vec<&PastDeclaration> = counted(history, limit.within, request.now, None)
+            .filter(|earlier| earlier.author == request.author.as_str())
+            .collect();
+        if recent.len() >= limit_count(limit) {
+            warnings.push(format!(
+                "{} has declared {} emergencies in the last {} (limit {}): {}. The hotfix lane is \
+                 becoming normal — seed 001's code-yellow conversation: make the normal \
+                 pipeline faster rather than hotfixing around it",
+                request.author,
+                recent.len(),
+                limit.within,
+                limit.max,
+                describe(&recent)
+            ));
+        }
+    }
+
+    let branch = branch_name(&id, &request.title);
+    let emergency = Emergency {
+        id,
+        severity: severity.clone(),
+        category: category.name.clone(),
+        title: request.title.clone(),
+        author: request.author.clone(),
+        cleanup_owner,
+        eta: request.eta.as_ref().map(|eta| eta.trim().to_owned()),
+        flag_flip: request.flag_flip.clone().unwrap_or_default(),
+        rollback: request.rollback.clone().unwrap_or_default(),
+        branch,
+        drill: request.drill,
+        declared_at: request.now,
+        state: EmergencyState::Declared,
+        approvals: Vec::new(),
+        bypasses: Vec::new(),
+        warnings: warnings.clone(),
+        owed_gates: Vec::new(),
+        timeline: vec![Transition {
+            state: EmergencyState::Declared,
+            at: request.now,
+            by: request.author.to_string(),
+            note: request.drill.then(|| "drill".to_owned()),
+        }],
+    };
+    Ok(Declared {
+        emergency,
+        warnings,
+    })
+}
+
+fn check_id(
+    config: &Config,
+    id: &str,
+    now: Timestamp,
+    refused: &str,
+) -> Result<IncidentId, Refusal> {
+    let pattern = &config.emergency.id_pattern;
+    let example = example_id(pattern, now);
+    if !matches_id_pattern(pattern, id) {
+        return Err(Refusal::new(
+            "emergency.id_pattern",
+            refused,
+            format!(
+                "the incident id `{id}` does not match emergency.id_pattern `{pattern}` (Y, M, D \
+                 and N stand for digits, everything else for itself)"
+            ),
+            format!("use the incident's id in that form, for example {example}"),
+        ));
+    }
+    IncidentId::parse(id).map_err(|error| {
+        Refusal::new(
+            "emergency.id_pattern",
+            refused,
+            format!("the incident id `{id}` is not usable as a name: {error}"),
+            format!(
+                "use an id with letters, digits, `-`, `_` and `.` only, for example {example}; \
+                 if emergency.id_pattern allows other characters, change it"
+            ),
+        )
+    })
+}
+
+fn check_rate_limit(
+    config: &Config,
+    limit: RateLimit,
+    history: &DeclarationHistory,
+    now: Timestamp,
+    refused: &str,
+) -> Result<(), Refusal> {
+    let recent: Vec<&PastDeclaration> =
+        counted(history, limit.within, now, history.last_rate_review).collect();
+    if recent.len() < limit_count(limit) {
+        return Ok(());
+    }
+    let since = match history.last_rate_review {
+        Some(review) => format!(" since the last team review ({})", day(review)),
+        None => String::new(),
+    };
+    Err(Refusal::new(
+        "emergency.rate_limit",
+        refused,
+        format!(
+            "{} emergencies were declared in the last {}{since}, and emergency.rate_limit allows \
+             {} in {}: {}. Seed 001: beyond it the team reviews the emergency rate before the next one",
+            recent.len(),
+            limit.within,
+            limit.max,
+            limit.within,
+            describe(&recent)
+        ),
+        format!(
+            "record a team review first: `fixlane review-rate --notes \"…\"` by a person holding \
+             one of {}{}, then declare again",
+            list(&config.emergency.rate_review_roles),
+            holders(config, &config.emergency.rate_review_roles)
+        ),
+    ))
+}
+
+/// Non-drill declarations within `within` before `now`, and after `after` when given.
+fn counted(
+    history: &DeclarationHistory,
+    within: Duration,
+    now: Timestamp,
+    after: Option<Timestamp>,
+) -> impl Iterator<Item = &PastDeclaration> {
+    let start = window_start(now, within);
+    history.declarations.iter().filter(move |earlier| {
+        !earlier.drill
+            && earlier.declared_at > start
+            && earlier.declared_at <= now
+            && after.is_none_or(|review| earlier.declared_at > review)
+    })
+}
+
+fn window_start(now: Timestamp, within: Duration) -> Timestamp {
+    let seconds = i64::try_from(within.as_seconds()).unwrap_or(i64::MAX);
+    now.checked_sub(jiff::SignedDuration::from_secs(seconds))
+        .unwrap_or(Timestamp::MIN)
+}
+
+fn limit_count(limit: RateLimit) -> usize {
+    usize::try_from(limit.max).unwrap_or(usize::MAX)
+}
+
+fn describe(declarations: &[&PastDeclaration]) -> String {
+    declarations
+        .iter()
+        .map(|earlier| format!("{} ({})", earlier.id, day(earlier.declared_at)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn day(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d").to_string()
+}
+
+fn is_clock_time(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() != 5 || bytes[2] != b':' {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        text.get(range)
+            .filter(|part| part.bytes().all(|byte| byte.is_ascii_digit()))
+            .and_then(|part| part.parse::<u8>().ok())
+    };
+    matches!((number(0..2), number(3..5)), (Some(hour), Some(minute)) if hour < 24 && minute < 60)
+}
+
+/// Whether `person` may record a team review of the emergency rate.
+pub fn review_rate(config: &Config, person: &PersonName) -> Result<(), Refusal> {
+    let refused = format!("recording a team rate review as {person}");
+    let roles = &config.emergency.rate_review_roles;
+    let Some(details) = config.people.get(person) else {
+        return Err(unknown_person(
+            config,
+            "emergency.identity",
+            refused,
+            person.as_str(),
+            "the reviewer",
+        ));
+    };
+    if details.roles.iter().any(|role| roles.contains(role)) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        "emergency.rate_review_roles",
+        refused,
+        format!(
+            "{person} holds {}, but a rate review needs one of emergency.rate_review_roles = {}",
+            list(&details.roles),
+            list(roles)
+        ),
+        format!(
+            "ask a person holding one of those roles{} to record the review",
+            holders(config, roles)
+        ),
+    ))
+}
