@@ -26,6 +26,9 @@ pub struct DeclareRequest {
     pub flag_flip: Option<String>,
     pub rollback: Option<String>,
     pub drill: bool,
+    /// The moment of the declaration, which the record is stamped with. Read it where no other
+    /// declaration can commit in between (the store's write lock), so the history is complete
+    /// up to it.
     pub now: Timestamp,
 }
 
@@ -292,7 +295,10 @@ fn check_rate_limit(
     ))
 }
 
-/// Non-drill declarations within `within` before `now`, and after `after` when given.
+/// Non-drill declarations since the start of the window `within` before `now`, and from
+/// `after` on when given. Fail closed on both ends: a declaration stamped after `now` (another
+/// host's clock ahead, or one that read its clock later and committed first) still counts, and
+/// one stamped at the very instant of a review counts as after it.
 fn counted(
     history: &DeclarationHistory,
     within: Duration,
@@ -303,8 +309,7 @@ fn counted(
     history.declarations.iter().filter(move |earlier| {
         !earlier.drill
             && earlier.declared_at > start
-            && earlier.declared_at <= now
-            && after.is_none_or(|review| earlier.declared_at > review)
+            && after.is_none_or(|review| earlier.declared_at >= review)
     })
 }
 

@@ -367,6 +367,57 @@ fn a_recorded_review_resets_the_rate_count() {
 }
 
 #[test]
+fn a_declaration_stamped_after_the_deciding_clock_still_counts() {
+    // Another declarer's clock ran ahead, or it read its clock later and committed first: its
+    // declaration is in the history with a stamp after this decision's moment. Fail closed.
+    let mut history = busy_week();
+    history.declarations.remove(0);
+    history.declarations.push(past(
+        "INC-2026-05-20-002",
+        "carol",
+        "2026-05-20T10:00:00.000001Z",
+        false,
+    ));
+    let refusal = declare(&config(), &request(), &history).unwrap_err();
+    assert_eq!(refusal.rule, "emergency.rate_limit");
+    assert!(
+        refusal.why.contains("INC-2026-05-20-002"),
+        "{}",
+        refusal.why
+    );
+}
+
+#[test]
+fn a_declaration_at_the_instant_of_the_review_counts_after_it() {
+    let mut history = busy_week();
+    let review = at("2026-05-18T08:00:00Z");
+    history.last_rate_review = Some(review);
+    history.declarations.push(past(
+        "INC-2026-05-19-002",
+        "carol",
+        "2026-05-19T08:00:00Z",
+        false,
+    ));
+    // INC-2026-05-18-001 was stamped at the review's instant: which came first is unknowable,
+    // so it counts against the limit after the review, with the one after it.
+    let mut after = history.clone();
+    after.declarations.push(past(
+        "INC-2026-05-19-003",
+        "dave",
+        "2026-05-19T09:00:00Z",
+        false,
+    ));
+    let refusal = declare(&config(), &request(), &after).unwrap_err();
+    assert_eq!(refusal.rule, "emergency.rate_limit");
+    assert!(
+        refusal.why.contains("INC-2026-05-18-001"),
+        "{}",
+        refusal.why
+    );
+    assert!(declare(&config(), &request(), &history).is_ok());
+}
+
+#[test]
 fn drills_are_never_refused_by_the_rate_limit() {
     let mut drill = request();
     drill.drill = true;
