@@ -6,6 +6,7 @@ mod commands;
 mod diagnostics;
 mod exit;
 mod interrupt;
+mod plural;
 mod record;
 mod records;
 mod report;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use fixlane_core::Config;
-use fixlane_core::emergency::Refusal;
+use fixlane_core::emergency::Refusals;
 use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, PastDeclaration};
 use fixlane_store::{EmergencyRow, Store, open};
 use jiff::{SignedDuration, Timestamp};
@@ -158,6 +158,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                 flag_flip: Some("no flag covers it".to_owned()),
                 rollback: Some("a rollback does not fix it".to_owned()),
                 drill: false,
+                any_date: false,
                 now,
             };
             let declared = policy::declare(&config, &request, &history)?;
@@ -171,15 +172,15 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                 updated_at: emergency.declared_at,
                 document: serde_json::to_value(&emergency).unwrap(),
             };
-            Ok::<_, Refusal>((row, json!({ "id": id })))
+            Ok::<_, Refusals>((row, json!({ "id": id })))
         })
         .await
         .unwrap();
     store.close().await;
     match outcome {
         Ok(_) => true,
-        Err(refusal) => {
-            assert_eq!(refusal.rule, "emergency.rate_limit", "{refusal}");
+        Err(refusals) => {
+            assert_eq!(refusals.rules(), ["emergency.rate_limit"], "{refusals}");
             false
         }
     }

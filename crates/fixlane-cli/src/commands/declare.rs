@@ -55,6 +55,7 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
                     flag_flip: arguments.flag_flip.clone(),
                     rollback: arguments.rollback.clone(),
                     drill: false,
+                    any_date: arguments.any_date,
                     now,
                 };
                 let declared = policy::declare(&config, &request, &history)?;

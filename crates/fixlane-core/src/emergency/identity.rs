@@ -5,6 +5,7 @@ use crate::config::model::Config;
 use crate::emergency::naming::slugify;
 use crate::emergency::refusal::Refusal;
 use crate::names::PersonName;
+use crate::suggest::closest;
 
 /// The person `who` names: a key of `[people]`, or a person's email (case-insensitive).
 pub fn identify(config: &Config, who: &str) -> Option<PersonName> {
@@ -58,6 +59,15 @@ pub(super) fn unknown_person(
     who: &str,
     what: &str,
 ) -> Refusal {
+    // A person is named by key or by email, so a typo of either finds them.
+    let candidates = config
+        .people
+        .iter()
+        .flat_map(|(name, person)| std::iter::once(name.as_str()).chain(person.email.as_deref()));
+    let otherwise = match closest(who.trim(), candidates) {
+        Some(candidate) => format!("did you mean `{candidate}`? Otherwise, name"),
+        None => "name".to_owned(),
+    };
     Refusal::new(
         rule,
         refused,
@@ -66,8 +76,8 @@ pub(super) fn unknown_person(
             known_people(config)
         ),
         format!(
-            "name a person from [people] (with --as, FIXLANE_USER or git's user.email for \
-             yourself), or add `[people.{}]` with their roles to the config",
+            "{otherwise} a person from [people] (with --as, FIXLANE_USER or git's user.email \
+             for yourself), or add `[people.{}]` with their roles to the config",
             suggested_key(who)
         ),
     )

@@ -19,4 +19,4 @@ pub mod windows;
 mod test_support;
 
 pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
-pub use refusal::Refusal;
+pub use refusal::{Refusal, Refusals};

@@ -54,77 +54,154 @@ pub(super) fn slugify(title: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
-/// The pattern's characters, each marked as a digit placeholder or a literal. A run of letters
-/// made only of `Y`, `M`, `D` and `N` is placeholders; any other letter makes its whole run
-/// literal, so the `N` of `INC` stands for itself while `NNN` stands for three digits.
-fn pattern_characters(pattern: &str) -> Vec<(char, bool)> {
-    let characters: Vec<char> = pattern.chars().collect();
-    let mut marked = Vec::with_capacity(characters.len());
-    let mut index = 0;
-    while let Some(&character) = characters.get(index) {
-        if character.is_ascii_alphabetic() {
-            let run: Vec<char> = characters[index..]
-                .iter()
-                .copied()
-                .take_while(char::is_ascii_alphabetic)
-                .collect();
-            let placeholder = run
-                .iter()
-                .all(|letter| matches!(letter, 'Y' | 'M' | 'D' | 'N'));
-            index += run.len();
-            marked.extend(run.into_iter().map(|letter| (letter, placeholder)));
-        } else {
-            marked.push((character, false));
-            index += 1;
-        }
-    }
-    marked
+/// One character of an id pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Stands for itself.
+    Literal(char),
+    /// Stands for one digit: of the year (`Y`), month (`M`), day (`D`) or a number (`N`).
+    Digit(char),
 }
 
-/// Whether `id` matches `pattern` (not a regex): in a run of letters made only of `Y`, `M`, `D`
-/// and `N`, each letter stands for one digit; every other character stands for itself.
-pub fn matches_id_pattern(pattern: &str, id: &str) -> bool {
-    let marked = pattern_characters(pattern);
-    marked.len() == id.chars().count()
-        && marked
-            .iter()
-            .zip(id.chars())
-            .all(|(&(expected, placeholder), character)| {
-                if placeholder {
-                    character.is_ascii_digit()
-                } else {
-                    expected == character
-                }
-            })
+/// A team's incident id pattern, parsed once (not a regex): in a run of letters made only of
+/// `Y`, `M`, `D` and `N`, each letter stands for one digit; every other character, including
+/// any letter of a run with other letters, stands for itself. So the `N` of `INC` is a literal
+/// while `NNN` is three digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdPattern {
+    text: String,
+    slots: Vec<Slot>,
 }
 
-/// An id that matches `pattern`, dated `now` (UTC): `INC-2026-05-20-001` for the default.
-pub fn example_id(pattern: &str, now: Timestamp) -> String {
-    let date = jiff::tz::TimeZone::UTC.to_datetime(now).date();
-    let marked = pattern_characters(pattern);
-    let mut example = String::with_capacity(pattern.len());
-    let mut index = 0;
-    while let Some(&(character, placeholder)) = marked.get(index) {
-        let run = marked[index..]
-            .iter()
-            .take_while(|&&next| next == (character, placeholder))
-            .count();
-        let value = match (placeholder, character) {
-            (true, 'Y') => Some(i64::from(date.year())),
-            (true, 'M') => Some(i64::from(date.month())),
-            (true, 'D') => Some(i64::from(date.day())),
-            (true, _) => Some(1),
-            (false, _) => None,
-        };
-        match value {
-            Some(number) => {
-                let digits = format!("{number:0run$}");
-                // A run shorter than the value keeps its last digits (`YY` gives `26`).
-                example.push_str(&digits[digits.len().saturating_sub(run)..]);
+/// The date an id carries, as its digits read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdDate {
+    /// A calendar date.
+    Valid(jiff::civil::Date),
+    /// Digits that name no day, such as month 13, as `YYYY-MM-DD`.
+    Invalid { year: i64, month: i64, day: i64 },
+}
+
+impl IdPattern {
+    pub fn parse(pattern: &str) -> Self {
+        let characters: Vec<char> = pattern.chars().collect();
+        let mut slots = Vec::with_capacity(characters.len());
+        let mut index = 0;
+        while let Some(&character) = characters.get(index) {
+            if character.is_ascii_alphabetic() {
+                let run: Vec<char> = characters[index..]
+                    .iter()
+                    .copied()
+                    .take_while(char::is_ascii_alphabetic)
+                    .collect();
+                let placeholder = run
+                    .iter()
+                    .all(|letter| matches!(letter, 'Y' | 'M' | 'D' | 'N'));
+                index += run.len();
+                slots.extend(run.into_iter().map(|letter| {
+                    if placeholder {
+                        Slot::Digit(letter)
+                    } else {
+                        Slot::Literal(letter)
+                    }
+                }));
+            } else {
+                slots.push(Slot::Literal(character));
+                index += 1;
             }
-            None => example.extend(std::iter::repeat_n(character, run)),
         }
-        index += run;
+        Self {
+            text: pattern.to_owned(),
+            slots,
+        }
     }
-    example
+
+    /// The pattern as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `id` has the pattern's form.
+    pub fn matches(&self, id: &str) -> bool {
+        self.slots.len() == id.chars().count()
+            && self
+                .slots
+                .iter()
+                .zip(id.chars())
+                .all(|(slot, character)| match *slot {
+                    Slot::Digit(_) => character.is_ascii_digit(),
+                    Slot::Literal(expected) => expected == character,
+                })
+    }
+
+    /// An id of this pattern dated `now` (UTC): `INC-2026-05-20-001` for the default.
+    pub fn example(&self, now: Timestamp) -> String {
+        let date = jiff::tz::TimeZone::UTC.to_datetime(now).date();
+        let mut example = String::with_capacity(self.text.len());
+        let mut index = 0;
+        while let Some(&slot) = self.slots.get(index) {
+            let run = self.slots[index..]
+                .iter()
+                .take_while(|&&next| next == slot)
+                .count();
+            let value = match slot {
+                Slot::Digit('Y') => i64::from(date.year()),
+                Slot::Digit('M') => i64::from(date.month()),
+                Slot::Digit('D') => i64::from(date.day()),
+                Slot::Digit(_) => 1,
+                Slot::Literal(character) => {
+                    example.extend(std::iter::repeat_n(character, run));
+                    index += run;
+                    continue;
+                }
+            };
+            let digits = format!("{value:0run$}");
+            // A run shorter than the value keeps its last digits (`YY` gives `26`).
+            example.push_str(&digits[digits.len().saturating_sub(run)..]);
+            index += run;
+        }
+        example
+    }
+
+    /// The date `id` carries, when the pattern has year, month and day digits and `id` matches
+    /// it. A two-digit year is read in this century.
+    pub fn date(&self, id: &str) -> Option<IdDate> {
+        if !self.matches(id) {
+            return None;
+        }
+        let digits = |letter: char| -> Option<(i64, usize)> {
+            let written: String = self
+                .slots
+                .iter()
+                .zip(id.chars())
+                .filter(|(slot, _)| **slot == Slot::Digit(letter))
+                .map(|(_, character)| character)
+                .collect();
+            let value = written.parse::<i64>().ok()?;
+            Some((value, written.len()))
+        };
+        let (year, year_digits) = digits('Y')?;
+        let (month, _) = digits('M')?;
+        let (day, _) = digits('D')?;
+        let year = if year_digits <= 2 { 2000 + year } else { year };
+        let date = i16::try_from(year).ok().and_then(|year| {
+            let month = i8::try_from(month).ok()?;
+            let day = i8::try_from(day).ok()?;
+            jiff::civil::Date::new(year, month, day).ok()
+        });
+        Some(match date {
+            Some(date) => IdDate::Valid(date),
+            None => IdDate::Invalid { year, month, day },
+        })
+    }
+}
+
+/// Whether `id` matches `pattern`; see [`IdPattern`].
+pub fn matches_id_pattern(pattern: &str, id: &str) -> bool {
+    IdPattern::parse(pattern).matches(id)
+}
+
+/// An id that matches `pattern`, dated `now` (UTC); see [`IdPattern::example`].
+pub fn example_id(pattern: &str, now: Timestamp) -> String {
+    IdPattern::parse(pattern).example(now)
 }

@@ -10,6 +10,7 @@
 
 use crate::config::model::{Category, Config};
 use crate::emergency::identity::suggested_key;
+use crate::suggest::closest;
 
 pub use crate::emergency::approvals::{apply_approval, approve, is_fully_approved, missing_groups};
 pub use crate::emergency::bypasses::bypass;
@@ -18,7 +19,7 @@ pub use crate::emergency::declaration::{
 };
 pub use crate::emergency::identity::identify;
 pub use crate::emergency::naming::{branch_name, example_id, matches_id_pattern};
-pub use crate::emergency::refusal::Refusal;
+pub use crate::emergency::refusal::{Refusal, Refusals};
 
 /// `["P0", "P1"]`, as the config writes lists.
 pub(super) fn list(items: &[String]) -> String {
@@ -41,12 +42,16 @@ pub(super) fn find_category<'a>(
                 known.join(", ")
             )
         };
+        let pick = match closest(name.trim(), known.iter().map(String::as_str)) {
+            Some(candidate) => format!("did you mean `{candidate}`? Otherwise, pick"),
+            None => "pick".to_owned(),
+        };
         Refusal::new(
             "emergency.categories",
             refused,
             why,
             format!(
-                "pick one of the known categories, or add `[emergency.categories.{}]` with its \
+                "{pick} one of the known categories, or add `[emergency.categories.{}]` with its \
                  approvers and may_bypass to the config",
                 suggested_key(name)
             ),
