@@ -172,6 +172,9 @@ pub struct DeclareArgs {
     /// Also create the hotfix branch and switch to it.
     #[arg(long)]
     pub branch: bool,
+    /// Accept an incident id dated more than 7 days from today.
+    #[arg(long = "any-date")]
+    pub any_date: bool,
     /// Print the record as JSON.
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,7 @@ mod diagnostics;
 mod exit;
 mod interrupt;
 mod policy;
+mod plural;
 mod record;
 mod records;
 mod report;

@@ -1,7 +1,7 @@
 //! Emergency records between the store and the core: rows to typed records and back, the acting
 //! person, refusals as exit codes, and the clocks people read mid-incident.
 
-use fixlane_core::emergency::{Emergency, Refusal};
+use fixlane_core::emergency::{Emergency, Refusal, Refusals};
 use fixlane_core::{Config, IncidentId, PersonName};
 use fixlane_store::{EmergencyRow, Store};
 use jiff::Timestamp;
@@ -31,8 +31,18 @@ pub fn from_row(row: &EmergencyRow) -> anyhow::Result<Emergency> {
     })
 }
 
-/// A refusal exits 1 with its whole text; anything else is an error (exit 2).
+/// A refusal, or every refusal of one request, exits 1 with its whole text; anything else is
+/// an error (exit 2).
 pub fn failure(error: anyhow::Error, context: &Context) -> Failure {
+    let error = match error.downcast::<Refusals>() {
+        Ok(refusals) => {
+            return Failure::failed(anyhow::anyhow!(
+                "{}",
+                refusals.render_with_file(&context.config_display())
+            ));
+        }
+        Err(error) => error,
+    };
     match error.downcast::<Refusal>() {
         Ok(refusal) => Failure::failed(anyhow::anyhow!(
             "{}",

@@ -15,6 +15,7 @@ pub mod lane;
 pub mod names;
 pub mod plan;
 pub mod policy_change;
+pub mod suggest;
 pub mod verdict;
 
 pub use config::model::{Config, Tier};

@@ -793,6 +793,7 @@ macro_rules! impl_store {
             >
             where
                 F: FnOnce(
+                        jiff::Timestamp,
                         &[$crate::PastDeclaration],
                         Option<&$crate::RateReview>,
                     ) -> Result<($crate::EmergencyRow, serde_json::Value), E>
@@ -807,6 +808,10 @@ macro_rules! impl_store {
                 // The lock comes before the reads: the decision sees every declaration committed
                 // before it, and no other declaration can commit until this one does.
                 Self::hold_write_lock(&mut tx).await?;
+                // Read under the lock: every declaration committed before this one read the
+                // clock before this reading, so none of them is stamped later than `now` (on one
+                // clock; the policy counts later stamps anyway, for clocks that disagree).
+                let now = jiff::Timestamp::now();
                 let what = "read the recent declarations";
                 let rows = sqlx::query($crate::backend::SELECT_DECLARATIONS_SINCE)
                     .bind(&since)
@@ -825,7 +830,7 @@ macro_rules! impl_store {
                     )?);
                 }
                 let review = Self::last_rate_review_in(&mut tx).await?;
-                let (mut row, details) = match decide(&past, review.as_ref()) {
+                let (mut row, details) = match decide(now, &past, review.as_ref()) {
                     Ok(decided) => decided,
                     Err(refusal) => {
                         tx.rollback()
@@ -968,12 +973,18 @@ macro_rules! impl_store {
                 &self,
                 actor: &str,
                 notes: &str,
-                at: jiff::Timestamp,
-            ) -> Result<fixlane_core::audit::AuditEntry, $crate::StoreError> {
+            ) -> Result<
+                ($crate::RateReview, fixlane_core::audit::AuditEntry),
+                $crate::StoreError,
+            > {
                 use $crate::error::query_error;
                 $crate::backend::validate_actor(actor, "a rate review")?;
-                let at = $crate::model::format_time(at);
                 let mut tx = self.begin_write().await?;
+                // The review's moment is read under the lock, as a declaration's is, so the
+                // order of the stamps is the order of the commits.
+                Self::hold_write_lock(&mut tx).await?;
+                let now = jiff::Timestamp::now();
+                let at = $crate::model::format_time(now);
                 sqlx::query($crate::backend::INSERT_RATE_REVIEW)
                     .bind(&at)
                     .bind(actor)
@@ -986,7 +997,12 @@ macro_rules! impl_store {
                 tx.commit()
                     .await
                     .map_err(query_error("commit the rate review"))?;
-                Ok(entry)
+                let review = $crate::RateReview {
+                    at: now,
+                    by: actor.to_owned(),
+                    notes: notes.to_owned(),
+                };
+                Ok((review, entry))
             }
 
             async fn last_rate_review(

@@ -97,9 +97,15 @@ pub trait Store {
     ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
 
     /// Declares an emergency. In one write transaction, with the write lock held from the start:
-    /// reads every declaration with `declared_at >= since` (oldest first) and the last rate
-    /// review, calls `decide`, and inserts the row it returns with an audit entry (action
-    /// `declare`, the details `decide` returned).
+    /// reads the clock, every declaration with `declared_at >= since` (oldest first) and the last
+    /// rate review, calls `decide` with that moment and that history, and inserts the row it
+    /// returns with an audit entry (action `declare`, the details `decide` returned).
+    ///
+    /// The moment handed to `decide` is read under the lock, after every earlier declaration
+    /// committed: decide on it and stamp the record with it, never with a clock read before the
+    /// call, or a declaration that committed first with a later stamp looks like the future.
+    /// `since` only bounds what is read: reading more is harmless, since the decision measures
+    /// its own windows from the moment it is handed.
     ///
     /// `decide` runs while the lock is held, so it must be quick and synchronous; no other
     /// declaration can commit between what it saw and the insert. Its `Err(E)` writes nothing
@@ -113,6 +119,7 @@ pub trait Store {
     ) -> impl Future<Output = Result<Result<EmergencyWrite, E>, StoreError>> + Send
     where
         F: FnOnce(
+                Timestamp,
                 &[PastDeclaration],
                 Option<&RateReview>,
             ) -> Result<(EmergencyRow, serde_json::Value), E>
@@ -147,13 +154,13 @@ pub trait Store {
     fn emergencies(&self) -> impl Future<Output = Result<Vec<EmergencyRow>, StoreError>> + Send;
 
     /// Records a team review of the emergency rate, audited as `review-rate` with its time and
-    /// notes.
+    /// notes. Its time is read under the write lock, as a declaration's is, so every declaration
+    /// committed before the review is stamped no later than it, and every one after no earlier.
     fn record_rate_review(
         &self,
         actor: &str,
         notes: &str,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(RateReview, AuditEntry), StoreError>> + Send;
 
     /// The newest rate review (by its time; of reviews at one instant, the last recorded).
     fn last_rate_review(
@@ -363,6 +370,7 @@ impl Store for AnyStore {
     ) -> Result<Result<EmergencyWrite, E>, StoreError>
     where
         F: FnOnce(
+                Timestamp,
                 &[PastDeclaration],
                 Option<&RateReview>,
             ) -> Result<(EmergencyRow, serde_json::Value), E>
@@ -410,11 +418,10 @@ impl Store for AnyStore {
         &self,
         actor: &str,
         notes: &str,
-        at: Timestamp,
-    ) -> Result<AuditEntry, StoreError> {
+    ) -> Result<(RateReview, AuditEntry), StoreError> {
         match self {
-            AnyStore::Sqlite(store) => store.record_rate_review(actor, notes, at).await,
-            AnyStore::Postgres(store) => store.record_rate_review(actor, notes, at).await,
+            AnyStore::Sqlite(store) => store.record_rate_review(actor, notes).await,
+            AnyStore::Postgres(store) => store.record_rate_review(actor, notes).await,
         }
     }
 

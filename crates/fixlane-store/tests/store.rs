@@ -806,7 +806,7 @@ fn emergency(id: &str, declared_at: &str, author: &str, drill: bool) -> Emergenc
 async fn declare(store: &AnyStore, row: EmergencyRow) -> (EmergencyRow, fixlane_store::AuditEntry) {
     let since = time("2000-01-01T00:00:00Z");
     store
-        .declare_emergency(&row.author.clone(), since, move |_, _| {
+        .declare_emergency(&row.author.clone(), since, move |_, _, _| {
             let details = json!({"id": row.id, "drill": row.drill});
             Ok::<_, String>((row, details))
         })
@@ -822,10 +822,16 @@ async fn emergency_declare_round_trip(db: TestDb) {
     let row = emergency("INC-1", "2026-05-20T10:00:00.123456789Z", "alice", false);
     let since = time("2026-05-19T10:00:00Z");
     let expected = row.clone();
+    let called = Timestamp::now();
     let (declared, entry) = store
-        .declare_emergency("alice", since, move |past, review| {
+        .declare_emergency("alice", since, move |now, past, review| {
             assert!(past.is_empty());
             assert!(review.is_none());
+            // The moment is read during the call, under the lock, not handed in.
+            assert!(
+                now >= called && now <= Timestamp::now(),
+                "{now} vs {called}"
+            );
             Ok::<_, String>((row, json!({"id": "INC-1", "severity": "P1"})))
         })
         .await
@@ -872,7 +878,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     again.document = json!({"other": true});
     let since = time("2026-05-01T00:00:00Z");
     let refused = store
-        .declare_emergency("bob", since, move |_, _| {
+        .declare_emergency("bob", since, move |_, _, _| {
             Ok::<_, String>((again, json!({"id": "INC-1"})))
         })
         .await;
@@ -890,7 +896,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     // Empty ids and actors are refused before anything is written.
     let blank = emergency(" ", "2026-05-20T12:00:00Z", "carol", false);
     let refused = store
-        .declare_emergency("carol", since, move |_, _| {
+        .declare_emergency("carol", since, move |_, _, _| {
             Ok::<_, String>((blank, json!({})))
         })
         .await;
@@ -900,7 +906,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     );
     let fine = emergency("INC-3", "2026-05-20T12:00:00Z", "carol", false);
     let refused = store
-        .declare_emergency("", since, move |_, _| Ok::<_, String>((fine, json!({}))))
+        .declare_emergency("", since, move |_, _, _| Ok::<_, String>((fine, json!({}))))
         .await;
     assert!(
         matches!(refused, Err(StoreError::Invalid { .. })),
@@ -933,7 +939,7 @@ async fn refused_declaration_writes_nothing(db: TestDb) {
     let store = &db.store;
     let row = emergency("INC-1", "2026-05-20T10:00:00Z", "alice", false);
     let outcome = store
-        .declare_emergency("alice", time("2026-05-01T00:00:00Z"), move |_, _| {
+        .declare_emergency("alice", time("2026-05-01T00:00:00Z"), move |_, _, _| {
             drop(row);
             Err::<(EmergencyRow, serde_json::Value), _>("P2: the normal pipeline".to_owned())
         })
@@ -973,11 +979,11 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
     )
     .await;
     store
-        .record_rate_review("dave", "older review", time("2026-05-05T00:00:00Z"))
+        .record_rate_review("dave", "older review")
         .await
         .unwrap();
-    store
-        .record_rate_review("erin", "newest review", time("2026-05-15T00:00:00Z"))
+    let (newest, _) = store
+        .record_rate_review("erin", "newest review")
         .await
         .unwrap();
     let before = store.audit_entries().await.unwrap().len();
@@ -987,7 +993,7 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
         let since = time(since);
         async move {
             store
-                .declare_emergency("zoe", since, |past, review| {
+                .declare_emergency("zoe", since, |_, past, review| {
                     Err::<(EmergencyRow, serde_json::Value), _>((past.to_vec(), review.cloned()))
                 })
                 .await
@@ -1014,13 +1020,10 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
         ]
     );
     assert_eq!(
-        review,
-        Some(RateReview {
-            at: time("2026-05-15T00:00:00Z"),
-            by: "erin".into(),
-            notes: "newest review".into(),
-        })
+        review.as_ref().map(|review| review.by.as_str()),
+        Some("erin")
     );
+    assert_eq!(review, Some(newest));
     let (past, _) = seen("2026-05-10T10:00:00.000000001Z").await;
     assert_eq!(past.len(), 1);
     let (past, _) = seen("2000-01-01T00:00:00Z").await;
@@ -1178,8 +1181,7 @@ async fn concurrent_declarations_respect_the_rate(db: TestDb) {
     const ATTEMPTS: usize = 6;
     const LIMIT: usize = 3;
     let second = db.reopen().await;
-    let now = Timestamp::now();
-    let since = now - jiff::SignedDuration::from_hours(24);
+    let since = Timestamp::now() - jiff::SignedDuration::from_hours(24);
     let mut handles = Vec::new();
     for attempt in 0..ATTEMPTS {
         let store = if attempt % 2 == 0 {
@@ -1190,7 +1192,9 @@ async fn concurrent_declarations_respect_the_rate(db: TestDb) {
         handles.push(tokio::spawn(async move {
             let id = format!("INC-{attempt}");
             store
-                .declare_emergency(&format!("oncall-{attempt}"), since, move |past, _| {
+                .declare_emergency(&format!("oncall-{attempt}"), since, move |now, past, _| {
+                    // Under the lock, every declaration committed before reads as earlier.
+                    assert!(past.iter().all(|earlier| earlier.declared_at <= now));
                     if past.len() >= LIMIT {
                         return Err(format!("{} declarations in 24 h", past.len()));
                     }
@@ -1232,62 +1236,45 @@ async fn concurrent_declarations_respect_the_rate(db: TestDb) {
 async fn rate_reviews_round_trip(db: TestDb) {
     let store = &db.store;
     assert_eq!(store.last_rate_review().await.unwrap(), None);
-    let first = store
-        .record_rate_review(
-            "dave",
-            "three in a month: fine",
-            time("2026-05-10T09:00:00Z"),
-        )
+    let before = Timestamp::now();
+    let (first, entry) = store
+        .record_rate_review("dave", "three in a month: fine")
         .await
         .unwrap();
-    assert_eq!(first.action, "review-rate");
-    assert_eq!(first.actor, "dave");
+    // The review's moment is read by the store during the call.
+    assert!(first.at >= before && first.at <= Timestamp::now());
     assert_eq!(
-        first.details,
-        json!({"at": "2026-05-10T09:00:00.000000000Z", "notes": "three in a month: fine"})
+        (first.by.as_str(), first.notes.as_str()),
+        ("dave", "three in a month: fine")
     );
+    assert_eq!(entry.action, "review-rate");
+    assert_eq!(entry.actor, "dave");
     assert_eq!(
-        store.last_rate_review().await.unwrap(),
-        Some(RateReview {
-            at: time("2026-05-10T09:00:00Z"),
-            by: "dave".into(),
-            notes: "three in a month: fine".into(),
-        })
+        entry.details,
+        json!({"at": fixlane_store::format_time(first.at), "notes": "three in a month: fine"})
     );
-    store
-        .record_rate_review(
-            "erin",
-            "too many; fix the pipeline",
-            time("2026-06-10T09:00:00.25Z"),
-        )
+    assert_eq!(store.last_rate_review().await.unwrap(), Some(first.clone()));
+    let (second, _) = store
+        .record_rate_review("erin", "too many; fix the pipeline")
         .await
         .unwrap();
-    // Recorded later but about an earlier review: the newest review stays the June one.
-    store
-        .record_rate_review(
-            "frank",
-            "backfilled May notes",
-            time("2026-05-20T09:00:00Z"),
-        )
-        .await
-        .unwrap();
+    assert!(second.at >= first.at);
+    // Another process or replica sees the newest review.
     assert_eq!(
         db.reopen().await.last_rate_review().await.unwrap(),
         Some(RateReview {
-            at: time("2026-06-10T09:00:00.25Z"),
+            at: second.at,
             by: "erin".into(),
             notes: "too many; fix the pipeline".into(),
         })
     );
-    let refused = store
-        .record_rate_review(" ", "anonymous", time("2026-06-11T00:00:00Z"))
-        .await;
+    let refused = store.record_rate_review(" ", "anonymous").await;
     assert!(
         matches!(refused, Err(StoreError::Invalid { .. })),
         "{refused:?}"
     );
-    assert_eq!(store.audit_entries().await.unwrap().len(), 3);
-    assert_eq!(store.verify_audit().await.unwrap(), Ok(3));
+    assert_eq!(store.audit_entries().await.unwrap().len(), 2);
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
 }
 
 fn new_canary(id: &str, incident: Option<&str>, started_at: &str) -> NewCanary {

@@ -6,6 +6,7 @@ use fixlane_store::Store;
 
 use crate::cli::AuditCommand;
 use crate::exit::{self, CommandResult, Failure};
+use crate::plural;
 use crate::settings::{self, Context};
 
 pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
@@ -17,7 +18,8 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                     let head = store.audit_head().await?;
                     match head {
                         Some((seq, hash)) => println!(
-                            "audit log intact: {count} entries, head #{seq} {}",
+                            "audit log intact: {}, head #{seq} {}",
+                            plural::count(count, "entry", "entries"),
                             hash.get(..16).unwrap_or(&hash)
                         ),
                         None => println!("audit log intact: it is empty"),
@@ -41,7 +43,11 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                         std::fs::write(path, text).map_err(|error| {
                             anyhow::anyhow!("could not write {}: {error}", path.display())
                         })?;
-                        eprintln!("wrote {} entries to {}", entries.len(), path.display());
+                        eprintln!(
+                            "wrote {} to {}",
+                            plural::count(entries.len(), "entry", "entries"),
+                            path.display()
+                        );
                     }
                     None => std::io::stdout().lock().write_all(text.as_bytes())?,
                 }

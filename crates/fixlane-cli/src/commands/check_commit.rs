@@ -8,7 +8,7 @@ use fixlane_runner::git::Repository;
 use crate::cli::CheckCommitArgs;
 use crate::exit::{self, CommandResult, Failure};
 use crate::settings::{self, Context};
-use crate::{policy, records};
+use crate::{plural, policy, records};
 
 pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandResult {
     let repo = &context.repo;
@@ -102,14 +102,15 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
     }
     if errors > 0 {
         return Err(Failure::failed(anyhow::anyhow!(
-            "commit {short} fails {errors} hotfix rule{} for {}",
-            if errors == 1 { "" } else { "s" },
+            "commit {short} fails {} for {}",
+            plural::count(errors, "hotfix rule", "hotfix rules"),
             emergency.id
         )));
     }
     println!(
-        "commit {short} passes the hotfix rules for {} ({lines_changed} lines changed{})",
+        "commit {short} passes the hotfix rules for {} ({} changed{})",
         emergency.id,
+        plural::count(lines_changed, "line", "lines"),
         if findings.is_empty() {
             ""
         } else {

@@ -2,6 +2,7 @@
 
 use crate::cli::ConfigCommand;
 use crate::exit::{self, CommandResult};
+use crate::plural;
 use crate::settings::Context;
 
 pub fn config(context: &Context, command: &ConfigCommand) -> CommandResult {
@@ -10,10 +11,10 @@ pub fn config(context: &Context, command: &ConfigCommand) -> CommandResult {
             let config = context.load_config()?;
             let emergency_lanes = config.lanes.values().filter(|lane| lane.emergency).count();
             println!(
-                "{}: ok — {} gates, {} lanes (normal{}), {} emergency categories",
+                "{}: ok — {}, {} (normal{}), {}",
                 context.config_display(),
-                config.gates.len(),
-                config.lanes.len() + 1,
+                plural::count(config.gates.len(), "gate", "gates"),
+                plural::count(config.lanes.len() + 1, "lane", "lanes"),
                 if config.lanes.is_empty() {
                     String::new()
                 } else {
@@ -27,7 +28,11 @@ pub fn config(context: &Context, command: &ConfigCommand) -> CommandResult {
                             .join(", ")
                     )
                 },
-                config.emergency.categories.len(),
+                plural::count(
+                    config.emergency.categories.len(),
+                    "emergency category",
+                    "emergency categories"
+                ),
             );
             if emergency_lanes == 0 {
                 println!("note: no lane has `emergency = true`, so there is no hotfix lane yet");

@@ -14,34 +14,24 @@ use crate::settings::{self, Context};
 pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
     let config = context.load_config()?;
     let author = records::person(context, &config, "declaring an emergency")?;
-    let now = Timestamp::now();
-    let request = DeclareRequest {
-        id: arguments.id.clone(),
-        severity: arguments.severity.clone(),
-        category: arguments.category.clone(),
-        title: arguments.title.clone(),
-        author: author.clone(),
-        cleanup_owner: arguments.cleanup_owner.clone(),
-        eta: arguments.eta.clone(),
-        flag_flip: arguments.flag_flip.clone(),
-        rollback: arguments.rollback.clone(),
-        drill: false,
-        now,
-    };
-    // The history the rate limits look at: the longer of their two windows.
+    // The history the rate limits look at: the longer of their two windows, and a day more for
+    // a clock stepped back between this reading and the store's (reading more is harmless).
     let window_seconds = [config.emergency.rate_limit, config.emergency.author_limit]
         .iter()
         .flatten()
         .map(|limit| limit.within.as_seconds())
         .max()
         .unwrap_or(0);
-    let since = now
+    let since = Timestamp::now()
         .checked_sub(i64::try_from(window_seconds).unwrap_or(i64::MAX).seconds())
+        .and_then(|since| since.checked_sub(24.hours()))
         .unwrap_or(Timestamp::MIN);
     let declared = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         let decided = store
-            .declare_emergency(author.as_str(), since, |past, review| {
+            // `now` is read by the store under its write lock: deciding on a clock read before
+            // it would let a declaration that committed first with a later stamp go uncounted.
+            .declare_emergency(author.as_str(), since, |now, past, review| {
                 let history = DeclarationHistory {
                     declarations: past
                         .iter()
@@ -53,6 +43,20 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
                         })
                         .collect(),
                     last_rate_review: review.map(|review| review.at),
+                };
+                let request = DeclareRequest {
+                    id: arguments.id.clone(),
+                    severity: arguments.severity.clone(),
+                    category: arguments.category.clone(),
+                    title: arguments.title.clone(),
+                    author: author.clone(),
+                    cleanup_owner: arguments.cleanup_owner.clone(),
+                    eta: arguments.eta.clone(),
+                    flag_flip: arguments.flag_flip.clone(),
+                    rollback: arguments.rollback.clone(),
+                    drill: false,
+                    any_date: arguments.any_date,
+                    now,
                 };
                 let declared = policy::declare(&config, &request, &history)?;
                 let details = serde_json::json!({

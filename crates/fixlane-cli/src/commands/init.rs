@@ -4,6 +4,7 @@ use fixlane_core::config::starter::{Ecosystem, starter};
 
 use crate::cli::InitArgs;
 use crate::exit::{self, CommandResult, Failure};
+use crate::plural;
 use crate::settings::Context;
 
 fn detect(root: &std::path::Path) -> Ecosystem {
@@ -35,8 +36,8 @@ pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
     // The starter must pass its own checks; refusing here beats writing a broken file.
     if let Err(errors) = fixlane_core::config::parse(&text, "fixlane.toml") {
         return Err(Failure::error(anyhow::anyhow!(
-            "the starter config for {ecosystem:?} does not validate ({} errors); this is a bug in fixlane",
-            errors.errors.len()
+            "the starter config for {ecosystem:?} does not validate ({}); this is a bug in fixlane",
+            plural::count(errors.errors.len(), "error", "errors")
         )));
     }
     std::fs::write(path, text)

@@ -2,7 +2,6 @@
 
 use fixlane_core::emergency::policy;
 use fixlane_store::Store;
-use jiff::Timestamp;
 
 use crate::cli::ReviewRateArgs;
 use crate::exit::{self, CommandResult, Failure};
@@ -22,7 +21,7 @@ pub fn review_rate(context: &Context, arguments: &ReviewRateArgs) -> CommandResu
     settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         store
-            .record_rate_review(person.as_str(), &arguments.notes, Timestamp::now())
+            .record_rate_review(person.as_str(), &arguments.notes)
             .await?;
         Ok::<(), Failure>(())
     })?;

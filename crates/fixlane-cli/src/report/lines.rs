@@ -2,6 +2,8 @@
 
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
+use crate::plural;
+
 pub fn seconds(milliseconds: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let seconds = milliseconds as f64 / 1000.0;
@@ -34,7 +36,7 @@ pub fn describe(event: &RunEvent) -> Option<String> {
             jobs,
             ..
         } => Some(format!(
-            "run {run_id}: lane {lane}{}{} on {}{} with {jobs} jobs",
+            "run {run_id}: lane {lane}{}{} on {}{} with {}",
             if *emergency { " (emergency)" } else { "" },
             incident
                 .as_ref()
@@ -45,6 +47,7 @@ pub fn describe(event: &RunEvent) -> Option<String> {
                 .as_ref()
                 .map(|branch| format!(" ({branch})"))
                 .unwrap_or_default(),
+            plural::count(*jobs, "job", "jobs"),
         )),
         RunEvent::GateStarted { gate, .. } => Some(format!("started  {gate}")),
         RunEvent::GateFinished {

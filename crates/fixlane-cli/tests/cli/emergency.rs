@@ -12,6 +12,8 @@ const IN_FREEZE: &str = "2026-12-22T10:00:00+05:30";
 fn declare(sandbox: &Sandbox, id: &str, as_person: &str, extra: &[&str]) -> Run {
     let mut arguments = vec![
         "declare",
+        // The suite's ids are fixed dates, so it reads the same on any day.
+        "--any-date",
         id,
         "--severity",
         "P0",
@@ -189,6 +191,7 @@ fn refusals_name_the_rule_and_what_to_do_instead() {
     let sandbox = Sandbox::example();
     let p2 = sandbox.fixlane(&[
         "declare",
+        "--any-date",
         ID,
         "--severity",
         "P2",
@@ -210,6 +213,7 @@ fn refusals_name_the_rule_and_what_to_do_instead() {
 
     let no_preflight = sandbox.fixlane(&[
         "declare",
+        "--any-date",
         ID,
         "--severity",
         "P0",
@@ -307,6 +311,7 @@ fn one_person_counts_for_one_group_and_scope_follows_the_category() {
     sandbox
         .fixlane(&[
             "declare",
+            "--any-date",
             incident_id,
             "--severity",
             "P0",
@@ -538,4 +543,101 @@ fn check_commit_passes_a_disciplined_commit_and_fails_the_others() {
     sandbox
         .fixlane(&["check-commit", "--strict"])
         .expect_code(1);
+}
+
+#[test]
+fn a_declaration_with_three_mistakes_hears_of_all_three_at_once() {
+    let sandbox = Sandbox::example();
+    let refused = sandbox.fixlane(&[
+        "declare",
+        "--any-date",
+        ID,
+        "--severity",
+        "P1",
+        "--category",
+        "sec",
+        "--title",
+        "payment timeout",
+        "--cleanup-owner",
+        "bobby",
+        "--flag-flip",
+        "x",
+        "--rollback",
+        "y",
+        "--as",
+        "bob",
+    ]);
+    refused.expect_code(1);
+    let stderr = refused.stderr();
+    for expected in [
+        "for 3 reasons",
+        "emergency.severities",
+        "did you mean `security`?",
+        "did you mean `bob`?",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    snapshot(&sandbox, "refused_three_mistakes_at_once", &stderr);
+    let listed = sandbox.fixlane(&["list", "--json"]);
+    assert!(!listed.stdout().contains(ID), "{}", listed.stdout());
+}
+
+#[test]
+fn an_incident_id_dated_years_ago_needs_any_date() {
+    let sandbox = Sandbox::example();
+    let old = "INC-2020-01-01-001";
+    let mut arguments = vec![
+        "declare",
+        old,
+        "--severity",
+        "P0",
+        "--category",
+        "security",
+        "--title",
+        "payment timeout",
+        "--cleanup-owner",
+        "bob",
+        "--flag-flip",
+        "x",
+        "--rollback",
+        "y",
+        "--as",
+        "bob",
+    ];
+    let refused = sandbox.fixlane(&arguments);
+    refused.expect_code(1);
+    let stderr = refused.stderr();
+    for expected in [
+        "emergency.id_date",
+        "is dated 2020-01-01",
+        "days before today",
+        "--any-date",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    arguments.push("--any-date");
+    sandbox.fixlane(&arguments).expect_code(0);
+}
+
+#[test]
+fn check_commit_counts_one_line_as_one_line() {
+    let sandbox = Sandbox::example();
+    declare(&sandbox, ID, "bob", &["--branch"]).expect_code(0);
+    sandbox
+        .fixlane(&["approve", ID, "--as", "carol"])
+        .expect_code(0);
+    let path = sandbox.path().join("crates/payments/src/lib.rs");
+    let mut source = std::fs::read_to_string(&path).unwrap();
+    source.push_str("// Timeouts are retried once.\n");
+    sandbox.write("crates/payments/src/lib.rs", &source);
+    sandbox.commit(&format!(
+        "hotfix(payments): note the retry\n\n{ID}\napprover: @carol"
+    ));
+    let passed = sandbox.fixlane(&["check-commit"]);
+    passed.expect_code(0);
+    assert!(
+        passed.stdout().contains("(1 line changed)"),
+        "{}",
+        passed.stdout()
+    );
 }

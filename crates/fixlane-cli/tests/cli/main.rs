@@ -10,6 +10,7 @@ mod ci;
 mod config;
 mod emergency;
 mod help;
+mod races;
 mod run;
 mod support;
 mod verdict;

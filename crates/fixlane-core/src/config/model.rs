@@ -142,6 +142,17 @@ pub struct EmergencyPolicy {
     pub rate_review_roles: Vec<String>,
     pub canary_profile: String,
     pub categories: IndexMap<String, Category>,
+    /// Where the settings a declaration's refusals cite were written.
+    pub lines: EmergencyLines,
+}
+
+/// Where a few `[emergency]` settings were written, for refusals that point back at them;
+/// `None` for a setting left at its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct EmergencyLines {
+    pub severities: Option<SourceLine>,
+    pub id_pattern: Option<SourceLine>,
+    pub rate_limit: Option<SourceLine>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

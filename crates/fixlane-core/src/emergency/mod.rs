@@ -2,8 +2,13 @@
 //! freezes, and commit discipline. Pure: the caller supplies the clock, the history and git's
 //! answers.
 
+pub mod approvals;
+pub mod bypasses;
 pub mod commit;
+pub mod declaration;
+pub mod identity;
 pub mod model;
+pub mod naming;
 pub mod policy;
 pub mod postmortem;
 pub mod profile;
@@ -14,4 +19,4 @@ pub mod windows;
 mod test_support;
 
 pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
-pub use refusal::Refusal;
+pub use refusal::{Refusal, Refusals};

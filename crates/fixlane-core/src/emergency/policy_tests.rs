@@ -1,37 +1,15 @@
 //! One test per rule of the emergency policy: each fails if its rule is removed.
 
+use jiff::Timestamp;
+
 use super::*;
-use crate::emergency::test_support::{at, config, person, sample};
-
-const NOW: &str = "2026-05-20T10:00:00Z";
-
-fn request() -> DeclareRequest {
-    DeclareRequest {
-        id: "INC-2026-05-20-001".to_owned(),
-        severity: "P0".to_owned(),
-        category: "security".to_owned(),
-        title: "Fix payment timeout".to_owned(),
-        author: person("bob"),
-        cleanup_owner: "bob".to_owned(),
-        eta: Some("23:30".to_owned()),
-        flag_flip: Some("no flag covers the payment path".to_owned()),
-        rollback: Some("the bug is in a brand-new feature".to_owned()),
-        drill: false,
-        now: at(NOW),
-    }
-}
-
-fn past(id: &str, author: &str, declared_at: &str, drill: bool) -> PastDeclaration {
-    PastDeclaration {
-        id: id.to_owned(),
-        author: author.to_owned(),
-        declared_at: at(declared_at),
-        drill,
-    }
-}
+use crate::config::model::BypassElement;
+use crate::emergency::model::EmergencyState;
+use crate::emergency::test_support::{NOW, at, config, only, past, person, request, sample};
+use crate::names::IncidentId;
 
 fn refusal(request: &DeclareRequest) -> Refusal {
-    declare(&config(), request, &DeclarationHistory::default()).unwrap_err()
+    only(declare(&config(), request, &DeclarationHistory::default()).unwrap_err())
 }
 
 fn id(text: &str) -> IncidentId {
@@ -168,7 +146,7 @@ fn an_id_matching_the_pattern_must_still_be_a_safe_name() {
     config.emergency.id_pattern = "INC $(NNN)".to_owned();
     let mut bad = request();
     bad.id = "INC $(123)".to_owned();
-    let refusal = declare(&config, &bad, &DeclarationHistory::default()).unwrap_err();
+    let refusal = only(declare(&config, &bad, &DeclarationHistory::default()).unwrap_err());
     assert_eq!(refusal.rule, "emergency.id_pattern");
     assert!(refusal.why.contains("not usable as a name"));
 }
@@ -267,7 +245,7 @@ fn an_id_already_declared_is_refused() {
         )],
         last_rate_review: None,
     };
-    let refusal = declare(&config(), &request(), &history).unwrap_err();
+    let refusal = only(declare(&config(), &request(), &history).unwrap_err());
     assert_eq!(refusal.rule, "emergency.unique_id");
 }
 
@@ -323,7 +301,7 @@ fn busy_week() -> DeclarationHistory {
 
 #[test]
 fn beyond_the_rate_limit_a_team_review_must_come_first() {
-    let refusal = declare(&config(), &request(), &busy_week()).unwrap_err();
+    let refusal = only(declare(&config(), &request(), &busy_week()).unwrap_err());
     assert_eq!(refusal.rule, "emergency.rate_limit");
     assert!(
         refusal
@@ -352,13 +330,64 @@ fn a_recorded_review_resets_the_rate_count() {
     assert!(declare(&config(), &request(), &history).is_ok());
     // A review older than the declarations does not help.
     history.last_rate_review = Some(at("2026-05-13T00:00:00Z"));
-    let refusal = declare(&config(), &request(), &history).unwrap_err();
+    let refusal = only(declare(&config(), &request(), &history).unwrap_err());
     assert_eq!(refusal.rule, "emergency.rate_limit");
     assert!(
         refusal
             .why
             .contains("since the last team review (2026-05-13)")
     );
+}
+
+#[test]
+fn a_declaration_stamped_after_the_deciding_clock_still_counts() {
+    // Another declarer's clock ran ahead, or it read its clock later and committed first: its
+    // declaration is in the history with a stamp after this decision's moment. Fail closed.
+    let mut history = busy_week();
+    history.declarations.remove(0);
+    history.declarations.push(past(
+        "INC-2026-05-20-002",
+        "carol",
+        "2026-05-20T10:00:00.000001Z",
+        false,
+    ));
+    let refusal = only(declare(&config(), &request(), &history).unwrap_err());
+    assert_eq!(refusal.rule, "emergency.rate_limit");
+    assert!(
+        refusal.why.contains("INC-2026-05-20-002"),
+        "{}",
+        refusal.why
+    );
+}
+
+#[test]
+fn a_declaration_at_the_instant_of_the_review_counts_after_it() {
+    let mut history = busy_week();
+    let review = at("2026-05-18T08:00:00Z");
+    history.last_rate_review = Some(review);
+    history.declarations.push(past(
+        "INC-2026-05-19-002",
+        "carol",
+        "2026-05-19T08:00:00Z",
+        false,
+    ));
+    // INC-2026-05-18-001 was stamped at the review's instant: which came first is unknowable,
+    // so it counts against the limit after the review, with the one after it.
+    let mut after = history.clone();
+    after.declarations.push(past(
+        "INC-2026-05-19-003",
+        "dave",
+        "2026-05-19T09:00:00Z",
+        false,
+    ));
+    let refusal = only(declare(&config(), &request(), &after).unwrap_err());
+    assert_eq!(refusal.rule, "emergency.rate_limit");
+    assert!(
+        refusal.why.contains("INC-2026-05-18-001"),
+        "{}",
+        refusal.why
+    );
+    assert!(declare(&config(), &request(), &history).is_ok());
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The one error every emergency rule returns: what was refused, which rule refused it (with its
 //! config line when known), and what to do instead, so a user under pressure is never stuck.
+//! A request several rules refuse gets all of them at once, as [`Refusals`], so it takes one
+//! more try, not one per mistake.
 
 use std::fmt;
 
@@ -43,12 +45,34 @@ impl Refusal {
         self
     }
 
+    /// The same refusal, pointing at where its rule is written when that is known (a setting
+    /// left at its default is written nowhere).
+    #[must_use]
+    pub fn at_line(mut self, line: Option<SourceLine>) -> Self {
+        if line.is_some() {
+            self.config_line = line;
+        }
+        self
+    }
+
     /// The rendering with the config file named, for callers that know it.
     pub fn render_with_file(&self, file: &str) -> String {
-        let mut text = format!("refused: {}\n", self.refused);
-        text.push_str(&format!("   rule: {} — {}\n", self.rule, self.why));
+        format!("refused: {}\n{}", self.refused, self.body(Some(file)))
+    }
+
+    /// The rule, where it is written and what to do instead, without the `refused:` line.
+    fn body(&self, file: Option<&str>) -> String {
+        let mut text = format!("   rule: {} — {}\n", self.rule, self.why);
         if let Some(line) = self.config_line {
-            text.push_str(&format!("  where: {file}:{}:{}\n", line.line, line.column));
+            match file {
+                Some(file) => {
+                    text.push_str(&format!("  where: {file}:{}:{}\n", line.line, line.column));
+                }
+                None => text.push_str(&format!(
+                    "  where: config line {}, column {}\n",
+                    line.line, line.column
+                )),
+            }
         }
         text.push_str(&format!("instead: {}", self.instead));
         text
@@ -57,17 +81,97 @@ impl Refusal {
 
 impl fmt::Display for Refusal {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(formatter, "refused: {}", self.refused)?;
-        writeln!(formatter, "   rule: {} — {}", self.rule, self.why)?;
-        if let Some(line) = self.config_line {
-            writeln!(
-                formatter,
-                "  where: config line {}, column {}",
-                line.line, line.column
-            )?;
-        }
-        write!(formatter, "instead: {}", self.instead)
+        write!(formatter, "refused: {}\n{}", self.refused, self.body(None))
     }
 }
 
 impl std::error::Error for Refusal {}
+
+/// Every refusal of one request, in the order its rules are checked. Never empty when the
+/// policy returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusals(Vec<Refusal>);
+
+impl Refusals {
+    /// The refusals collected while checking one request.
+    pub(crate) fn from_vec(refusals: Vec<Refusal>) -> Self {
+        Self(refusals)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Refusal> {
+        self.0.iter()
+    }
+
+    /// The rules that refused, in order.
+    pub fn rules(&self) -> Vec<&'static str> {
+        self.0.iter().map(|refusal| refusal.rule).collect()
+    }
+
+    pub fn into_vec(self) -> Vec<Refusal> {
+        self.0
+    }
+
+    /// The rendering with the config file named, for callers that know it.
+    pub fn render_with_file(&self, file: &str) -> String {
+        self.render(Some(file))
+    }
+
+    /// One refusal reads as it always does. Several about the same request share one
+    /// `refused:` line that counts them, then one block each, so all of them are fixed at once.
+    fn render(&self, file: Option<&str>) -> String {
+        let same_request = self
+            .0
+            .windows(2)
+            .all(|pair| pair[0].refused == pair[1].refused);
+        match self.0.as_slice() {
+            [] => String::new(),
+            [only] => format!("refused: {}\n{}", only.refused, only.body(file)),
+            [first, ..] if same_request => {
+                let blocks: Vec<String> = self.0.iter().map(|refusal| refusal.body(file)).collect();
+                format!(
+                    "refused: {}, for {} reasons; fix them all, then try again:\n\n{}",
+                    first.refused,
+                    self.0.len(),
+                    blocks.join("\n\n")
+                )
+            }
+            _ => self
+                .0
+                .iter()
+                .map(|refusal| format!("refused: {}\n{}", refusal.refused, refusal.body(file)))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        }
+    }
+}
+
+impl From<Refusal> for Refusals {
+    fn from(refusal: Refusal) -> Self {
+        Self(vec![refusal])
+    }
+}
+
+impl<'a> IntoIterator for &'a Refusals {
+    type Item = &'a Refusal;
+    type IntoIter = std::slice::Iter<'a, Refusal>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Refusals {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.render(None))
+    }
+}
+
+impl std::error::Error for Refusals {}

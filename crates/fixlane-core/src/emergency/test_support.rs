@@ -3,7 +3,9 @@
 use jiff::Timestamp;
 
 use crate::config::model::Config;
+use crate::emergency::declaration::{DeclareRequest, PastDeclaration};
 use crate::emergency::model::{Emergency, EmergencyState, Transition};
+use crate::emergency::refusal::{Refusal, Refusals};
 use crate::names::IncidentId;
 use crate::names::PersonName;
 
@@ -89,4 +91,40 @@ pub fn sample() -> Emergency {
             note: None,
         }],
     }
+}
+
+/// The moment the sample declarations are made.
+pub const NOW: &str = "2026-05-20T10:00:00Z";
+
+/// A declaration that passes every rule of [`CONFIG`] at [`NOW`].
+pub fn request() -> DeclareRequest {
+    DeclareRequest {
+        id: "INC-2026-05-20-001".to_owned(),
+        severity: "P0".to_owned(),
+        category: "security".to_owned(),
+        title: "Fix payment timeout".to_owned(),
+        author: person("bob"),
+        cleanup_owner: "bob".to_owned(),
+        eta: Some("23:30".to_owned()),
+        flag_flip: Some("no flag covers the payment path".to_owned()),
+        rollback: Some("the bug is in a brand-new feature".to_owned()),
+        drill: false,
+        any_date: false,
+        now: at(NOW),
+    }
+}
+
+pub fn past(id: &str, author: &str, declared_at: &str, drill: bool) -> PastDeclaration {
+    PastDeclaration {
+        id: id.to_owned(),
+        author: author.to_owned(),
+        declared_at: at(declared_at),
+        drill,
+    }
+}
+
+/// The one refusal of a declaration with one problem.
+pub fn only(refusals: Refusals) -> Refusal {
+    assert_eq!(refusals.len(), 1, "{refusals}");
+    refusals.into_vec().remove(0)
 }

@@ -5,7 +5,9 @@ use indexmap::IndexMap;
 use toml::Spanned;
 
 use super::reader::{Reader, Value, choices};
-use crate::config::model::{BypassElement, Canary, Category, EmergencyPolicy, RateLimit};
+use crate::config::model::{
+    BypassElement, Canary, Category, EmergencyLines, EmergencyPolicy, RateLimit,
+};
 use crate::duration::Duration;
 
 const KEYS: [&str; 11] = [
@@ -38,6 +40,7 @@ fn defaults() -> EmergencyPolicy {
         rate_review_roles: vec!["platform-lead".to_owned(), "eng-manager".to_owned()],
         canary_profile: DEFAULT_CANARY_PROFILE.to_owned(),
         categories: IndexMap::new(),
+        lines: EmergencyLines::default(),
     }
 }
 
@@ -54,6 +57,15 @@ pub(super) fn read_emergency(
     let fields = reader.table(value, "emergency", &KEYS)?;
     let mut policy = defaults();
     let mut complete = true;
+    for (key, slot) in [
+        ("severities", &mut policy.lines.severities),
+        ("id_pattern", &mut policy.lines.id_pattern),
+        ("rate_limit", &mut policy.lines.rate_limit),
+    ] {
+        *slot = fields
+            .get(key)
+            .map(|value| reader.position(value.span().start));
+    }
 
     if let Some(value) = fields.get("severities") {
         match reader.strings(value, &fields.path("severities")) {

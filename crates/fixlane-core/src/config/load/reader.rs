@@ -36,32 +36,8 @@ pub(super) struct Fields<'t, 'i> {
     entries: Vec<Entry<'t, 'i>>,
 }
 
-/// The closest known name to `name`, when one is close enough to be a likely typo.
-pub(super) fn suggest<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let mut best: Option<(&str, f64)> = None;
-    for candidate in candidates {
-        if candidate.is_empty() || candidate == name {
-            continue;
-        }
-        let similarity = strsim::jaro_winkler(name, candidate);
-        let close = similarity >= 0.8 || strsim::levenshtein(name, candidate) <= 2;
-        if close && best.is_none_or(|(_, score)| similarity > score) {
-            best = Some((candidate, similarity));
-        }
-    }
-    best.map(|(candidate, _)| candidate)
-}
-
-/// "did you mean `x`?" or nothing.
-pub(super) fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    suggest(name, candidates).map(|candidate| format!("did you mean `{candidate}`?"))
-}
+// Shared with the emergency refusals, so both suggest the same way.
+pub(super) use crate::suggest::did_you_mean;
 
 /// `a`, `b` or `c`, for messages listing choices.
 pub(super) fn choices(items: &[&str]) -> String {

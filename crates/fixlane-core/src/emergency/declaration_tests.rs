@@ -1,0 +1,201 @@
+//! A declaration's refusals all at once, with "did you mean", and the id's date.
+
+use super::*;
+use crate::emergency::naming::{IdDate, IdPattern};
+use crate::emergency::test_support::{at, config, only, past, request};
+
+fn refused(request: &DeclareRequest) -> Refusals {
+    declare(&config(), request, &DeclarationHistory::default()).unwrap_err()
+}
+
+fn date(text: &str) -> jiff::civil::Date {
+    text.parse().unwrap()
+}
+
+#[test]
+fn every_problem_of_a_declaration_is_reported_at_once() {
+    let mut bad = request();
+    bad.severity = "P1".to_owned();
+    bad.category = "sec".to_owned();
+    bad.cleanup_owner = "bobby".to_owned();
+    let refusals = refused(&bad);
+    assert_eq!(
+        refusals.rules(),
+        [
+            "emergency.severities",
+            "emergency.categories",
+            "emergency.cleanup_owner"
+        ]
+    );
+    let [severity, category, owner] = refusals.clone().into_vec().try_into().unwrap();
+    // `P1` is another level, not a typo of `P0`: no suggestion to raise it.
+    assert!(!severity.instead.contains("did you mean"), "{severity}");
+    assert!(severity.instead.starts_with("use the normal lane"));
+    assert!(
+        category
+            .instead
+            .starts_with("did you mean `security`? Otherwise, pick one of the known categories"),
+        "{category}"
+    );
+    assert!(
+        owner
+            .instead
+            .starts_with("did you mean `bob`? Otherwise, name a person"),
+        "{owner}"
+    );
+    insta::assert_snapshot!(refusals.render_with_file("fixlane.toml"));
+}
+
+#[test]
+fn the_id_the_limits_and_the_answers_are_reported_together() {
+    let mut bad = request();
+    bad.flag_flip = None;
+    bad.eta = Some("noon".to_owned());
+    let history = DeclarationHistory {
+        declarations: vec![
+            past("INC-2026-05-20-001", "alice", "2026-05-19T08:00:00Z", false),
+            past("INC-2026-05-18-001", "carol", "2026-05-18T08:00:00Z", false),
+            past("INC-2026-05-17-001", "dave", "2026-05-17T08:00:00Z", false),
+        ],
+        last_rate_review: None,
+    };
+    let refusals = declare(&config(), &bad, &history).unwrap_err();
+    assert_eq!(
+        refusals.rules(),
+        [
+            "emergency.preflight",
+            "emergency.eta",
+            "emergency.unique_id",
+            "emergency.rate_limit"
+        ]
+    );
+
+    // An id that does not match the pattern has no date and no earlier record to compare.
+    bad.id = "INC-42".to_owned();
+    bad.severity = "P2".to_owned();
+    let refusals = declare(&config(), &bad, &history).unwrap_err();
+    assert_eq!(
+        refusals.rules(),
+        [
+            "emergency.id_pattern",
+            "emergency.severities",
+            "emergency.preflight",
+            "emergency.eta",
+            "emergency.rate_limit"
+        ]
+    );
+}
+
+#[test]
+fn a_typo_in_the_severity_gets_a_suggestion() {
+    let mut typo = request();
+    typo.severity = "PO".to_owned();
+    let refusal = only(refused(&typo));
+    assert_eq!(refusal.rule, "emergency.severities");
+    assert!(
+        refusal.instead.starts_with("did you mean `P0`?"),
+        "{refusal}"
+    );
+    assert!(refusal.config_line.is_some());
+}
+
+#[test]
+fn another_level_of_the_same_scale_is_not_a_typo() {
+    assert!(is_another_level("P1", "P0"));
+    assert!(is_another_level("sev2", "SEV1"));
+    assert!(!is_another_level("PO", "P0"));
+    assert!(!is_another_level("P10", "P0"));
+    assert!(!is_another_level("crit", "P0"));
+}
+
+#[test]
+fn an_id_dated_far_from_today_is_refused_unless_any_date() {
+    let mut old = request();
+    old.id = "INC-2020-01-01-001".to_owned();
+    let refusal = only(refused(&old));
+    assert_eq!(refusal.rule, "emergency.id_date");
+    assert!(
+        refusal
+            .why
+            .contains("is dated 2020-01-01, 2331 days before today (2026-05-20, UTC)"),
+        "{}",
+        refusal.why
+    );
+    assert!(refusal.instead.contains("INC-2026-05-20-001"));
+    assert!(refusal.instead.contains("--any-date"));
+    old.any_date = true;
+    assert!(declare(&config(), &old, &DeclarationHistory::default()).is_ok());
+
+    // A week either way is the slack; a day more is refused, ahead of today too.
+    for (id, fine) in [
+        ("INC-2026-05-13-001", true),
+        ("INC-2026-05-12-001", false),
+        ("INC-2026-05-27-001", true),
+        ("INC-2026-05-28-001", false),
+    ] {
+        let mut near = request();
+        near.id = id.to_owned();
+        let outcome = declare(&config(), &near, &DeclarationHistory::default());
+        assert_eq!(outcome.is_ok(), fine, "{id}: {outcome:?}");
+    }
+    let mut ahead = request();
+    ahead.id = "INC-2026-05-28-001".to_owned();
+    assert!(only(refused(&ahead)).why.contains("8 days after today"));
+}
+
+#[test]
+fn an_id_with_an_impossible_date_is_refused_even_with_any_date() {
+    let mut impossible = request();
+    impossible.id = "INC-2026-13-01-001".to_owned();
+    impossible.any_date = true;
+    let refusal = only(refused(&impossible));
+    assert_eq!(refusal.rule, "emergency.id_date");
+    assert!(refusal.why.contains("2026-13-01, which is not a day"));
+}
+
+#[test]
+fn the_pattern_reads_the_date_an_id_carries() {
+    let default = IdPattern::parse("INC-YYYY-MM-DD-NNN");
+    assert_eq!(
+        default.date("INC-2026-05-20-001"),
+        Some(IdDate::Valid(date("2026-05-20")))
+    );
+    assert_eq!(default.date("INC-2026-05-20-01"), None);
+    assert_eq!(
+        default.date("INC-2026-02-30-001"),
+        Some(IdDate::Invalid {
+            year: 2026,
+            month: 2,
+            day: 30
+        })
+    );
+    assert_eq!(
+        IdPattern::parse("OPS-YYMMDD-N").date("OPS-260520-7"),
+        Some(IdDate::Valid(date("2026-05-20")))
+    );
+    // Without a whole date in the pattern there is nothing to compare.
+    assert_eq!(IdPattern::parse("DNS-NN").date("DNS-42"), None);
+    assert_eq!(IdPattern::parse("INC-YYYY-NNN").date("INC-2020-001"), None);
+    let now = at("2026-05-20T10:00:00Z");
+    assert_eq!(default.example(now), "INC-2026-05-20-001");
+    assert_eq!(default.as_str(), "INC-YYYY-MM-DD-NNN");
+}
+
+#[test]
+fn several_refusals_of_one_request_share_one_refused_line() {
+    let refusals = Refusals::from_vec(vec![
+        Refusal::new("rule.one", "doing x", "because y", "do z")
+            .at(crate::config::model::SourceLine { line: 7, column: 3 }),
+        Refusal::new("rule.two", "doing x", "because w", "do v"),
+    ]);
+    assert_eq!(
+        refusals.render_with_file("fixlane.toml"),
+        "refused: doing x, for 2 reasons; fix them all, then try again:\n\n   rule: rule.one — \
+         because y\n  where: fixlane.toml:7:3\ninstead: do z\n\n   rule: rule.two — because \
+         w\ninstead: do v"
+    );
+    assert!(refusals.to_string().contains("config line 7, column 3"));
+    // One refusal reads exactly as a lone refusal does.
+    let one = Refusal::new("rule.one", "doing x", "because y", "do z");
+    assert_eq!(Refusals::from(one.clone()).to_string(), one.to_string());
+}

@@ -1,0 +1,94 @@
+//! Who a name or an email stands for in `[people]`, and the refusals that name an unknown
+//! person: every emergency step is taken by someone the config knows.
+
+use crate::config::model::Config;
+use crate::emergency::naming::slugify;
+use crate::emergency::refusal::Refusal;
+use crate::names::PersonName;
+use crate::suggest::closest;
+
+/// The person `who` names: a key of `[people]`, or a person's email (case-insensitive).
+pub fn identify(config: &Config, who: &str) -> Option<PersonName> {
+    let who = who.trim();
+    if who.is_empty() {
+        return None;
+    }
+    if let Some(name) = config.people.keys().find(|name| name.as_str() == who) {
+        return Some(name.clone());
+    }
+    config
+        .people
+        .iter()
+        .find(|(_, person)| {
+            person
+                .email
+                .as_deref()
+                .is_some_and(|email| email.trim().eq_ignore_ascii_case(who))
+        })
+        .map(|(name, _)| name.clone())
+}
+
+/// ` (alice, dave)`: the people holding any of `roles`, or nothing when nobody does.
+pub(super) fn holders(config: &Config, roles: &[String]) -> String {
+    let names: Vec<&str> = config
+        .people
+        .iter()
+        .filter(|(_, person)| person.roles.iter().any(|role| roles.contains(role)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if names.is_empty() {
+        " (nobody in [people] holds one yet)".to_owned()
+    } else {
+        format!(" ({})", names.join(", "))
+    }
+}
+
+fn known_people(config: &Config) -> String {
+    let names: Vec<&str> = config.people.keys().map(PersonName::as_str).collect();
+    if names.is_empty() {
+        "[people] is empty".to_owned()
+    } else {
+        format!("known people: {}", names.join(", "))
+    }
+}
+
+pub(super) fn unknown_person(
+    config: &Config,
+    rule: &'static str,
+    refused: impl Into<String>,
+    who: &str,
+    what: &str,
+) -> Refusal {
+    // A person is named by key or by email, so a typo of either finds them.
+    let candidates = config
+        .people
+        .iter()
+        .flat_map(|(name, person)| std::iter::once(name.as_str()).chain(person.email.as_deref()));
+    let otherwise = match closest(who.trim(), candidates) {
+        Some(candidate) => format!("did you mean `{candidate}`? Otherwise, name"),
+        None => "name".to_owned(),
+    };
+    Refusal::new(
+        rule,
+        refused,
+        format!(
+            "{what} `{who}` is not a person in [people] (by name or email); {}",
+            known_people(config)
+        ),
+        format!(
+            "{otherwise} a person from [people] (with --as, FIXLANE_USER or git's user.email \
+             for yourself), or add `[people.{}]` with their roles to the config",
+            suggested_key(who)
+        ),
+    )
+}
+
+pub(super) fn suggested_key(who: &str) -> String {
+    let local = who.split('@').next().unwrap_or(who);
+    let key = slugify(local);
+    if key.is_empty() {
+        "name".to_owned()
+    } else {
+        key
+    }
+}
