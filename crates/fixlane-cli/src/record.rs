@@ -2,7 +2,7 @@
 
 use fixlane_core::verdict::GateState;
 use fixlane_core::{GateName, Outcome, RunEvent};
-use fixlane_store::{AnyStore, GateRecord, NewRun, Store};
+use fixlane_store::{AnyStore, GateRecord, NewRun, Store, StoreLocation};
 use tokio::sync::{mpsc, watch};
 
 fn outcome_state(outcome: Outcome) -> &'static str {
@@ -129,7 +129,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
 /// Any store failure cancels the run (fail closed) and is returned.
 pub async fn record(
     store: Option<AnyStore>,
-    db: String,
+    db: StoreLocation,
     actor: String,
     (config_file, config_hash): (String, String),
     run: NewRun,

@@ -1,6 +1,9 @@
 //! `StoreError`: every way the store can fail, each message saying what failed and what to do.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::location::StoreLocation;
 
 /// A store operation that failed. Nothing is half-written when one of these is returned: every
 /// state change and its audit entry share one transaction that is rolled back on error.
@@ -45,16 +48,12 @@ pub enum StoreError {
     },
 
     /// A `PostgreSQL` store could not be reached.
-    #[error(
-        "could not connect to the PostgreSQL store at {url}: {source}; check the server is running \
-         and the URL is right (--db or FIXLANE_DB); TLS is not supported, so use sslmode=disable \
-         or sslmode=prefer"
-    )]
+    #[error("could not connect to the PostgreSQL store at {location}: {problem}")]
     ConnectPostgres {
-        /// The URL with its password redacted.
-        url: String,
-        /// The driver error.
-        source: sqlx::Error,
+        /// The store (shown with its password hidden).
+        location: StoreLocation,
+        /// What went wrong, and what to do about it.
+        problem: ConnectProblem,
     },
 
     /// The store's tables could not be created or upgraded.
@@ -63,8 +62,8 @@ pub enum StoreError {
          store was written by a newer fixlane, upgrade fixlane, otherwise pass another --db"
     )]
     Migrate {
-        /// The store location (passwords redacted).
-        location: String,
+        /// The store (shown with its password hidden).
+        location: StoreLocation,
         /// The migration error.
         source: sqlx::migrate::MigrateError,
     },
@@ -156,33 +155,85 @@ pub(crate) fn query_error(what: &'static str) -> impl FnOnce(sqlx::Error) -> Sto
     move |source| StoreError::Query { what, source }
 }
 
-/// Hides the password in a database URL so it can be shown in messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
+/// Why the first connection to a `PostgreSQL` store failed, each saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectProblem {
+    /// Nothing listens at the address: the server is down, or the host or port is wrong.
+    #[error(
+        "connection refused at {address}: no database server is listening there; start \
+         PostgreSQL, or fix the host and port in the URL (--db or FIXLANE_DB)"
+    )]
+    Refused {
+        /// `host:port`, or the socket directory.
+        address: String,
+    },
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
+    /// The host took no call: a firewall dropping packets, a wrong address, a network down.
+    #[error(
+        "the host at {address} did not answer within {} s; check the host name, the network or \
+         VPN, and any firewall between here and the server",
+        within.as_secs()
+    )]
+    NoAnswer {
+        /// `host:port`.
+        address: String,
+        /// How long it was given.
+        within: Duration,
+    },
 
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db?sslmode=disable"),
-            "postgres://u:***@h:5432/db?sslmode=disable"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
-    }
+    /// No route to the host or its network.
+    #[error(
+        "{address} cannot be reached from here ({detail}); check the network or VPN, and the host \
+         in the URL (--db or FIXLANE_DB)"
+    )]
+    Unreachable {
+        /// `host:port`.
+        address: String,
+        /// The system's words for it.
+        detail: String,
+    },
+
+    /// The host name does not resolve.
+    #[error(
+        "the host name `{host}` is not known (its address could not be looked up); check the \
+         host in the URL (--db or FIXLANE_DB) and the DNS"
+    )]
+    UnknownHost {
+        /// The host name.
+        host: String,
+    },
+
+    /// The server runs, but has no such database.
+    #[error(
+        "the server at {address} has no database `{database}`; create it (e.g. `createdb \
+         {database}`), or fix the database name in the URL (--db or FIXLANE_DB)"
+    )]
+    NoDatabase {
+        /// `host:port`.
+        address: String,
+        /// The database named in the URL.
+        database: String,
+    },
+
+    /// The server refused the login.
+    #[error(
+        "the server refused to log in user `{user}`: {detail}; check the user and password (in \
+         the URL, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf"
+    )]
+    LoginRefused {
+        /// The user name.
+        user: String,
+        /// The server's words, passwords hidden.
+        detail: String,
+    },
+
+    /// Anything else, in the driver's words with passwords hidden.
+    #[error(
+        "{detail}; check the server is running and the URL is right (--db or FIXLANE_DB); TLS \
+         is not supported, so use sslmode=disable or sslmode=prefer"
+    )]
+    Other {
+        /// The driver's words, passwords hidden.
+        detail: String,
+    },
 }

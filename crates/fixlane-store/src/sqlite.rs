@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{StoreError, query_error};
+use crate::location::StoreLocation;
 
 /// On `SQLite` the write lock is taken by `BEGIN IMMEDIATE`, so a plain read of the head suffices.
 const READ_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
@@ -64,7 +65,8 @@ impl SqliteStore {
                 }
             }
         };
-        crate::migrations::run_sqlite(&pool, path).await?;
+        let location = StoreLocation::sqlite(path);
+        crate::migrations::run_sqlite(&pool, &location).await?;
         Ok(Self {
             pool,
             path: path.to_owned(),

@@ -320,7 +320,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record::record(
             store.clone(),
-            context.db.clone(),
+            context.store_location()?,
             actor.clone(),
             (context.config_display(), config_hash),
             new_run,

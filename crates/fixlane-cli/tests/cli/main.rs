@@ -11,5 +11,6 @@ mod config;
 mod emergency;
 mod help;
 mod run;
+mod store;
 mod support;
 mod verdict;
