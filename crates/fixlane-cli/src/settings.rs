@@ -114,6 +114,15 @@ impl Context {
             .await
             .map_err(|error| store_failure(&error, &location))
     }
+
+    /// Opens the store for a command that only reads: nothing is created, upgraded or written,
+    /// so read access to the store is enough.
+    pub async fn open_store_read_only(&self) -> Result<AnyStore, Failure> {
+        let location = self.store_location()?;
+        fixlane_store::open_read_only(&location)
+            .await
+            .map_err(|error| store_failure(&error, &location))
+    }
 }
 
 /// A store that could not be opened, and where it was looked for. Both are shown through

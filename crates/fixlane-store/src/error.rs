@@ -36,11 +36,27 @@ pub enum StoreError {
 
     /// A `SQLite` store file could not be opened.
     #[error(
-        "could not open the SQLite store at {}: {source}; check the file is a fixlane store and \
-         writable, or pass --db or set FIXLANE_DB",
+        "could not open the SQLite store at {}: {source}; check the file is a fixlane store that \
+         you may read (and write, for a command that records), or pass --db or set FIXLANE_DB",
         path.display()
     )]
     OpenSqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The driver error.
+        source: sqlx::Error,
+    },
+
+    /// A read-only `SQLite` store has changes in its `-wal` file that cannot be read, because
+    /// the `-shm` file reading them needs cannot be created.
+    #[error(
+        "could not read the SQLite store at {path} read-only: {source}; it has changes in its \
+         write-ahead log ({path}-wal), and reading those needs write access to the directory \
+         (SQLite creates {path}-shm there); allow that, or read a one-file copy made with \
+         `sqlite3 {path} \".backup COPY\"`",
+        path = path.display()
+    )]
+    ReadOnlyWal {
         /// The database file.
         path: PathBuf,
         /// The driver error.
@@ -66,6 +82,92 @@ pub enum StoreError {
         location: StoreLocation,
         /// The migration error.
         source: sqlx::migrate::MigrateError,
+    },
+
+    /// A store opened read-only does not exist yet (reading never creates one).
+    #[error(
+        "there is no store at {location} yet; nothing has been recorded: run `fixlane run` first \
+         (commands that record create the store)"
+    )]
+    NoStore {
+        /// Where the store was looked for.
+        location: StoreLocation,
+    },
+
+    /// A `SQLite` file opened read-only exists but holds no tables: often a copy of a store
+    /// made without its `-wal` file, which held everything not yet checkpointed.
+    #[error(
+        "the SQLite file at {path} holds no fixlane tables; if it is a copy of a store, copy its \
+         -wal file with it, or make a one-file copy with `sqlite3 STORE \".backup COPY\"`",
+        path = path.display()
+    )]
+    EmptySqlite {
+        /// The database file.
+        path: PathBuf,
+    },
+
+    /// The location holds a database, but not a fixlane store.
+    #[error(
+        "{location} holds a database that is not a fixlane store (it has no schema version \
+         table); pass --db or set FIXLANE_DB to the store"
+    )]
+    NotAStore {
+        /// The database.
+        location: StoreLocation,
+    },
+
+    /// A store opened read-only lacks migrations this fixlane needs; reading does not upgrade it.
+    #[error(
+        "the store at {location} was written by an older fixlane: it lacks schema version \
+         {missing}; reading commands never change a store, so run a command that records (such \
+         as `fixlane run`) with write access once to upgrade it, or ask whoever owns it to"
+    )]
+    SchemaOlder {
+        /// The first schema version the store lacks.
+        missing: i64,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// The store has a schema version this fixlane does not know.
+    #[error(
+        "the store at {location} was upgraded by a newer fixlane (schema version {version}; this \
+         fixlane knows up to {known}); use that fixlane release or a later one"
+    )]
+    SchemaNewer {
+        /// The unknown schema version found in the store.
+        version: i64,
+        /// The newest schema version this fixlane knows.
+        known: i64,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// A schema version of the store differs from this fixlane's, or its upgrade did not finish.
+    #[error(
+        "the store at {location} has schema version {version} {how}; it cannot be read safely: \
+         restore it from a backup, or use the fixlane build that wrote it"
+    )]
+    SchemaDamaged {
+        /// The schema version at fault.
+        version: i64,
+        /// "half applied (an upgrade did not finish)" or "in a form this fixlane did not write".
+        how: &'static str,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// The schema version table could not be read (e.g. a role without `SELECT` on it).
+    #[error(
+        "could not read the schema version of the store at {location}: {source}; a read-only \
+         user needs SELECT on every table of the store, `_sqlx_migrations` included (e.g. GRANT \
+         SELECT ON ALL TABLES IN SCHEMA public TO the_user)"
+    )]
+    SchemaUnreadable {
+        /// The store.
+        location: StoreLocation,
+        /// The driver error.
+        source: sqlx::Error,
     },
 
     /// A query failed; the action it belonged to was not recorded.

@@ -13,6 +13,7 @@ mod location;
 mod migrations;
 pub mod model;
 pub mod postgres;
+mod schema;
 pub mod sqlite;
 pub mod store;
 
@@ -36,6 +37,24 @@ pub async fn open(location: &StoreLocation) -> Result<AnyStore, StoreError> {
     }
 }
 
+/// Opens the store at `location` for reading only, for the commands that only read (and for an
+/// auditor with read access only): nothing is created or migrated, every write fails, and the
+/// store's schema must be the one this fixlane knows. A `SQLite` file may be read-only, alone in
+/// a read-only directory; a `PostgreSQL` role needs only `SELECT` on the store's tables.
+///
+/// A store that does not exist yet is [`StoreError::NoStore`]; one written by an older or newer
+/// fixlane is [`StoreError::SchemaOlder`] or [`StoreError::SchemaNewer`].
+pub async fn open_read_only(location: &StoreLocation) -> Result<AnyStore, StoreError> {
+    match location.sqlite_path() {
+        Some(path) => SqliteStore::open_read_only(path)
+            .await
+            .map(AnyStore::Sqlite),
+        None => PostgresStore::open_read_only(location)
+            .await
+            .map(AnyStore::Postgres),
+    }
+}
+
 /// Compiles only while opening a store can run on another task: the CLI spawns the recorder,
 /// which opens the store, and a borrow held across an `.await` in the wrong place breaks that
 /// with an error far from its cause.
@@ -43,4 +62,5 @@ pub async fn open(location: &StoreLocation) -> Result<AnyStore, StoreError> {
 fn _opening_is_send(location: &'static StoreLocation) {
     fn is_send<T: Send>(_: T) {}
     is_send(open(location));
+    is_send(open_read_only(location));
 }

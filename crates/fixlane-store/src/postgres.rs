@@ -33,6 +33,21 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Connects to the database at `location` for reading only: every transaction is read-only
+    /// (`default_transaction_read_only`), no migration runs, and a role granted only `SELECT`
+    /// on the store's tables suffices. The schema must be the one this fixlane knows.
+    pub async fn open_read_only(location: &StoreLocation) -> Result<Self, StoreError> {
+        let options = options_of(location)?
+            .clone()
+            .options([("default_transaction_read_only", "on")]);
+        let mut connection = first_connection(location, &options, ANSWER_TIMEOUT).await?;
+        crate::schema::check_postgres(&mut connection, location).await?;
+        let _ = connection.close().await;
+        Ok(Self {
+            pool: pool(options),
+        })
+    }
+
     /// The connection pool, for maintenance and tests.
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -1,7 +1,9 @@
-//! Where the store is, as the commands show it: no password from a URL is ever printed, and an
-//! unreachable database is named at once.
+//! Where the store is, as the commands show it: no password from a URL is ever printed, an
+//! unreachable database is named at once, and the reading commands work on a store that cannot
+//! be written (a read-only file, a `PostgreSQL` role granted only `SELECT`).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{IN_WINDOW, PostgresDatabase, Run, Sandbox};
@@ -220,4 +222,240 @@ fn a_missing_database_and_an_unknown_user_are_named() {
         "{}",
         stranger.stderr()
     );
+}
+
+/// `file` alone in its directory, both read-only for this process (chattr +i as well when the
+/// modes do not bind it, as for root); undone on drop.
+struct ReadOnly(PathBuf, bool);
+
+impl ReadOnly {
+    fn make(file: &Path) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = file.parent().unwrap();
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let privileged = std::fs::OpenOptions::new().append(true).open(file).is_ok();
+        let guard = Self(file.to_owned(), privileged);
+        if privileged {
+            let status = Command::new("chattr")
+                .arg("+i")
+                .arg(file)
+                .arg(dir)
+                .status()
+                .expect("chattr, to make a file read-only for root");
+            assert!(status.success(), "chattr +i failed");
+        }
+        guard
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = self.0.parent().unwrap();
+        if self.1 {
+            let _ = Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .arg(dir)
+                .status();
+        }
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// The example with a declared emergency and a green run recorded.
+fn recorded_sandbox() -> Sandbox {
+    let sandbox = Sandbox::example();
+    sandbox.fixlane(&declare_arguments(ID)).expect_code(0);
+    sandbox.fixlane(&["run"]).expect_code(0);
+    sandbox
+}
+
+/// The reading commands and the exit code each must give on the sandbox above.
+fn reading_commands(draft: &Path) -> Vec<(Vec<String>, i32)> {
+    let draft = draft.display().to_string();
+    [
+        (vec!["audit", "verify"], 0),
+        (vec!["audit", "export"], 0),
+        (vec!["audit", "log"], 0),
+        (vec!["list"], 0),
+        (vec!["list", "--json"], 0),
+        (vec!["show", ID], 0),
+        (vec!["show", ID, "--json"], 0),
+        (vec!["verdict"], 0),
+        (vec!["verdict", "--json"], 0),
+        (vec!["postmortem", ID, "-o", draft.as_str(), "--force"], 0),
+    ]
+    .into_iter()
+    .map(|(arguments, code)| (arguments.into_iter().map(str::to_owned).collect(), code))
+    .collect()
+}
+
+#[test]
+fn the_reading_commands_work_on_a_read_only_copy_of_the_store() {
+    let sandbox = recorded_sandbox();
+    let copies = tempfile::tempdir().unwrap();
+    let copy = copies.path().join("audit/fixlane.db");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    // Folds the write-ahead log into the file, so the file alone is the whole store.
+    let status = Command::new("sqlite3")
+        .arg(sandbox.db())
+        .arg("PRAGMA wal_checkpoint(TRUNCATE);")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the sqlite3 CLI (apt-get install sqlite3)");
+    assert!(status.success());
+    std::fs::copy(sandbox.db(), &copy).unwrap();
+    let _read_only = ReadOnly::make(&copy);
+    let copy_text = copy.display().to_string();
+    let draft = copies.path().join("draft.md");
+    for (arguments, code) in reading_commands(&draft) {
+        let mut with_flag = vec!["--db".to_owned(), copy_text.clone()];
+        with_flag.extend(arguments.iter().cloned());
+        let with_flag: Vec<&str> = with_flag.iter().map(String::as_str).collect();
+        let run = sandbox.fixlane(&with_flag);
+        assert_eq!(
+            run.code(),
+            code,
+            "{}:\n{}{}",
+            arguments.join(" "),
+            run.stdout(),
+            run.stderr()
+        );
+        assert!(
+            !run.stderr().contains("readonly"),
+            "{}: {}",
+            arguments.join(" "),
+            run.stderr()
+        );
+    }
+    let verified = sandbox.fixlane(&["--db", &copy_text, "audit", "verify"]);
+    assert!(
+        verified.stdout().contains("audit log intact"),
+        "{}",
+        verified.stdout()
+    );
+    assert!(
+        sandbox
+            .fixlane(&["--db", &copy_text, "list"])
+            .stdout()
+            .contains(ID)
+    );
+    // Recording needs write access, and says so.
+    let run = sandbox.fixlane(&["--db", &copy_text, "run"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains(&copy_text), "{}", run.stderr());
+    assert_eq!(
+        std::fs::read_dir(copy.parent().unwrap()).unwrap().count(),
+        1,
+        "files appeared beside the read-only store"
+    );
+}
+
+#[test]
+fn reading_commands_create_no_store() {
+    let sandbox = Sandbox::example();
+    for arguments in [
+        vec!["audit", "verify"],
+        vec!["audit", "log"],
+        vec!["list"],
+        vec!["show", ID],
+        vec!["verdict"],
+    ] {
+        let run = sandbox.fixlane(&arguments);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains(&format!(
+                "there is no store at {} yet; nothing has been recorded",
+                sandbox.db().display()
+            )),
+            "{}: {}",
+            arguments.join(" "),
+            run.stderr()
+        );
+        assert!(
+            !sandbox.db().exists(),
+            "{} created the store",
+            arguments.join(" ")
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let status = Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .status()
+        .expect("psql (the PostgreSQL client)");
+    assert!(status.success(), "psql {sql}");
+}
+
+/// Drops the role when the test ends, pass or fail: first what it was granted in the database
+/// (a role with grants cannot be dropped), then the role. Declared after the database, so it
+/// goes first.
+struct Role {
+    admin: String,
+    database: String,
+    name: String,
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        for (url, sql) in [
+            (&self.database, format!("DROP OWNED BY {}", self.name)),
+            (&self.admin, format!("DROP ROLE IF EXISTS {}", self.name)),
+        ] {
+            let _ = Command::new("psql")
+                .args([url.as_str(), "-q", "-c", &sql])
+                .status();
+        }
+    }
+}
+
+#[test]
+fn a_role_granted_only_select_reads_the_postgresql_store() {
+    let Some(database) = PostgresDatabase::create("a_role_granted_only_select") else {
+        return;
+    };
+    let mut sandbox = Sandbox::example();
+    sandbox.db = Some(database.url.clone());
+    sandbox.fixlane(&declare_arguments(ID)).expect_code(0);
+    sandbox.fixlane(&["run"]).expect_code(0);
+
+    let (_, name) = database.url.rsplit_once('/').unwrap();
+    let role = Role {
+        admin: std::env::var("FIXLANE_TEST_POSTGRES_URL").unwrap(),
+        database: database.url.clone(),
+        name: format!("{name}_reader"),
+    };
+    psql(
+        &database.url,
+        &format!(
+            "CREATE ROLE {0} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {0};",
+            role.name
+        ),
+    );
+    let reader = database
+        .url
+        .replacen("://postgres@", &format!("://{}@", role.name), 1);
+    // Recording as the reader is refused by the database: it may only read.
+    let refused = sandbox.fixlane(&["--db", &reader, "run"]);
+    refused.expect_code(2);
+
+    let draft = sandbox.path().join("draft.md");
+    for (arguments, code) in reading_commands(&draft) {
+        let mut with_flag = vec!["--db", reader.as_str()];
+        with_flag.extend(arguments.iter().map(String::as_str));
+        let run = sandbox.fixlane(&with_flag);
+        assert_eq!(
+            run.code(),
+            code,
+            "{}:\n{}{}",
+            arguments.join(" "),
+            run.stdout(),
+            run.stderr()
+        );
+    }
+    let export = sandbox.fixlane(&["--db", &reader, "audit", "export"]);
+    assert!(export.stdout().lines().count() >= 4, "{}", export.stdout());
 }
