@@ -41,6 +41,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "FIXLANE_DB",
+        // The URL may carry a password: --help must not print it.
+        hide_env_values = true,
         value_name = "PATH|URL",
         help_heading = "Global options"
     )]

@@ -4,7 +4,7 @@ use fixlane_core::policy_change::Weakening;
 use fixlane_core::verdict::GateState;
 use fixlane_core::{GateName, Outcome, RunEvent};
 use fixlane_runner::liveness::{Liveness, RunnerIdentity};
-use fixlane_store::{AnyStore, GateRecord, NewRun, RunRecord, Store};
+use fixlane_store::{AnyStore, GateRecord, NewRun, RunRecord, Store, StoreLocation};
 use tokio::sync::{mpsc, watch};
 
 fn outcome_state(outcome: Outcome) -> &'static str {
@@ -130,7 +130,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
 pub struct Start {
     /// The store, when the caller already opened it.
     pub store: Option<AnyStore>,
-    pub db: String,
+    pub db: StoreLocation,
     pub actor: String,
     /// The config file as shown and the SHA-256 of its text.
     pub config_seen: (String, String),

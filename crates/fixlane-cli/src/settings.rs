@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use fixlane_core::Config;
 use fixlane_runner::git::{GitCli, Repository};
-use fixlane_store::AnyStore;
+use fixlane_store::{AnyStore, StoreLocation};
 
 use crate::cli::GlobalArgs;
 use crate::diagnostics;
@@ -15,7 +15,9 @@ use crate::exit::Failure;
 pub struct Context {
     pub repo: GitCli,
     pub config_path: PathBuf,
-    pub db: String,
+    /// The store, or why `--db`/`FIXLANE_DB` could not be understood (said when a command
+    /// needs the store, so a command that does not still works).
+    db: Result<StoreLocation, String>,
     actor_override: Option<String>,
     actor: std::sync::OnceLock<String>,
 }
@@ -37,12 +39,8 @@ impl Context {
             None => repo.root().join("fixlane.toml"),
         };
         let db = match &global.db {
-            Some(db) => db.clone(),
-            None => repo
-                .fixlane_dir()
-                .join("fixlane.db")
-                .to_string_lossy()
-                .into_owned(),
+            Some(db) => StoreLocation::parse(db).map_err(|error| error.to_string()),
+            None => Ok(StoreLocation::sqlite(repo.fixlane_dir().join("fixlane.db"))),
         };
         Ok(Self {
             repo,
@@ -102,14 +100,37 @@ impl Context {
         Ok((config, hash))
     }
 
-    pub async fn open_store(&self) -> Result<AnyStore, Failure> {
-        fixlane_store::open(&self.db).await.map_err(|error| {
-            Failure::error(anyhow::anyhow!(
-                "{error}\nthe store is {}; pass --db PATH|URL or set FIXLANE_DB to use another",
-                self.db
-            ))
-        })
+    /// The store's location; a `--db` or `FIXLANE_DB` that could not be understood fails here.
+    pub fn store_location(&self) -> Result<StoreLocation, Failure> {
+        self.db
+            .clone()
+            .map_err(|error| Failure::error(anyhow::anyhow!("{error}")))
     }
+
+    /// Opens the store for a command that records, creating and upgrading it as needed.
+    pub async fn open_store(&self) -> Result<AnyStore, Failure> {
+        let location = self.store_location()?;
+        fixlane_store::open(&location)
+            .await
+            .map_err(|error| store_failure(&error, &location))
+    }
+
+    /// Opens the store for a command that only reads: nothing is created, upgraded or written,
+    /// so read access to the store is enough.
+    pub async fn open_store_read_only(&self) -> Result<AnyStore, Failure> {
+        let location = self.store_location()?;
+        fixlane_store::open_read_only(&location)
+            .await
+            .map_err(|error| store_failure(&error, &location))
+    }
+}
+
+/// A store that could not be opened, and where it was looked for. Both are shown through
+/// `StoreLocation`'s `Display`, which hides passwords.
+fn store_failure(error: &fixlane_store::StoreError, location: &StoreLocation) -> Failure {
+    Failure::error(anyhow::anyhow!(
+        "{error}\nthe store is {location}; pass --db PATH|URL or set FIXLANE_DB to use another"
+    ))
 }
 
 /// A multi-threaded runtime for the async commands.

@@ -1,6 +1,9 @@
 //! `StoreError`: every way the store can fail, each message saying what failed and what to do.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::location::StoreLocation;
 
 /// A store operation that failed. Nothing is half-written when one of these is returned: every
 /// state change and its audit entry share one transaction that is rolled back on error.
@@ -33,8 +36,8 @@ pub enum StoreError {
 
     /// A `SQLite` store file could not be opened.
     #[error(
-        "could not open the SQLite store at {}: {source}; check the file is a fixlane store and \
-         writable, or pass --db or set FIXLANE_DB",
+        "could not open the SQLite store at {}: {source}; check the file is a fixlane store that \
+         you may read (and write, for a command that records), or pass --db or set FIXLANE_DB",
         path.display()
     )]
     OpenSqlite {
@@ -44,17 +47,29 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
-    /// A `PostgreSQL` store could not be reached.
+    /// A read-only `SQLite` store has changes in its `-wal` file that cannot be read, because
+    /// the `-shm` file reading them needs cannot be created.
     #[error(
-        "could not connect to the PostgreSQL store at {url}: {source}; check the server is running \
-         and the URL is right (--db or FIXLANE_DB); TLS is not supported, so use sslmode=disable \
-         or sslmode=prefer"
+        "could not read the SQLite store at {path} read-only: {source}; it has changes in its \
+         write-ahead log ({path}-wal), and reading those needs write access to the directory \
+         (SQLite creates {path}-shm there); allow that, or read a one-file copy made with \
+         `sqlite3 {path} \".backup COPY\"`",
+        path = path.display()
     )]
-    ConnectPostgres {
-        /// The URL with its password redacted.
-        url: String,
+    ReadOnlyWal {
+        /// The database file.
+        path: PathBuf,
         /// The driver error.
         source: sqlx::Error,
+    },
+
+    /// A `PostgreSQL` store could not be reached.
+    #[error("could not connect to the PostgreSQL store at {location}: {problem}")]
+    ConnectPostgres {
+        /// The store (shown with its password hidden).
+        location: StoreLocation,
+        /// What went wrong, and what to do about it.
+        problem: ConnectProblem,
     },
 
     /// The store's tables could not be created or upgraded.
@@ -63,10 +78,96 @@ pub enum StoreError {
          store was written by a newer fixlane, upgrade fixlane, otherwise pass another --db"
     )]
     Migrate {
-        /// The store location (passwords redacted).
-        location: String,
+        /// The store (shown with its password hidden).
+        location: StoreLocation,
         /// The migration error.
         source: sqlx::migrate::MigrateError,
+    },
+
+    /// A store opened read-only does not exist yet (reading never creates one).
+    #[error(
+        "there is no store at {location} yet; nothing has been recorded: run `fixlane run` first \
+         (commands that record create the store)"
+    )]
+    NoStore {
+        /// Where the store was looked for.
+        location: StoreLocation,
+    },
+
+    /// A `SQLite` file opened read-only exists but holds no tables: often a copy of a store
+    /// made without its `-wal` file, which held everything not yet checkpointed.
+    #[error(
+        "the SQLite file at {path} holds no fixlane tables; if it is a copy of a store, copy its \
+         -wal file with it, or make a one-file copy with `sqlite3 STORE \".backup COPY\"`",
+        path = path.display()
+    )]
+    EmptySqlite {
+        /// The database file.
+        path: PathBuf,
+    },
+
+    /// The location holds a database, but not a fixlane store.
+    #[error(
+        "{location} holds a database that is not a fixlane store (it has no schema version \
+         table); pass --db or set FIXLANE_DB to the store"
+    )]
+    NotAStore {
+        /// The database.
+        location: StoreLocation,
+    },
+
+    /// A store opened read-only lacks migrations this fixlane needs; reading does not upgrade it.
+    #[error(
+        "the store at {location} was written by an older fixlane: it lacks schema version \
+         {missing}; reading commands never change a store, so run a command that records (such \
+         as `fixlane run`) with write access once to upgrade it, or ask whoever owns it to"
+    )]
+    SchemaOlder {
+        /// The first schema version the store lacks.
+        missing: i64,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// The store has a schema version this fixlane does not know.
+    #[error(
+        "the store at {location} was upgraded by a newer fixlane (schema version {version}; this \
+         fixlane knows up to {known}); use that fixlane release or a later one"
+    )]
+    SchemaNewer {
+        /// The unknown schema version found in the store.
+        version: i64,
+        /// The newest schema version this fixlane knows.
+        known: i64,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// A schema version of the store differs from this fixlane's, or its upgrade did not finish.
+    #[error(
+        "the store at {location} has schema version {version} {how}; it cannot be read safely: \
+         restore it from a backup, or use the fixlane build that wrote it"
+    )]
+    SchemaDamaged {
+        /// The schema version at fault.
+        version: i64,
+        /// "half applied (an upgrade did not finish)" or "in a form this fixlane did not write".
+        how: &'static str,
+        /// The store.
+        location: StoreLocation,
+    },
+
+    /// The schema version table could not be read (e.g. a role without `SELECT` on it).
+    #[error(
+        "could not read the schema version of the store at {location}: {source}; a read-only \
+         user needs SELECT on every table of the store, `_sqlx_migrations` included (e.g. GRANT \
+         SELECT ON ALL TABLES IN SCHEMA public TO the_user)"
+    )]
+    SchemaUnreadable {
+        /// The store.
+        location: StoreLocation,
+        /// The driver error.
+        source: sqlx::Error,
     },
 
     /// A query failed; the action it belonged to was not recorded.
@@ -156,33 +257,85 @@ pub(crate) fn query_error(what: &'static str) -> impl FnOnce(sqlx::Error) -> Sto
     move |source| StoreError::Query { what, source }
 }
 
-/// Hides the password in a database URL so it can be shown in messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
+/// Why the first connection to a `PostgreSQL` store failed, each saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectProblem {
+    /// Nothing listens at the address: the server is down, or the host or port is wrong.
+    #[error(
+        "connection refused at {address}: no database server is listening there; start \
+         PostgreSQL, or fix the host and port in the URL (--db or FIXLANE_DB)"
+    )]
+    Refused {
+        /// `host:port`, or the socket directory.
+        address: String,
+    },
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
+    /// The host took no call: a firewall dropping packets, a wrong address, a network down.
+    #[error(
+        "the host at {address} did not answer within {} s; check the host name, the network or \
+         VPN, and any firewall between here and the server",
+        within.as_secs()
+    )]
+    NoAnswer {
+        /// `host:port`.
+        address: String,
+        /// How long it was given.
+        within: Duration,
+    },
 
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db?sslmode=disable"),
-            "postgres://u:***@h:5432/db?sslmode=disable"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
-    }
+    /// No route to the host or its network.
+    #[error(
+        "{address} cannot be reached from here ({detail}); check the network or VPN, and the host \
+         in the URL (--db or FIXLANE_DB)"
+    )]
+    Unreachable {
+        /// `host:port`.
+        address: String,
+        /// The system's words for it.
+        detail: String,
+    },
+
+    /// The host name does not resolve.
+    #[error(
+        "the host name `{host}` is not known (its address could not be looked up); check the \
+         host in the URL (--db or FIXLANE_DB) and the DNS"
+    )]
+    UnknownHost {
+        /// The host name.
+        host: String,
+    },
+
+    /// The server runs, but has no such database.
+    #[error(
+        "the server at {address} has no database `{database}`; create it (e.g. `createdb \
+         {database}`), or fix the database name in the URL (--db or FIXLANE_DB)"
+    )]
+    NoDatabase {
+        /// `host:port`.
+        address: String,
+        /// The database named in the URL.
+        database: String,
+    },
+
+    /// The server refused the login.
+    #[error(
+        "the server refused to log in user `{user}`: {detail}; check the user and password (in \
+         the URL, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf"
+    )]
+    LoginRefused {
+        /// The user name.
+        user: String,
+        /// The server's words, passwords hidden.
+        detail: String,
+    },
+
+    /// Anything else, in the driver's words with passwords hidden.
+    #[error(
+        "{detail}; check the server is running and the URL is right (--db or FIXLANE_DB); TLS \
+         is not supported, so use sslmode=disable or sslmode=prefer"
+    )]
+    Other {
+        /// The driver's words, passwords hidden.
+        detail: String,
+    },
 }

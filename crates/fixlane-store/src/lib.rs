@@ -7,17 +7,19 @@
 //! ([`fixlane_core::audit`]) never forks.
 
 mod backend;
+mod connect;
 pub mod error;
+mod location;
 mod migrations;
 pub mod model;
 pub mod postgres;
+mod schema;
 pub mod sqlite;
 pub mod store;
 
-use std::path::Path;
-
-pub use error::StoreError;
+pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
+pub use location::{StoreLocation, redact};
 pub use model::{
     CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
     RateReview, RunRecord, format_time,
@@ -26,38 +28,39 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::{AnyStore, EmergencyWrite, Store};
 
-/// Opens the store at `location` and brings its tables up to date.
+/// Opens the store at `location` and brings its tables up to date: a `PostgreSQL` database, or
+/// a `SQLite` file (created, with its parent directories, when missing).
+pub async fn open(location: &StoreLocation) -> Result<AnyStore, StoreError> {
+    match location.sqlite_path() {
+        Some(path) => SqliteStore::open(path).await.map(AnyStore::Sqlite),
+        None => PostgresStore::open(location).await.map(AnyStore::Postgres),
+    }
+}
+
+/// Opens the store at `location` for reading only, for the commands that only read (and for an
+/// auditor with read access only): nothing is created or migrated, every write fails, and the
+/// store's schema must be the one this fixlane knows. A `SQLite` file may be read-only, alone in
+/// a read-only directory; a `PostgreSQL` role needs only `SELECT` on the store's tables.
 ///
-/// `postgres://…` or `postgresql://…` opens `PostgreSQL`; `sqlite://PATH`, `sqlite:PATH` or a plain
-/// filesystem path opens (creating it and its parent directories when missing) a `SQLite` file.
-pub async fn open(location: &str) -> Result<AnyStore, StoreError> {
-    let trimmed = location.trim();
-    if trimmed.is_empty() {
-        return Err(StoreError::BadLocation {
-            location: location.to_owned(),
-            reason: "the location is empty".to_owned(),
-        });
+/// A store that does not exist yet is [`StoreError::NoStore`]; one written by an older or newer
+/// fixlane is [`StoreError::SchemaOlder`] or [`StoreError::SchemaNewer`].
+pub async fn open_read_only(location: &StoreLocation) -> Result<AnyStore, StoreError> {
+    match location.sqlite_path() {
+        Some(path) => SqliteStore::open_read_only(path)
+            .await
+            .map(AnyStore::Sqlite),
+        None => PostgresStore::open_read_only(location)
+            .await
+            .map(AnyStore::Postgres),
     }
-    if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
-        return PostgresStore::open(trimmed).await.map(AnyStore::Postgres);
-    }
-    let path = trimmed
-        .strip_prefix("sqlite://")
-        .or_else(|| trimmed.strip_prefix("sqlite:"))
-        .unwrap_or(trimmed);
-    if path.is_empty() || path.starts_with(":memory:") {
-        return Err(StoreError::BadLocation {
-            location: location.to_owned(),
-            reason: "a SQLite store needs a file path".to_owned(),
-        });
-    }
-    if let Some((scheme, _)) = path.split_once("://") {
-        return Err(StoreError::BadLocation {
-            location: error::redact(location),
-            reason: format!("`{scheme}://` is not a supported database"),
-        });
-    }
-    SqliteStore::open(Path::new(path))
-        .await
-        .map(AnyStore::Sqlite)
+}
+
+/// Compiles only while opening a store can run on another task: the CLI spawns the recorder,
+/// which opens the store, and a borrow held across an `.await` in the wrong place breaks that
+/// with an error far from its cause.
+#[cfg(test)]
+fn _opening_is_send(location: &'static StoreLocation) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(open(location));
+    is_send(open_read_only(location));
 }

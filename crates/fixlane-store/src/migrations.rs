@@ -7,7 +7,6 @@
 //! command-line tool sees the same migrations.
 
 use std::borrow::Cow;
-use std::path::Path;
 use std::time::Duration;
 
 use sqlx::SqlSafeStr as _;
@@ -16,6 +15,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 use crate::error::StoreError;
+use crate::location::StoreLocation;
 
 /// `(version, description, SQL)` of each `SQLite` migration, oldest first.
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -81,11 +81,24 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     )
 }
 
+/// The embedded `SQLite` migrations.
+pub(crate) fn sqlite_migrator() -> Migrator {
+    migrator(SQLITE)
+}
+
+/// The embedded `PostgreSQL` migrations.
+pub(crate) fn postgres_migrator() -> Migrator {
+    migrator(POSTGRES)
+}
+
 /// Brings a `SQLite` store up to date. sqlx's `SQLite` migrator takes no lock, so two processes
 /// opening a fresh file at once can collide; the loser retries after the winner committed (the
 /// migrations are idempotent).
-pub(crate) async fn run_sqlite(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
-    let migrator = migrator(SQLITE);
+pub(crate) async fn run_sqlite(
+    pool: &SqlitePool,
+    location: &StoreLocation,
+) -> Result<(), StoreError> {
+    let migrator = sqlite_migrator();
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -101,7 +114,7 @@ pub(crate) async fn run_sqlite(pool: &SqlitePool, path: &Path) -> Result<(), Sto
             }
             Err(source) => {
                 return Err(StoreError::Migrate {
-                    location: path.display().to_string(),
+                    location: location.clone(),
                     source,
                 });
             }
@@ -110,18 +123,23 @@ pub(crate) async fn run_sqlite(pool: &SqlitePool, path: &Path) -> Result<(), Sto
 }
 
 /// Brings a `PostgreSQL` store up to date (sqlx holds an advisory lock, so replicas may race).
-pub(crate) async fn run_postgres(pool: &PgPool, shown_url: &str) -> Result<(), StoreError> {
-    migrator(POSTGRES)
+pub(crate) async fn run_postgres(
+    pool: &PgPool,
+    location: &StoreLocation,
+) -> Result<(), StoreError> {
+    postgres_migrator()
         .run(pool)
         .await
         .map_err(|source| StoreError::Migrate {
-            location: shown_url.to_owned(),
+            location: location.clone(),
             source,
         })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn check(folder: &str, list: &[(i64, &str, &str)]) {

@@ -1,13 +1,15 @@
 //! The `PostgreSQL` backend for teams and server replicas: appends lock the one-row `audit_head`
 //! (`SELECT … FOR UPDATE`), which serializes writers across every replica.
 
-use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use crate::error::{StoreError, query_error, redact};
+use crate::connect::{ANSWER_TIMEOUT, first_connection};
+use crate::error::{StoreError, query_error};
+use crate::location::StoreLocation;
 
 /// Locks the head row for the rest of the transaction; other writers wait here.
 const READ_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
@@ -19,25 +21,31 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://…` or `postgresql://…`) and brings the tables up to date.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let shown = redact(url);
-        let options =
-            PgConnectOptions::from_str(url).map_err(|source| StoreError::BadLocation {
-                location: shown.clone(),
-                reason: source.to_string(),
-            })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::ConnectPostgres {
-                url: shown.clone(),
-                source,
-            })?;
-        crate::migrations::run_postgres(&pool, &shown).await?;
+    /// Connects to the database at `location` and brings the tables up to date.
+    pub async fn open(location: &StoreLocation) -> Result<Self, StoreError> {
+        let options = options_of(location)?;
+        // One direct connection first: it names a refused connection, a missing database or a
+        // refused login at once, where the pool would retry until its timeout.
+        let connection = first_connection(location, options, ANSWER_TIMEOUT).await?;
+        let _ = connection.close().await;
+        let pool = pool(options.clone());
+        crate::migrations::run_postgres(&pool, location).await?;
         Ok(Self { pool })
+    }
+
+    /// Connects to the database at `location` for reading only: every transaction is read-only
+    /// (`default_transaction_read_only`), no migration runs, and a role granted only `SELECT`
+    /// on the store's tables suffices. The schema must be the one this fixlane knows.
+    pub async fn open_read_only(location: &StoreLocation) -> Result<Self, StoreError> {
+        let options = options_of(location)?
+            .clone()
+            .options([("default_transaction_read_only", "on")]);
+        let mut connection = first_connection(location, &options, ANSWER_TIMEOUT).await?;
+        crate::schema::check_postgres(&mut connection, location).await?;
+        let _ = connection.close().await;
+        Ok(Self {
+            pool: pool(options),
+        })
     }
 
     /// The connection pool, for maintenance and tests.
@@ -60,6 +68,25 @@ impl PostgresStore {
             .await
             .map_err(query_error("begin a read transaction"))
     }
+}
+
+/// The connection options of a `PostgreSQL` location.
+fn options_of(location: &StoreLocation) -> Result<&PgConnectOptions, StoreError> {
+    location
+        .postgres_options()
+        .ok_or_else(|| StoreError::BadLocation {
+            location: location.to_string(),
+            reason: "it is not a postgres:// URL".to_owned(),
+        })
+}
+
+/// The pool the store's queries use, connecting on first use: the first connection already
+/// proved the server reachable.
+fn pool(options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options)
 }
 
 crate::backend::impl_store!(PostgresStore, Postgres);

@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::error::{StoreError, query_error};
+use crate::location::StoreLocation;
 
 /// On `SQLite` the write lock is taken by `BEGIN IMMEDIATE`, so a plain read of the head suffices.
 const READ_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
@@ -64,7 +65,66 @@ impl SqliteStore {
                 }
             }
         };
-        crate::migrations::run_sqlite(&pool, path).await?;
+        let location = StoreLocation::sqlite(path);
+        crate::migrations::run_sqlite(&pool, &location).await?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens the store file at `path` for reading only: nothing is created, no migration runs,
+    /// and every write fails. The schema must be the one this fixlane knows.
+    ///
+    /// Reading a WAL-mode file needs its `-shm` and `-wal` files, which `SQLite` creates when
+    /// the directory allows. When it does not (a read-only copy of the file alone in a
+    /// read-only directory) and there is no `-wal` file whose changes would be missed, the file
+    /// is opened as immutable: `SQLite` then reads it without locks or shared memory.
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let location = StoreLocation::sqlite(path);
+        let open_error = |source| StoreError::OpenSqlite {
+            path: path.to_owned(),
+            source,
+        };
+        match std::fs::metadata(path) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoStore { location });
+            }
+            Err(error) => return Err(open_error(sqlx::Error::Io(error))),
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = read_only_pool(options.clone()).await.map_err(open_error)?;
+        let pool = match probe(&pool).await {
+            Ok(()) => pool,
+            Err(error) if cannot_set_up_wal(&error) && !has_pending_wal(path) => {
+                pool.close().await;
+                let pool = read_only_pool(options.immutable(true))
+                    .await
+                    .map_err(open_error)?;
+                probe(&pool).await.map_err(open_error)?;
+                pool
+            }
+            Err(error) if cannot_set_up_wal(&error) => {
+                return Err(StoreError::ReadOnlyWal {
+                    path: path.to_owned(),
+                    source: error,
+                });
+            }
+            Err(error) => return Err(open_error(error)),
+        };
+        crate::schema::check_sqlite(&pool, &location)
+            .await
+            .map_err(|error| match error {
+                // The file exists, so it is not a store that was never created.
+                StoreError::NoStore { .. } => StoreError::EmptySqlite {
+                    path: path.to_owned(),
+                },
+                other => other,
+            })?;
         Ok(Self {
             pool,
             path: path.to_owned(),
@@ -97,6 +157,40 @@ impl SqliteStore {
             .await
             .map_err(query_error("begin a read transaction"))
     }
+}
+
+/// A pool of read-only connections.
+async fn read_only_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+}
+
+/// The first read of the file, where `SQLite` sets up what reading a WAL-mode file needs.
+async fn probe(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT count(*) FROM sqlite_schema")
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// `SQLITE_READONLY` (8, with any extended code) or `SQLITE_CANTOPEN` (14): a WAL-mode file
+/// whose `-shm` and `-wal` files cannot be created.
+fn cannot_set_up_wal(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 8 | 14))
+}
+
+/// A `-wal` file with content: changes not yet in the main file, which an immutable open would
+/// not see.
+fn has_pending_wal(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|wal| wal.len() > 0)
 }
 
 /// `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6): another connection holds the lock right now.

@@ -17,10 +17,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use fixlane_core::Config;
 use fixlane_core::emergency::Refusals;
 use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, PastDeclaration};
-use fixlane_store::{EmergencyRow, Store, open};
+use fixlane_store::{AnyStore, EmergencyRow, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
+
+async fn open(location: &str) -> Result<AnyStore, StoreError> {
+    fixlane_store::open(&location.parse()?).await
+}
 
 /// Parallel declarers per round: twice the limit, so a round that lets the clock decide admits
 /// more than the limit on almost every interleaving.

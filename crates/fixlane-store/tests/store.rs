@@ -12,11 +12,16 @@ use std::time::Instant;
 
 use fixlane_store::{
     AnyStore, CanaryEventRecord, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewCanary,
-    NewRun, PastDeclaration, RateReview, Store, StoreError, open,
+    NewRun, PastDeclaration, RateReview, Store, StoreError,
 };
 use jiff::Timestamp;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
+
+/// Opens the store at a location given as text, as `--db` gives it.
+async fn open(location: &str) -> Result<AnyStore, StoreError> {
+    fixlane_store::open(&location.parse()?).await
+}
 
 /// One database under test.
 struct TestDb {

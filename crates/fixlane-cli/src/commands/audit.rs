@@ -11,7 +11,7 @@ use crate::settings::{self, Context};
 
 pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
     settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
+        let store = context.open_store_read_only().await?;
         match command {
             AuditCommand::Verify => match store.verify_audit().await? {
                 Ok(count) => {

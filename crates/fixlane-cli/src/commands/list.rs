@@ -13,7 +13,7 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
     let config = context.load_config()?;
     let now = Timestamp::now();
     let emergencies = settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
+        let store = context.open_store_read_only().await?;
         let rows = store.emergencies().await?;
         rows.iter()
             .map(|row| records::from_row(row).map_err(Failure::error))

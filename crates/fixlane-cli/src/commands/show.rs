@@ -111,7 +111,7 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
     let emergency = settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
+        let store = context.open_store_read_only().await?;
         records::load(&store, &id).await
     })?;
     if arguments.json {

@@ -81,7 +81,12 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         .repo
         .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
     settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
+        // Only a confirmed acceptance writes (its audit entry); a plain verdict just reads.
+        let store = if arguments.confirm_while_running == 0 {
+            context.open_store_read_only().await?
+        } else {
+            context.open_store().await?
+        };
         let Some(run) = store.latest_run(&rev, arguments.lane.as_deref()).await? else {
             return Err(Failure::error(anyhow::anyhow!(
                 "no run of {} is recorded{}; run `fixlane run` first",

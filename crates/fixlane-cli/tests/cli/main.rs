@@ -12,5 +12,6 @@ mod emergency;
 mod help;
 mod races;
 mod run;
+mod store;
 mod support;
 mod verdict;

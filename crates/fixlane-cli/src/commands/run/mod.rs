@@ -159,7 +159,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let standing = record.as_ref().map(Emergency::standing);
     let start = record::Start {
         store: store.clone(),
-        db: context.db.clone(),
+        db: context.store_location()?,
         actor: actor.clone(),
         config_seen,
         run: new_run(&resolved),
