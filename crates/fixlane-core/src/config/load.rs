@@ -88,8 +88,50 @@ const SECTIONS: [&str; 8] = [
     "canary",
 ];
 
+/// The largest config fixlane reads. A hand-written `fixlane.toml` is a few kilobytes; anything
+/// near this is a wrong file or generated data, and reading it whole would only slow every run.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// The refusal of a config of `bytes` bytes, when that is over [`MAX_CONFIG_BYTES`]; `None`
+/// when the size is fine.
+///
+/// Callers that can see a file's size before reading it (the CLI) ask this first, so a huge
+/// file is never read; [`parse`] asks it too.
+pub fn oversize(file: &str, bytes: u64) -> Option<ConfigError> {
+    let limit = MAX_CONFIG_BYTES as u64;
+    if bytes <= limit {
+        return None;
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "one decimal of mebibytes is all a person reads"
+    )]
+    let mebibytes = bytes as f64 / limit as f64;
+    Some(ConfigError {
+        file: file.to_owned(),
+        line: 1,
+        column: 1,
+        span: 0..0,
+        expected: format!("a config of at most 1 MiB ({limit} bytes)"),
+        found: format!("{mebibytes:.1} MiB ({bytes} bytes)"),
+        help: Some(
+            "a hand-written config is a few kilobytes: check that this is the right file \
+             (or pass --config FILE), and keep generated data out of it"
+                .to_owned(),
+        ),
+    })
+}
+
 /// Parses and validates a whole config.
 pub fn parse(source: &str, file: &str) -> Result<Config, ConfigErrors> {
+    if let Some(error) = oversize(file, source.len() as u64) {
+        return Err(ConfigErrors {
+            file: file.to_owned(),
+            // The text is not kept: nothing in it is shown, and it is over a mebibyte.
+            source_text: String::new(),
+            errors: vec![error],
+        });
+    }
     let mut reader = Reader::new(file, source);
     let (document, syntax_errors) = DeTable::parse_recoverable(source);
     let mut syntax_lines = Vec::new();
@@ -104,6 +146,7 @@ pub fn parse(source: &str, file: &str) -> Result<Config, ConfigErrors> {
         let written = source
             .get(span.clone())
             .and_then(|text| text.lines().next())
+            .map(reader::shorten)
             .unwrap_or_default();
         let found = if written.trim().is_empty() {
             if span.start >= source.len() {
