@@ -175,3 +175,44 @@ fn a_file_with_thousands_of_mistakes_shows_the_first_ones_and_counts_the_rest() 
     );
     assert!(stderr.contains("5000 errors"), "{stderr}");
 }
+
+const CANARY_FOR_NORMAL_CHANGES: &str = r#"[project]
+name = "svc"
+
+[deploy]
+set_weight = "true"
+promote = "true"
+rollback = "true"
+rollback_check = "true"
+
+[canary]
+profile = "standard"
+
+[canary.profiles.standard]
+steps = [{ weight = 100, bake = "1m" }]
+
+[[canary.checks]]
+name = "up"
+command = "true"
+min = 1
+"#;
+
+#[test]
+fn a_canary_for_normal_changes_only_needs_no_emergency_profile() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("fixlane.toml", CANARY_FOR_NORMAL_CHANGES);
+    sandbox.fixlane(&["config", "check"]).expect_code(0);
+    // With an emergency lane the emergency profile is needed, and the error says why.
+    sandbox.write(
+        "fixlane.toml",
+        &format!("{CANARY_FOR_NORMAL_CHANGES}[lanes.hotfix]\nemergency = true\n"),
+    );
+    let run = sandbox.fixlane(&["config", "check"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("the emergency lane `hotfix` (line 20)"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -11,6 +11,8 @@ mod reader;
 mod windows;
 
 #[cfg(test)]
+mod canary_profile_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
@@ -238,8 +240,13 @@ fn read_config(reader: &mut Reader<'_>, root: &Value<'_>, file: &str) -> Option<
     let emergency = emergency::read_emergency(
         reader,
         fields.get("emergency"),
-        canary.as_ref().and_then(Option::as_ref),
-        fields.get("canary"),
+        &emergency::CanarySection {
+            canary: canary.as_ref().and_then(Option::as_ref),
+            value: fields.get("canary"),
+        },
+        lanes
+            .as_ref()
+            .and_then(|lanes| lanes.values().find(|lane| lane.emergency)),
     );
     let windows = match fields.get("windows") {
         Some(value) => windows::read_windows(reader, value).map(Some),
