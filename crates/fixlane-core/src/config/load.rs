@@ -8,10 +8,13 @@ mod canary;
 mod emergency;
 mod gates;
 mod reader;
+mod syntax;
 mod windows;
 
 #[cfg(test)]
 mod canary_profile_tests;
+#[cfg(test)]
+mod span_tests;
 #[cfg(test)]
 mod tests;
 
@@ -136,36 +139,7 @@ pub fn parse(source: &str, file: &str) -> Result<Config, ConfigErrors> {
     }
     let mut reader = Reader::new(file, source);
     let (document, syntax_errors) = DeTable::parse_recoverable(source);
-    let mut syntax_lines = Vec::new();
-    for syntax_error in &syntax_errors {
-        let span = syntax_error.span().unwrap_or(0..0);
-        syntax_lines.push(reader.position(span.start).line);
-        let message = syntax_error.message().trim();
-        let (problem, expected) = match message.split_once(", expected ") {
-            Some((problem, expected)) => (problem.to_owned(), expected.to_owned()),
-            None => (message.to_owned(), "valid TOML".to_owned()),
-        };
-        let written = source
-            .get(span.clone())
-            .and_then(|text| text.lines().next())
-            .map(reader::shorten)
-            .unwrap_or_default();
-        let found = if written.trim().is_empty() {
-            if span.start >= source.len() {
-                "the end of the file".to_owned()
-            } else {
-                "the end of the line".to_owned()
-            }
-        } else {
-            format!("`{written}`")
-        };
-        reader.error(
-            span,
-            expected,
-            found,
-            Some(format!("{problem} (TOML syntax)")),
-        );
-    }
+    let syntax_lines = syntax::report(&mut reader, source, &syntax_errors);
     let syntax_count = reader.errors.len();
 
     let root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));

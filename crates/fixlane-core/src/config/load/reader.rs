@@ -189,7 +189,11 @@ impl<'s> Reader<'s> {
                 kept.push(entry);
             } else {
                 let help = did_you_mean(entry.key, known.iter().copied()).unwrap_or_else(|| {
-                    format!("remove it; the keys of `{path}` are {}", choices(known))
+                    if path.is_empty() {
+                        format!("remove it; the top-level keys are {}", choices(known))
+                    } else {
+                        format!("remove it; the keys of `{path}` are {}", choices(known))
+                    }
                 });
                 let path_display = if path.is_empty() {
                     "the top level".to_owned()
