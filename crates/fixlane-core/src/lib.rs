@@ -14,6 +14,7 @@ pub mod export;
 pub mod lane;
 pub mod names;
 pub mod plan;
+pub mod text;
 pub mod verdict;
 
 pub use config::model::{Config, Tier};

@@ -10,6 +10,7 @@ mod ci;
 mod config;
 mod emergency;
 mod help;
+mod hostile_text;
 mod run;
 mod support;
 mod verdict;
