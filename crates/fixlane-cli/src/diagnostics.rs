@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 use std::panic::{self, AssertUnwindSafe};
 
 use fixlane_core::config::{ConfigError, ConfigErrors};
+use fixlane_core::text::{for_terminal, is_hazard};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 
 /// The longest source line drawn under an error, in columns. Wider lines would wrap into an
@@ -37,21 +38,30 @@ fn handler() -> GraphicalReportHandler {
         .tab_width(TAB_WIDTH)
 }
 
-/// The one-line form: `file:line:column: expected …, found …`.
+/// The one-line form: `file:line:column: expected …, found …`. What was found quotes the
+/// file, which any commit can change, so it is escaped like any typed text.
 pub fn headline(error: &ConfigError) -> String {
     format!(
         "{}:{}:{}: expected {}, found {}",
-        error.file, error.line, error.column, error.expected, error.found
+        for_terminal(&error.file),
+        error.line,
+        error.column,
+        for_terminal(&error.expected),
+        for_terminal(&error.found)
     )
 }
 
 /// One error without its source: the headline and, indented under it, the help.
 pub fn render_plain_error(error: &ConfigError) -> String {
-    format!("{error}\n")
+    match &error.help {
+        Some(help) => format!("{}\n  help: {}\n", headline(error), for_terminal(help)),
+        None => format!("{}\n", headline(error)),
+    }
 }
 
 /// Whether every line miette would draw for `span` (its own lines and their context) is short
-/// enough to draw.
+/// enough to draw, and holds nothing that would act on the terminal (miette draws source lines
+/// as they are).
 fn drawable(source: &str, span: &std::ops::Range<usize>) -> bool {
     if span.start > span.end || span.end > source.len() {
         return false;
@@ -68,7 +78,11 @@ fn drawable(source: &str, span: &std::ops::Range<usize>) -> bool {
                 .chars()
                 .map(|character| if character == '\t' { TAB_WIDTH } else { 1 })
                 .sum();
-            columns <= MAX_DRAWN_COLUMNS
+            let harmless = !line
+                .trim_end_matches('\r')
+                .chars()
+                .any(|character| is_hazard(character) && character != '\t');
+            columns <= MAX_DRAWN_COLUMNS && harmless
         })
 }
 
@@ -83,13 +97,13 @@ fn render_snippet(
     }
     let mut diagnostic = MietteDiagnostic::new(headline(error)).with_labels([LabeledSpan::at(
         error.span.clone(),
-        format!("found {}", error.found),
+        format!("found {}", for_terminal(&error.found)),
     )]);
     if let Some(help) = &error.help {
-        diagnostic = diagnostic.with_help(help.clone());
+        diagnostic = diagnostic.with_help(for_terminal(help).into_owned());
     }
     let report = miette::Report::new(diagnostic).with_source_code(NamedSource::new(
-        errors.file.clone(),
+        for_terminal(&errors.file),
         errors.source_text.clone(),
     ));
     // The check above keeps miette inside the inputs it handles; should it still fail on some
@@ -111,6 +125,7 @@ fn render_snippet(
 /// Every error of a config, rendered with its source snippet, then a count.
 pub fn render_config_errors(errors: &ConfigErrors) -> String {
     let handler = handler();
+    let file = for_terminal(&errors.file);
     let mut out = String::new();
     for error in errors.errors.iter().take(MAX_SHOWN_ERRORS) {
         match render_snippet(&handler, errors, error) {
@@ -122,14 +137,12 @@ pub fn render_config_errors(errors: &ConfigErrors) -> String {
     let count = errors.errors.len();
     if count > MAX_SHOWN_ERRORS {
         out.push_str(&format!(
-            "{}: {} more errors are not shown; fix the ones above first\n",
-            errors.file,
+            "{file}: {} more errors are not shown; fix the ones above first\n",
             count - MAX_SHOWN_ERRORS
         ));
     }
     out.push_str(&format!(
-        "{}: {count} error{} — fix {} and run `fixlane config check` again\n",
-        errors.file,
+        "{file}: {count} error{} — fix {} and run `fixlane config check` again\n",
         if count == 1 { "" } else { "s" },
         if count == 1 { "it" } else { "them" },
     ));
@@ -153,6 +166,13 @@ mod tests {
         assert!(!drawable(&source, &(five..five + 4)));
         // A span outside the text cannot be drawn.
         assert!(!drawable(&source, &(0..source.len() + 1)));
+    }
+
+    #[test]
+    fn a_line_with_an_escape_sequence_is_not_drawn() {
+        assert!(!drawable("a = \"\u{1b}]0;pwned\u{7}\"\nb = 1\n", &(0..1)));
+        assert!(!drawable("a = 1\nb = \"\u{202e}x\"\n", &(0..1)));
+        assert!(drawable("a = 1\r\nb = \"\tx\"\r\n", &(0..1)));
     }
 
     #[test]

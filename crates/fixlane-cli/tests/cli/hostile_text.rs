@@ -243,3 +243,22 @@ fn a_failing_gates_output_is_shown_without_its_escape_sequences() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_config_error_quoting_an_escape_sequence_shows_it_escaped() {
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "fixlane.toml",
+        // TOML refuses raw control characters but writes them as escapes; a bidi override
+        // may stand as it is, and miette would draw it.
+        "[project]\nname = \"x\"\n\n[gates.a]\nrun = \"true\"\ntier = \"\\u001b]0;pwned\\u0007\u{202e}\"\n",
+    );
+    let run = sandbox.fixlane(&["config", "check"]);
+    run.expect_code(2);
+    let stderr = run.stderr();
+    assert_clean("a config error", &stderr);
+    assert!(
+        stderr.contains("fixlane.toml:6:8: expected `critical`, `required` or `optional` for `gates.a.tier`, found `\\x1b]0;pwned\\x07\\u{202e}`"),
+        "{stderr}"
+    );
+}
