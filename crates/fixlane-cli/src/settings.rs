@@ -82,6 +82,17 @@ impl Context {
 
     /// The config and the SHA-256 of its text, for logging when it changes.
     pub fn load_config_and_hash(&self) -> Result<(Config, String), Failure> {
+        // A file over the limit is refused before it is read: it could be any size.
+        if let Ok(metadata) = std::fs::metadata(&self.config_path)
+            && let Some(error) =
+                fixlane_core::config::oversize(&self.config_display(), metadata.len())
+        {
+            eprint!("{}", diagnostics::render_plain_error(&error));
+            return Err(Failure::error(anyhow::anyhow!(
+                "{} is too big to be a config; nothing was run",
+                self.config_display()
+            )));
+        }
         let source = std::fs::read_to_string(&self.config_path).map_err(|error| {
             Failure::error(anyhow::anyhow!(
                 "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",

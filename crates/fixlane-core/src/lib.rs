@@ -16,6 +16,7 @@ pub mod names;
 pub mod plan;
 pub mod policy_change;
 pub mod suggest;
+pub mod text;
 pub mod verdict;
 
 pub use config::model::{Config, Tier};

@@ -2,6 +2,7 @@
 //! the change becomes `approved` when every group is satisfied.
 
 use fixlane_core::emergency::policy;
+use fixlane_core::text::for_terminal as shown;
 use fixlane_store::Store;
 use jiff::Timestamp;
 
@@ -59,11 +60,13 @@ pub fn approve(context: &Context, arguments: &ApproveArgs) -> CommandResult {
     } else {
         println!(
             "{id} approved by {person}; still needs: {}",
-            missing
-                .iter()
-                .map(|group| group.join(" or "))
-                .collect::<Vec<_>>()
-                .join(", and ")
+            shown(
+                &missing
+                    .iter()
+                    .map(|group| group.join(" or "))
+                    .collect::<Vec<_>>()
+                    .join(", and ")
+            )
         );
     }
     Ok(exit::SUCCESS)

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use fixlane_core::text::for_terminal as shown;
 use fixlane_store::Store;
 
 use crate::cli::AuditCommand;
@@ -57,13 +58,15 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                 let entries = store.audit_entries().await?;
                 let skip = last.map_or(0, |last| entries.len().saturating_sub(last));
                 for entry in entries.iter().skip(skip) {
+                    // The details are JSON, which escapes C0 controls but not C1 controls
+                    // or bidi overrides; the actor is whoever `--as` or git said.
                     println!(
                         "#{:<5} {}  {:<24} {:<22} {}",
                         entry.seq,
                         entry.time,
-                        entry.actor,
-                        entry.action,
-                        fixlane_core::audit::canonical_json(&entry.details)
+                        shown(&entry.actor),
+                        shown(&entry.action),
+                        shown(&fixlane_core::audit::canonical_json(&entry.details))
                     );
                 }
                 Ok(exit::SUCCESS)

@@ -3,6 +3,7 @@
 
 use fixlane_core::config::model::BypassElement;
 use fixlane_core::emergency::policy;
+use fixlane_core::text::for_terminal as shown;
 use fixlane_store::Store;
 use jiff::Timestamp;
 
@@ -65,7 +66,7 @@ pub fn bypass(context: &Context, arguments: &BypassArgs) -> CommandResult {
         }
     })?;
     println!("{id}: {} bypassed by {person}", element.as_str());
-    println!("  reason:       {reason}");
-    println!("  compensation: {compensation}");
+    println!("  reason:       {}", shown(&reason));
+    println!("  compensation: {}", shown(&compensation));
     Ok(exit::SUCCESS)
 }

@@ -95,9 +95,17 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
         match finding.level {
             Level::Error => {
                 errors += 1;
-                eprintln!("error: {} ({})", finding.message, finding.rule);
+                eprintln!(
+                    "error: {} ({})",
+                    fixlane_core::text::for_terminal(&finding.message),
+                    finding.rule
+                );
             }
-            Level::Warning => eprintln!("warning: {} ({})", finding.message, finding.rule),
+            Level::Warning => eprintln!(
+                "warning: {} ({})",
+                fixlane_core::text::for_terminal(&finding.message),
+                finding.rule
+            ),
         }
     }
     if errors > 0 {

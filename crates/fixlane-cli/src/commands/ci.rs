@@ -76,18 +76,22 @@ pub fn detect(variable: impl Fn(&str) -> Option<String>) -> CiFacts {
 
 pub fn ci(context: &Context, arguments: &CiArgs) -> CommandResult {
     let facts = detect(|name| std::env::var(name).ok());
+    // Branch names and pull-request labels come from whoever opened the change.
     eprintln!(
         "fixlane ci: {}{}{}",
         facts.system,
         facts
             .branch
             .as_ref()
-            .map(|branch| format!(", branch {branch}"))
+            .map(|branch| format!(", branch {}", fixlane_core::text::for_terminal(branch)))
             .unwrap_or_default(),
         if facts.labels.is_empty() {
             String::new()
         } else {
-            format!(", labels {}", facts.labels.join(", "))
+            format!(
+                ", labels {}",
+                fixlane_core::text::for_terminal(&facts.labels.join(", "))
+            )
         }
     );
     let run = RunArgs {

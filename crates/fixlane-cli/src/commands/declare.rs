@@ -2,6 +2,7 @@
 //! rate limit; prints the branch to use and what approvals it still needs.
 
 use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, PastDeclaration};
+use fixlane_core::text::for_terminal as shown;
 use fixlane_runner::git::Repository;
 use fixlane_store::Store;
 use jiff::{Timestamp, ToSpan};
@@ -84,21 +85,27 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
     } else {
         println!(
             "declared {} ({} {}) by {}: {}",
-            declared.id, declared.severity, declared.category, declared.author, declared.title
+            declared.id,
+            shown(&declared.severity),
+            shown(&declared.category),
+            declared.author,
+            shown(&declared.title)
         );
-        println!("branch:  {}", declared.branch);
+        println!("branch:  {}", shown(&declared.branch));
         for warning in &declared.warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", shown(warning));
         }
         let missing = policy::missing_groups(&config, &declared);
         if !missing.is_empty() {
             println!(
                 "needs approval from: {}",
-                missing
-                    .iter()
-                    .map(|group| group.join(" or "))
-                    .collect::<Vec<_>>()
-                    .join(", and ")
+                shown(
+                    &missing
+                        .iter()
+                        .map(|group| group.join(" or "))
+                        .collect::<Vec<_>>()
+                        .join(", and ")
+                )
             );
             println!("next:    fixlane approve {} --as <approver>", declared.id);
         }

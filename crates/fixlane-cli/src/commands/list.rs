@@ -1,6 +1,7 @@
 //! `fixlane list`: active emergencies with their clocks, newest first.
 
 use fixlane_core::emergency::{EmergencyState, policy};
+use fixlane_core::text::for_terminal;
 use fixlane_store::Store;
 use jiff::Timestamp;
 
@@ -62,9 +63,9 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
                 "{} ago",
                 records::clock(now.duration_since(emergency.declared_at).as_secs())
             ),
-            emergency.eta.as_deref().unwrap_or("-"),
-            emergency.severity,
-            emergency.title,
+            for_terminal(emergency.eta.as_deref().unwrap_or("-")),
+            for_terminal(&emergency.severity),
+            for_terminal(&emergency.title),
             if emergency.drill { " [drill]" } else { "" }
         );
     }

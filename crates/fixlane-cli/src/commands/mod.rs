@@ -48,7 +48,12 @@ pub fn dispatch(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(Failure { code, error }) => {
-            eprintln!("error: {error:#}");
+            // Messages quote what was typed or printed (an argument, a program's error);
+            // their own line breaks stay, anything else that could drive the terminal does not.
+            eprintln!(
+                "error: {}",
+                fixlane_core::text::for_terminal_lines(&format!("{error:#}"))
+            );
             if code == exit::SUCCESS {
                 exit::ERROR
             } else {

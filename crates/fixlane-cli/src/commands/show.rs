@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use fixlane_core::Config;
 use fixlane_core::emergency::{Emergency, policy};
+use fixlane_core::text::for_terminal as shown;
 use jiff::Timestamp;
 
 use crate::cli::ShowArgs;
@@ -12,6 +13,9 @@ use crate::records;
 use crate::settings::{self, Context};
 
 /// The record for people: who, why, what is missing, what was bypassed, what is owed, when.
+///
+/// Every typed value goes through `shown`: one line each, whatever was typed, so a title
+/// cannot forge the `state:` line under it.
 pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String {
     let mut out = String::new();
     let since = now.duration_since(emergency.declared_at).as_secs();
@@ -19,9 +23,9 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
         out,
         "{} — {} ({} {}){}",
         emergency.id,
-        emergency.title,
-        emergency.severity,
-        emergency.category,
+        shown(&emergency.title),
+        shown(&emergency.severity),
+        shown(&emergency.category),
         if emergency.drill { " [drill]" } else { "" }
     );
     let _ = writeln!(out, "state:          {}", emergency.state.as_str());
@@ -29,34 +33,40 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
         out,
         "declared:       {} by {} ({} ago)",
         emergency.declared_at,
-        emergency.author,
+        shown(emergency.author.as_str()),
         records::clock(since)
     );
-    let _ = writeln!(out, "cleanup owner:  {}", emergency.cleanup_owner);
+    let _ = writeln!(
+        out,
+        "cleanup owner:  {}",
+        shown(emergency.cleanup_owner.as_str())
+    );
     if let Some(eta) = &emergency.eta {
-        let _ = writeln!(out, "merge ETA:      {eta}");
+        let _ = writeln!(out, "merge ETA:      {}", shown(eta));
     }
-    let _ = writeln!(out, "branch:         {}", emergency.branch);
+    let _ = writeln!(out, "branch:         {}", shown(&emergency.branch));
     let _ = writeln!(
         out,
         "flag flip:      not enough because {}",
-        emergency.flag_flip
+        shown(&emergency.flag_flip)
     );
     let _ = writeln!(
         out,
         "rollback:       not enough because {}",
-        emergency.rollback
+        shown(&emergency.rollback)
     );
     out.push_str("approvals:\n");
     for approval in &emergency.approvals {
         let _ = writeln!(
             out,
             "  ✓ {} as {} at {}",
-            approval.person, approval.role, approval.at
+            shown(approval.person.as_str()),
+            shown(&approval.role),
+            approval.at
         );
     }
     for group in policy::missing_groups(config, emergency) {
-        let _ = writeln!(out, "  ✗ missing: one of {}", group.join(", "));
+        let _ = writeln!(out, "  ✗ missing: one of {}", shown(&group.join(", ")));
     }
     if emergency.bypasses.is_empty() {
         out.push_str("bypasses:       none recorded\n");
@@ -67,9 +77,9 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
                 out,
                 "  {} by {}: {} — compensation: {}",
                 bypass.element.as_str(),
-                bypass.by,
-                bypass.reason,
-                bypass.compensation
+                shown(bypass.by.as_str()),
+                shown(&bypass.reason),
+                shown(&bypass.compensation)
             );
         }
     }
@@ -82,12 +92,12 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
                 owed.gate,
                 owed.tier.as_str(),
                 owed.lane,
-                owed.rev.get(..12).unwrap_or(&owed.rev)
+                shown(owed.rev.get(..12).unwrap_or(&owed.rev))
             );
         }
     }
     for warning in &emergency.warnings {
-        let _ = writeln!(out, "warning:        {warning}");
+        let _ = writeln!(out, "warning:        {}", shown(warning));
     }
     out.push_str("timeline:\n");
     for transition in &emergency.timeline {
@@ -96,11 +106,11 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
             "  {}  {:<12} by {}{}",
             transition.at,
             transition.state.as_str(),
-            transition.by,
+            shown(&transition.by),
             transition
                 .note
                 .as_ref()
-                .map(|note| format!(" — {note}"))
+                .map(|note| format!(" — {}", shown(note)))
                 .unwrap_or_default()
         );
     }

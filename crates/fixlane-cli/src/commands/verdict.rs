@@ -176,8 +176,9 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             .await
             .context("the confirmation could not be logged, so it does not count")?;
         eprintln!(
-            "confirmed by {actor}: merging {short} while {} — this is in the audit log",
-            report.reasons.join("; ")
+            "confirmed by {}: merging {short} while {} — this is in the audit log",
+            fixlane_core::text::for_terminal(&actor),
+            fixlane_core::text::for_terminal(&report.reasons.join("; "))
         );
         Ok(exit::SUCCESS)
     })

@@ -115,7 +115,10 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
                 Some(note.clone()),
             )
             .await?;
-        println!("{id} verified: {note}");
+        println!(
+            "{id} verified: {}",
+            fixlane_core::text::for_terminal(&note)
+        );
         Ok(exit::SUCCESS)
     })
 }

@@ -35,7 +35,7 @@ pub fn window(context: &Context, arguments: &WindowArgs) -> CommandResult {
             "inside the freeze {} to {} — {} ({}:{})",
             freeze.from,
             freeze.to,
-            freeze.reason,
+            fixlane_core::text::for_terminal(&freeze.reason),
             context.config_display(),
             freeze.source.line
         );

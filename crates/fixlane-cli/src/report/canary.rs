@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fixlane_canary::CanaryEvent;
 use fixlane_core::canary::CheckOutcome;
+use fixlane_core::text::{for_terminal, for_terminal_output};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 fn bound(min: Option<f64>, max: Option<f64>) -> String {
@@ -21,8 +22,34 @@ fn value(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |value| format!("{value:.4}"))
 }
 
-/// The line (or lines) a person reads for an event.
+/// A program's output lines under an event, each escaped.
+fn tail_lines(tail: &[String]) -> String {
+    tail.iter()
+        .map(|line| format!("    │ {}", for_terminal_output(line)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The line (or lines) a person reads for an event. Names, details and reasons come from the
+/// config, metric sources and check programs, so the event's own line is escaped as a whole
+/// and each output line under it on its own.
 pub fn describe(event: &CanaryEvent) -> String {
+    match event {
+        CanaryEvent::RollbackCheckFailed { tail, .. } => format!(
+            "ROLLBACK PATH NOT READY: rollback_check failed, so the canary does not start\n{}",
+            tail_lines(tail)
+        ),
+        CanaryEvent::RolledBack {
+            ok: false, tail, ..
+        } => format!(
+            "ROLLBACK ACTION FAILED — act by hand now\n{}",
+            tail_lines(tail)
+        ),
+        other => for_terminal(&describe_line(other)).into_owned(),
+    }
+}
+
+fn describe_line(event: &CanaryEvent) -> String {
     match event {
         CanaryEvent::CanaryStarted { profile, steps, .. } => format!(
             "canary: profile {profile}: {}",
@@ -35,13 +62,10 @@ pub fn describe(event: &CanaryEvent) -> String {
         CanaryEvent::RollbackCheckPassed { .. } => {
             "rollback path ready: rollback_check passed".to_owned()
         }
-        CanaryEvent::RollbackCheckFailed { tail, .. } => format!(
-            "ROLLBACK PATH NOT READY: rollback_check failed, so the canary does not start\n{}",
-            tail.iter()
-                .map(|line| format!("    │ {line}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
+        CanaryEvent::RollbackCheckFailed { .. } => {
+            "ROLLBACK PATH NOT READY: rollback_check failed, so the canary does not start"
+                .to_owned()
+        }
         CanaryEvent::StepStarted {
             step,
             weight,
@@ -73,17 +97,11 @@ pub fn describe(event: &CanaryEvent) -> String {
                 .unwrap_or_default()
         ),
         CanaryEvent::RollbackStarted { reason, .. } => format!("ROLLBACK: {reason}"),
-        CanaryEvent::RolledBack { ok, tail, .. } => {
+        CanaryEvent::RolledBack { ok, .. } => {
             if *ok {
                 "rolled back: the rollback action succeeded".to_owned()
             } else {
-                format!(
-                    "ROLLBACK ACTION FAILED — act by hand now\n{}",
-                    tail.iter()
-                        .map(|line| format!("    │ {line}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
+                "ROLLBACK ACTION FAILED — act by hand now".to_owned()
             }
         }
         CanaryEvent::Promoted { .. } => "promoted: the fix is at 100%".to_owned(),
@@ -208,7 +226,12 @@ impl CanaryView {
                     };
                     latest.insert(
                         check.clone(),
-                        format!("{check} {} {} {mark}", value(*sample), bound(*min, *max)),
+                        format!(
+                            "{} {} {} {mark}",
+                            for_terminal(check),
+                            value(*sample),
+                            bound(*min, *max)
+                        ),
                     );
                     bar.set_position(bar.elapsed().as_secs().min(bar.length().unwrap_or(0)));
                     bar.set_message(latest.values().cloned().collect::<Vec<_>>().join(" · "));

@@ -1,5 +1,9 @@
 //! The words shared by the terminal and plain views, so both say the same thing.
+//!
+//! Each line is escaped here, once for both views: a line names the branch, the reasons of
+//! the verdict and a failing gate's output, which anyone who can push or print can choose.
 
+use fixlane_core::text::{for_terminal, for_terminal_output};
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
 use crate::plural;
@@ -25,6 +29,10 @@ pub fn verdict_word(verdict: Verdict) -> String {
 
 /// One line per event worth showing a person; `None` for the rest.
 pub fn describe(event: &RunEvent) -> Option<String> {
+    describe_raw(event).map(|line| for_terminal(&line).into_owned())
+}
+
+fn describe_raw(event: &RunEvent) -> Option<String> {
     match event {
         RunEvent::RunStarted {
             run_id,
@@ -107,12 +115,17 @@ pub fn describe(event: &RunEvent) -> Option<String> {
         )),
         RunEvent::VerdictChanged {
             verdict, reasons, ..
-        } => Some(verdict_line("verdict ", *verdict, reasons)),
+        } => Some(verdict_line_raw("verdict ", *verdict, reasons)),
         RunEvent::GateQueued { .. } | RunEvent::RunFinished { .. } => None,
     }
 }
 
+/// The verdict and its first reasons, on one line.
 pub fn verdict_line(prefix: &str, verdict: Verdict, reasons: &[String]) -> String {
+    for_terminal(&verdict_line_raw(prefix, verdict, reasons)).into_owned()
+}
+
+fn verdict_line_raw(prefix: &str, verdict: Verdict, reasons: &[String]) -> String {
     // A 1 000-gate run waits on many gates at once; the first few say enough.
     const SHOWN: usize = 3;
     let mut line = format!("{prefix} {}", verdict_word(verdict));
@@ -145,11 +158,11 @@ pub fn failure_tail(event: &RunEvent) -> Option<String> {
     let mut text = String::new();
     for line in tail {
         text.push_str("    │ ");
-        text.push_str(line);
+        text.push_str(&for_terminal_output(line));
         text.push('\n');
     }
     if let Some(log) = log {
-        text.push_str(&format!("    └ full log: {log}\n"));
+        text.push_str(&format!("    └ full log: {}\n", for_terminal(log)));
     }
     Some(text)
 }

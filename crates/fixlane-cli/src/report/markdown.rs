@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use fixlane_core::emergency::postmortem::cell;
+use fixlane_core::text::for_markdown as cell;
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
 use super::lines;

@@ -81,7 +81,7 @@ impl Summary {
                 row.gate.as_str(),
                 row.tier.as_str(),
                 row.duration_ms.map(lines::seconds).unwrap_or_default(),
-                row.result
+                fixlane_core::text::for_terminal(&row.result)
             ));
         }
         if let Some((verdict, reasons, duration_ms)) = &self.finished {

@@ -8,8 +8,13 @@ mod canary;
 mod emergency;
 mod gates;
 mod reader;
+mod syntax;
 mod windows;
 
+#[cfg(test)]
+mod canary_profile_tests;
+#[cfg(test)]
+mod span_tests;
 #[cfg(test)]
 mod tests;
 
@@ -88,39 +93,53 @@ const SECTIONS: [&str; 8] = [
     "canary",
 ];
 
+/// The largest config fixlane reads. A hand-written `fixlane.toml` is a few kilobytes; anything
+/// near this is a wrong file or generated data, and reading it whole would only slow every run.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// The refusal of a config of `bytes` bytes, when that is over [`MAX_CONFIG_BYTES`]; `None`
+/// when the size is fine.
+///
+/// Callers that can see a file's size before reading it (the CLI) ask this first, so a huge
+/// file is never read; [`parse`] asks it too.
+pub fn oversize(file: &str, bytes: u64) -> Option<ConfigError> {
+    let limit = MAX_CONFIG_BYTES as u64;
+    if bytes <= limit {
+        return None;
+    }
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "one decimal of mebibytes is all a person reads"
+    )]
+    let mebibytes = bytes as f64 / limit as f64;
+    Some(ConfigError {
+        file: file.to_owned(),
+        line: 1,
+        column: 1,
+        span: 0..0,
+        expected: format!("a config of at most 1 MiB ({limit} bytes)"),
+        found: format!("{mebibytes:.1} MiB ({bytes} bytes)"),
+        help: Some(
+            "a hand-written config is a few kilobytes: check that this is the right file \
+             (or pass --config FILE), and keep generated data out of it"
+                .to_owned(),
+        ),
+    })
+}
+
 /// Parses and validates a whole config.
 pub fn parse(source: &str, file: &str) -> Result<Config, ConfigErrors> {
+    if let Some(error) = oversize(file, source.len() as u64) {
+        return Err(ConfigErrors {
+            file: file.to_owned(),
+            // The text is not kept: nothing in it is shown, and it is over a mebibyte.
+            source_text: String::new(),
+            errors: vec![error],
+        });
+    }
     let mut reader = Reader::new(file, source);
     let (document, syntax_errors) = DeTable::parse_recoverable(source);
-    let mut syntax_lines = Vec::new();
-    for syntax_error in &syntax_errors {
-        let span = syntax_error.span().unwrap_or(0..0);
-        syntax_lines.push(reader.position(span.start).line);
-        let message = syntax_error.message().trim();
-        let (problem, expected) = match message.split_once(", expected ") {
-            Some((problem, expected)) => (problem.to_owned(), expected.to_owned()),
-            None => (message.to_owned(), "valid TOML".to_owned()),
-        };
-        let written = source
-            .get(span.clone())
-            .and_then(|text| text.lines().next())
-            .unwrap_or_default();
-        let found = if written.trim().is_empty() {
-            if span.start >= source.len() {
-                "the end of the file".to_owned()
-            } else {
-                "the end of the line".to_owned()
-            }
-        } else {
-            format!("`{written}`")
-        };
-        reader.error(
-            span,
-            expected,
-            found,
-            Some(format!("{problem} (TOML syntax)")),
-        );
-    }
+    let syntax_lines = syntax::report(&mut reader, source, &syntax_errors);
     let syntax_count = reader.errors.len();
 
     let root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
@@ -195,8 +214,13 @@ fn read_config(reader: &mut Reader<'_>, root: &Value<'_>, file: &str) -> Option<
     let emergency = emergency::read_emergency(
         reader,
         fields.get("emergency"),
-        canary.as_ref().and_then(Option::as_ref),
-        fields.get("canary"),
+        &emergency::CanarySection {
+            canary: canary.as_ref().and_then(Option::as_ref),
+            value: fields.get("canary"),
+        },
+        lanes
+            .as_ref()
+            .and_then(|lanes| lanes.values().find(|lane| lane.emergency)),
     );
     let windows = match fields.get("windows") {
         Some(value) => windows::read_windows(reader, value).map(Some),

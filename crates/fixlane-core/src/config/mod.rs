@@ -4,4 +4,4 @@ mod load;
 pub mod model;
 pub mod starter;
 
-pub use load::{ConfigError, ConfigErrors, parse};
+pub use load::{ConfigError, ConfigErrors, MAX_CONFIG_BYTES, oversize, parse};

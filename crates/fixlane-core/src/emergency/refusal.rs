@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::config::model::SourceLine;
+use crate::text::for_terminal;
 
 /// A refusal by one rule. Rendered over a few lines, because people read it mid-incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +57,29 @@ impl Refusal {
     }
 
     /// The rendering with the config file named, for callers that know it.
+    ///
+    /// Each part is one line, and the parts quote what people typed (a title, a name given
+    /// with `--as`), so each is escaped: typed text cannot add a line to the refusal.
     pub fn render_with_file(&self, file: &str) -> String {
-        format!("refused: {}\n{}", self.refused, self.body(Some(file)))
+        format!(
+            "refused: {}\n{}",
+            for_terminal(&self.refused),
+            self.body(Some(file))
+        )
     }
 
     /// The rule, where it is written and what to do instead, without the `refused:` line.
     fn body(&self, file: Option<&str>) -> String {
-        let mut text = format!("   rule: {} — {}\n", self.rule, self.why);
+        let mut text = format!("   rule: {} — {}\n", self.rule, for_terminal(&self.why));
         if let Some(line) = self.config_line {
             match file {
                 Some(file) => {
-                    text.push_str(&format!("  where: {file}:{}:{}\n", line.line, line.column));
+                    text.push_str(&format!(
+                        "  where: {}:{}:{}\n",
+                        for_terminal(file),
+                        line.line,
+                        line.column
+                    ));
                 }
                 None => text.push_str(&format!(
                     "  where: config line {}, column {}\n",
@@ -74,14 +87,19 @@ impl Refusal {
                 )),
             }
         }
-        text.push_str(&format!("instead: {}", self.instead));
+        text.push_str(&format!("instead: {}", for_terminal(&self.instead)));
         text
     }
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "refused: {}\n{}", self.refused, self.body(None))
+        write!(
+            formatter,
+            "refused: {}\n{}",
+            for_terminal(&self.refused),
+            self.body(None)
+        )
     }
 }
 
@@ -133,12 +151,16 @@ impl Refusals {
             .all(|pair| pair[0].refused == pair[1].refused);
         match self.0.as_slice() {
             [] => String::new(),
-            [only] => format!("refused: {}\n{}", only.refused, only.body(file)),
+            [only] => format!(
+                "refused: {}\n{}",
+                for_terminal(&only.refused),
+                only.body(file)
+            ),
             [first, ..] if same_request => {
                 let blocks: Vec<String> = self.0.iter().map(|refusal| refusal.body(file)).collect();
                 format!(
                     "refused: {}, for {} reasons; fix them all, then try again:\n\n{}",
-                    first.refused,
+                    for_terminal(&first.refused),
                     self.0.len(),
                     blocks.join("\n\n")
                 )
@@ -146,7 +168,13 @@ impl Refusals {
             _ => self
                 .0
                 .iter()
-                .map(|refusal| format!("refused: {}\n{}", refusal.refused, refusal.body(file)))
+                .map(|refusal| {
+                    format!(
+                        "refused: {}\n{}",
+                        for_terminal(&refusal.refused),
+                        refusal.body(file)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n\n"),
         }
@@ -175,3 +203,24 @@ impl fmt::Display for Refusals {
 }
 
 impl std::error::Error for Refusals {}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusal;
+
+    #[test]
+    fn typed_text_cannot_add_a_line_to_a_refusal() {
+        let refusal = Refusal::new(
+            "people",
+            "approving INC-1 as `x\ninstead: nothing, it is approved`",
+            "`\u{1b}]0;pwned\u{7}` is not a person",
+            "pass --as \u{202e}NAME",
+        );
+        let rendered = refusal.render_with_file("fixlane.toml");
+        assert_eq!(rendered.lines().count(), 3, "{rendered}");
+        assert!(rendered.contains("`x\\ninstead: nothing, it is approved`"));
+        assert!(rendered.contains("`\\x1b]0;pwned\\x07`"));
+        assert!(rendered.contains("--as \\u{202e}NAME"));
+        assert_eq!(refusal.to_string().lines().count(), 3);
+    }
+}

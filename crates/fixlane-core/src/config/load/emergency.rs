@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::reader::{Reader, Value, choices};
 use crate::config::model::{
-    BypassElement, Canary, Category, EmergencyLines, EmergencyPolicy, RateLimit,
+    BypassElement, Canary, Category, EmergencyLines, EmergencyPolicy, Lane, RateLimit,
 };
 use crate::duration::Duration;
 
@@ -44,14 +44,28 @@ fn defaults() -> EmergencyPolicy {
     }
 }
 
+/// The `[canary]` section as read, for checking the emergency's profile against it.
+pub(super) struct CanarySection<'t, 'i> {
+    pub(super) canary: Option<&'t Canary>,
+    pub(super) value: Option<&'t Value<'i>>,
+}
+
+/// `emergency_lane` is the first lane with `emergency = true`, if any: with it (or with an
+/// emergency category) emergencies can deploy, so their canary profile must exist.
 pub(super) fn read_emergency(
     reader: &mut Reader<'_>,
     value: Option<&Value<'_>>,
-    canary: Option<&Canary>,
-    canary_value: Option<&Value<'_>>,
+    canary: &CanarySection<'_, '_>,
+    emergency_lane: Option<&Lane>,
 ) -> Option<EmergencyPolicy> {
     let Some(value) = value else {
-        check_profile(reader, DEFAULT_CANARY_PROFILE, None, canary, canary_value);
+        if let Some(lane) = emergency_lane {
+            let needed_by = format!(
+                "the emergency lane `{}` (line {})",
+                lane.name, lane.source.line
+            );
+            check_profile(reader, DEFAULT_CANARY_PROFILE, None, canary, &needed_by);
+        }
         return Some(defaults());
     };
     let fields = reader.table(value, "emergency", &KEYS)?;
@@ -122,55 +136,83 @@ pub(super) fn read_emergency(
             None => complete = false,
         }
     }
-    if let Some(value) = fields.get("canary_profile") {
-        match reader.text(value, &fields.path("canary_profile")) {
-            Some(profile) => {
-                if !check_profile(reader, &profile, Some(value), canary, canary_value) {
-                    complete = false;
-                }
-                policy.canary_profile = profile;
-            }
-            None => complete = false,
-        }
-    } else if !check_profile(reader, DEFAULT_CANARY_PROFILE, None, canary, canary_value) {
-        complete = false;
-    }
     if let Some(value) = fields.get("categories") {
         match read_categories(reader, value) {
             Some(categories) => policy.categories = categories,
             None => complete = false,
         }
     }
+    if let Some(value) = fields.get("canary_profile") {
+        match reader.text(value, &fields.path("canary_profile")) {
+            Some(profile) => {
+                // A profile named here must exist whether or not anything uses it yet: the
+                // name was written on purpose, and a typo in it would otherwise wait for the
+                // first emergency to surface.
+                if !check_profile(reader, &profile, Some(value), canary, "") {
+                    complete = false;
+                }
+                policy.canary_profile = profile;
+            }
+            None => complete = false,
+        }
+    } else if let Some(needed_by) = needed_by(emergency_lane, &policy)
+        && !check_profile(reader, DEFAULT_CANARY_PROFILE, None, canary, &needed_by)
+    {
+        complete = false;
+    }
     complete.then_some(policy)
 }
 
+/// What can run an emergency canary, for saying why its profile is needed; `None` when
+/// nothing can, so the default profile need not exist.
+fn needed_by(emergency_lane: Option<&Lane>, policy: &EmergencyPolicy) -> Option<String> {
+    let lane = emergency_lane.map(|lane| {
+        format!(
+            "the emergency lane `{}` (line {})",
+            lane.name, lane.source.line
+        )
+    });
+    let category = policy.categories.values().next().map(|category| {
+        format!(
+            "the emergency category `{}` (line {})",
+            category.name, category.source.line
+        )
+    });
+    match (lane, category) {
+        (Some(lane), Some(category)) => Some(format!("{lane} and {category}")),
+        (lane, category) => lane.or(category),
+    }
+}
+
 /// The emergency's canary profile must exist once a `[canary]` section defines profiles.
+/// `needed_by` says what ships emergency fixes, for the error about the default profile (a
+/// profile written in `emergency.canary_profile` needs no reason).
 fn check_profile(
     reader: &mut Reader<'_>,
     profile: &str,
     written: Option<&Value<'_>>,
-    canary: Option<&Canary>,
-    canary_value: Option<&Value<'_>>,
+    canary: &CanarySection<'_, '_>,
+    needed_by: &str,
 ) -> bool {
-    let (Some(canary), Some(canary_value)) = (canary, canary_value) else {
+    let (Some(section), Some(canary_value)) = (canary.canary, canary.value) else {
         return true;
     };
-    if canary.profiles.contains_key(profile) {
+    if section.profiles.contains_key(profile) {
         return true;
     }
-    let names: Vec<&str> = canary.profiles.keys().map(String::as_str).collect();
-    let help = super::reader::did_you_mean(profile, names.iter().copied()).unwrap_or_else(|| {
-        format!(
-            "add `[canary.profiles.{profile}]` or set `emergency.canary_profile` to one of {}",
-            choices(&names)
-        )
-    });
+    let names: Vec<&str> = section.profiles.keys().map(String::as_str).collect();
+    let suggestion = super::reader::did_you_mean(profile, names.iter().copied());
     match written {
         Some(value) => reader.error(
             value.span(),
             "a profile defined under `[canary.profiles]` for `emergency.canary_profile`",
             format!("`{profile}`, which is not defined"),
-            Some(help),
+            Some(suggestion.unwrap_or_else(|| {
+                format!(
+                    "add `[canary.profiles.{profile}]` or set `emergency.canary_profile` to one of {}",
+                    choices(&names)
+                )
+            })),
         ),
         None => reader.error(
             canary_value.span(),
@@ -178,7 +220,11 @@ fn check_profile(
                 "`[canary.profiles.{profile}]`, the profile emergencies use by default (`emergency.canary_profile`)"
             ),
             format!("no profile `{profile}`"),
-            Some(help),
+            Some(format!(
+                "{needed_by} can ship an emergency fix, and emergency fixes deploy through this profile: add `[canary.profiles.{profile}]`, or set `emergency.canary_profile` to one of {}{}",
+                choices(&names),
+                suggestion.map(|text| format!(" ({text})")).unwrap_or_default(),
+            )),
         ),
     }
     false

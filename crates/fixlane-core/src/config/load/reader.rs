@@ -49,7 +49,8 @@ pub(super) fn choices(items: &[&str]) -> String {
     }
 }
 
-fn shorten(text: &str) -> String {
+/// The first line of `text`, cut to a few words, for quoting what was written in a message.
+pub(super) fn shorten(text: &str) -> String {
     const LIMIT: usize = 40;
     let single_line = text.lines().next().unwrap_or_default();
     if single_line.chars().count() > LIMIT || single_line.len() < text.len() {
@@ -58,6 +59,21 @@ fn shorten(text: &str) -> String {
     } else {
         single_line.to_owned()
     }
+}
+
+/// `text` cut to `limit` characters. Messages quote what was written (a key, a value, a path of
+/// keys), and one line of a config can be any length; an error must stay readable.
+fn bounded(text: String, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text;
+    }
+    let mut cut: String = text.chars().take(limit).collect();
+    cut.push('…');
+    // Keep a quoted value looking quoted.
+    if text.ends_with('`') {
+        cut.push('`');
+    }
+    cut
 }
 
 impl<'s> Reader<'s> {
@@ -104,9 +120,9 @@ impl<'s> Reader<'s> {
             line: position.line,
             column: position.column,
             span,
-            expected: expected.into(),
-            found: found.into(),
-            help,
+            expected: bounded(expected.into(), 300),
+            found: bounded(found.into(), 160),
+            help: help.map(|help| bounded(help, 600)),
         });
     }
 
@@ -149,7 +165,11 @@ impl<'s> Reader<'s> {
                 kept.push(entry);
             } else {
                 let help = did_you_mean(entry.key, known.iter().copied()).unwrap_or_else(|| {
-                    format!("remove it; the keys of `{path}` are {}", choices(known))
+                    if path.is_empty() {
+                        format!("remove it; the top-level keys are {}", choices(known))
+                    } else {
+                        format!("remove it; the keys of `{path}` are {}", choices(known))
+                    }
                 });
                 let path_display = if path.is_empty() {
                     "the top level".to_owned()

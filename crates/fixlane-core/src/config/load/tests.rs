@@ -716,3 +716,36 @@ fn the_examples_in_the_config_reference_parse_together() {
     assert_eq!(config.canary.unwrap().checks.len(), 3);
     assert_eq!(config.windows.unwrap().change[1].days, [4]);
 }
+
+#[test]
+fn a_config_over_the_limit_is_one_error_naming_its_size_and_the_limit() {
+    let mut source = String::from("[project]\nname = \"x\"\n");
+    while source.len() <= MAX_CONFIG_BYTES {
+        source.push_str("# padding\n");
+    }
+    let found = errors(&source);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].expected,
+        format!("a config of at most 1 MiB ({MAX_CONFIG_BYTES} bytes)")
+    );
+    assert_eq!(found[0].found, format!("1.0 MiB ({} bytes)", source.len()));
+    assert!(oversize("fixlane.toml", MAX_CONFIG_BYTES as u64).is_none());
+}
+
+#[test]
+fn what_was_written_is_quoted_short_however_long_the_line() {
+    let long = "b".repeat(10_000);
+    for source in [
+        format!("[project]\nname = \"x\"\njunk = \"{long}\n"),
+        format!("{BASE}[gates.a]\nrun = \"true\"\ntier = \"{long}\"\n"),
+        format!("{BASE}[gates.{long}]\nrun = \"true\"\ntier = \"required\"\nx = 1\n"),
+    ] {
+        let found = errors(&source);
+        assert!(!found.is_empty());
+        for error in found {
+            let length = error.to_string().chars().count();
+            assert!(length < 1200, "{length} characters: {error}");
+        }
+    }
+}
