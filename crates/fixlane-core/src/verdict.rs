@@ -161,7 +161,18 @@ pub fn compute_for<'a>(
         }
     }
 
+    let mut owed: Vec<String> = Vec::new();
     for (name, tier, state) in gates {
+        if emergency_lane
+            && matches!(
+                state,
+                GateState::Skipped {
+                    reason: SkipReason::SkippedByLane { .. }
+                }
+            )
+        {
+            owed.push(name.to_string());
+        }
         match (tier, state) {
             (Tier::Optional, GateState::Queued | GateState::Running) => unfinished_optional = true,
             (Tier::Optional, GateState::Finished { outcome }) if *outcome != Outcome::Passed => {
@@ -222,8 +233,15 @@ pub fn compute_for<'a>(
             reasons: waiting,
         };
     }
-    if unfinished_optional || optional_failed {
+    if unfinished_optional || optional_failed || !owed.is_empty() {
         let mut reasons = Vec::new();
+        if !owed.is_empty() {
+            // An emergency lane that skipped gates is never green: what it skipped is debt.
+            reasons.push(format!(
+                "the emergency lane skipped {}, owed as a backfill",
+                owed.join(", ")
+            ));
+        }
         if unfinished_optional {
             reasons.push("optional gates are still running".to_owned());
         }
@@ -317,6 +335,13 @@ impl VerdictTracker {
         let mut waiting = false;
         let mut optional_pending = false;
         for (_, tier, state) in &self.gates {
+            optional_pending |= self.terms.emergency_lane
+                && matches!(
+                    state,
+                    GateState::Skipped {
+                        reason: SkipReason::SkippedByLane { .. }
+                    }
+                );
             let unfinished = matches!(state, GateState::Queued | GateState::Running);
             let bad = match state {
                 GateState::Finished { outcome } => *outcome != Outcome::Passed,
@@ -507,7 +532,8 @@ mod tests {
         standing.eval_bypassed = false;
         assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Blocked);
         standing.eval_bypassed = true;
-        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Green);
+        // Ready, never green: the skipped gate is owed.
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Ready);
     }
 
     #[test]
@@ -579,6 +605,39 @@ mod tests {
                 .map(|report| report.verdict),
             Some(Verdict::Green)
         );
+    }
+
+    #[test]
+    fn an_emergency_lane_that_skipped_gates_is_never_green() {
+        let standing = EmergencyStanding {
+            incident: IncidentId::parse("INC-1").unwrap(),
+            approved: true,
+            eval_bypassed: true,
+        };
+        let gates = [
+            ("build", Tier::Critical, passed()),
+            ("lint", Tier::Required, skipped()),
+        ];
+        assert_eq!(verdict_of(&gates, true, Some(&standing)), Verdict::Ready);
+        let plan = Plan {
+            lane: LaneName::parse("hotfix").unwrap(),
+            emergency: true,
+            gates: vec![],
+            refusals: vec![],
+            missing_emergency: None,
+        };
+        let mut tracker = VerdictTracker::new(&plan, Some(standing));
+        let mut tracker_with_skip = tracker.clone();
+        tracker_with_skip
+            .gates
+            .push((name("lint"), Tier::Required, skipped()));
+        assert_eq!(tracker.recompute().map(|r| r.verdict), Some(Verdict::Green));
+        assert_eq!(
+            tracker_with_skip.recompute().map(|r| r.verdict),
+            Some(Verdict::Ready)
+        );
+        let reasons = tracker_with_skip.report().reasons;
+        assert!(reasons[0].contains("skipped lint, owed"), "{reasons:?}");
     }
 
     #[test]

@@ -17,8 +17,20 @@ use crate::model::{
 pub(crate) const RUN_EXISTS: &str = "SELECT run_id, rev, lane FROM runs WHERE run_id = $1";
 
 pub(crate) const INSERT_RUN: &str = "INSERT INTO runs \
-     (run_id, rev, branch, lane, emergency, incident, started_at, plan, runner) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     (run_id, rev, branch, lane, emergency, incident, started_at, plan) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const INSERT_RUN_RUNNER: &str =
+    "INSERT INTO run_runners (run_id, runner) VALUES ($1, $2)";
+
+/// The columns of a run as read back, its runner beside it.
+macro_rules! run_columns {
+    () => {
+        "SELECT runs.run_id, rev, branch, lane, emergency, incident, started_at, finished_at, \
+         verdict, reasons, plan, run_runners.runner, run_runners.abandoned_at FROM runs \
+         LEFT JOIN run_runners ON run_runners.run_id = runs.run_id "
+    };
+}
 
 pub(crate) const UPSERT_GATE: &str = "INSERT INTO gate_results \
      (run_id, gate, tier, state, detail, exit_code, duration_ms, log_path, tail, finished_at) \
@@ -31,23 +43,26 @@ pub(crate) const UPSERT_GATE: &str = "INSERT INTO gate_results \
 pub(crate) const FINISH_RUN: &str =
     "UPDATE runs SET verdict = $2, reasons = $3, finished_at = $4 WHERE run_id = $1";
 
-pub(crate) const SELECT_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, incident, \
-     started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
-     WHERE run_id = $1";
+pub(crate) const SELECT_RUN: &str = concat!(run_columns!(), "WHERE runs.run_id = $1");
 
-pub(crate) const SELECT_LATEST_RUN: &str = "SELECT run_id, rev, branch, lane, emergency, \
-     incident, started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
-     WHERE rev = $1 AND ($2 IS NULL OR lane = $2) \
-     ORDER BY started_at DESC, run_id DESC LIMIT 1";
+pub(crate) const SELECT_LATEST_RUN: &str = concat!(
+    run_columns!(),
+    "WHERE rev = $1 AND ($2 IS NULL OR lane = $2) \
+     ORDER BY started_at DESC, runs.run_id DESC LIMIT 1"
+);
 
 /// Runs without a verdict, oldest first: still going, or abandoned by a runner that died.
-pub(crate) const SELECT_UNFINISHED_RUNS: &str = "SELECT run_id, rev, branch, lane, emergency, \
-     incident, started_at, finished_at, verdict, reasons, plan, runner, abandoned_at FROM runs \
-     WHERE finished_at IS NULL ORDER BY started_at, run_id";
+pub(crate) const SELECT_UNFINISHED_RUNS: &str = concat!(
+    run_columns!(),
+    "WHERE finished_at IS NULL ORDER BY started_at, runs.run_id"
+);
 
 /// Marks a run abandoned; the `finished_at IS NULL` guard makes two finders write it once.
 pub(crate) const ABANDON_RUN: &str = "UPDATE runs SET verdict = 'blocked', reasons = $2, \
-     finished_at = $3, abandoned_at = $3 WHERE run_id = $1 AND finished_at IS NULL";
+     finished_at = $3 WHERE run_id = $1 AND finished_at IS NULL";
+
+pub(crate) const MARK_RUN_ABANDONED: &str = "INSERT INTO run_runners (run_id, abandoned_at) \
+     VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET abandoned_at = excluded.abandoned_at";
 
 pub(crate) const SELECT_GATES: &str = "SELECT gate, tier, state, detail, exit_code, duration_ms, \
      log_path, tail, finished_at FROM gate_results WHERE run_id = $1 ORDER BY finished_at, gate";
@@ -1060,10 +1075,17 @@ macro_rules! impl_store {
                     .bind(&run.incident)
                     .bind(&started_at)
                     .bind(plan)
-                    .bind(runner)
                     .execute(&mut *tx)
                     .await
                     .map_err(query_error("record the new run"))?;
+                if let Some(runner) = runner {
+                    sqlx::query($crate::backend::INSERT_RUN_RUNNER)
+                        .bind(&run.run_id)
+                        .bind(runner)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(query_error("record the run's runner"))?;
+                }
                 let details = serde_json::json!({
                     "run_id": run.run_id,
                     "rev": run.rev,
@@ -1265,6 +1287,12 @@ macro_rules! impl_store {
                         .map_err(query_error("release the store's write lock"))?;
                     return Ok(None);
                 }
+                sqlx::query($crate::backend::MARK_RUN_ABANDONED)
+                    .bind(run_id)
+                    .bind(&at_text)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("mark the run abandoned"))?;
                 let details = serde_json::json!({
                     "run_id": run_id,
                     "rev": rev,

@@ -10,6 +10,7 @@ mod ci;
 mod config;
 mod emergency;
 mod help;
+mod holes;
 mod hostile_text;
 mod races;
 mod run;

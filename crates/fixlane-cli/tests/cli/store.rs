@@ -14,6 +14,7 @@ const SECRET: &str = "hunter2";
 fn declare_arguments(id: &str) -> Vec<&str> {
     vec![
         "declare",
+        "--any-date",
         id,
         "--severity",
         "P0",
