@@ -127,30 +127,15 @@ pub fn for_emergency_lane(
     }
 }
 
-/// Which commit's policy judges an emergency action outside a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Judge {
-    /// The fix itself (`check-commit`): strictly before it, the merge-base with the default
-    /// branch.
-    BeforeTheFix,
-    /// A deploy (an emergency's canary): the default branch's policy, which is the commit's
-    /// own once the fix is merged.
-    DefaultBranch,
-}
-
 /// The config an emergency action outside a run (`check-commit`, an emergency's canary) is
-/// judged by, and that commit. `Err` (a refusal, exit 1) when there is none.
+/// judged by, and that commit: the base's (see `Bases::policy`), which is the commit's own
+/// once the fix is on the default branch. `Err` (a refusal, exit 1) when there is none.
 pub fn for_emergency_action(
     context: &Context,
     rev: &str,
-    judge: Judge,
     acting: &str,
 ) -> Result<(Config, Option<String>), Failure> {
-    let bases = context.repo.bases(rev)?;
-    let base = match judge {
-        Judge::BeforeTheFix => bases.compare,
-        Judge::DefaultBranch => bases.policy,
-    };
+    let base = context.repo.bases(rev)?.policy;
     match at_base(context, base.as_deref(), None) {
         BasePolicy::Found { base, config } => Ok((*config, Some(base))),
         BasePolicy::Missing(why) => Err(Failure::failed(anyhow::anyhow!(

@@ -44,7 +44,9 @@ pub struct Bases {
     pub compare: Option<String>,
     /// Whose `fixlane.toml` judges an emergency change: the merge-base with the default
     /// branch, or the commit itself when it is on the default branch already (its policy is
-    /// the team's); the parent when there is no default branch; `None` when none exists.
+    /// the team's); the parent when there is no default branch; `None` when none exists. An
+    /// `origin/HEAD` that points at the branch checked out (a one-branch clone) or a detached
+    /// HEAD is not taken as the default branch here.
     pub policy: Option<String>,
 }
 
@@ -192,6 +194,15 @@ impl GitCli {
         Ok(git_in(&self.root, &args)?.ok())
     }
 
+    /// Whether `remote_ref` (`refs/remotes/origin/NAME`) is the remote copy of the branch
+    /// checked out here, or HEAD is detached (then nothing tells them apart, so it counts).
+    fn is_checked_out_remote(&self, remote_ref: &str) -> Result<bool, GitError> {
+        Ok(match self.current_branch()? {
+            Some(branch) => remote_ref.strip_prefix("refs/remotes/origin/") == Some(&branch),
+            None => true,
+        })
+    }
+
     /// The full id of `rev` as a commit, or `None` when it does not name one here.
     fn commit_if_exists(&self, rev: &str) -> Result<Option<String>, GitError> {
         let spec = format!("{rev}^{{commit}}");
@@ -248,7 +259,10 @@ impl Repository for GitCli {
         };
         // One for-each-ref answers which default branches exist, while the parent is looked up
         // beside it: git calls are most of the time to the first gate.
-        let mut arguments = vec!["for-each-ref", "--format=%(refname) %(objectname)"];
+        let mut arguments = vec![
+            "for-each-ref",
+            "--format=%(refname) %(objectname) %(symref)",
+        ];
         arguments.extend(CANDIDATES);
         let parent_rev = format!("{commit}~1");
         let (listing, parent) = std::thread::scope(|scope| {
@@ -259,17 +273,22 @@ impl Repository for GitCli {
         let listing = text(&listing?.stdout);
         let mut policy = None;
         for candidate in CANDIDATES {
-            let Some(other) = listing.lines().find_map(|line| {
-                line.strip_prefix(candidate)
-                    .and_then(|rest| rest.strip_prefix(' '))
-                    .map(str::to_owned)
+            let Some((other, symref)) = listing.lines().find_map(|line| {
+                let rest = line.strip_prefix(candidate)?.strip_prefix(' ')?;
+                let (object, symref) = rest.split_once(' ').unwrap_or((rest, ""));
+                Some((object.to_owned(), symref.to_owned()))
             }) else {
                 continue;
             };
+            // A clone of one branch points `origin/HEAD` at that branch: then it says nothing
+            // about the default branch, and a commit on it must not judge itself.
+            let names_default = symref.is_empty() || !self.is_checked_out_remote(&symref)?;
             // On `main` itself the merge-base is the commit: compare with its parent instead,
             // and the commit's own policy is the default branch's.
             if other == commit {
-                policy.get_or_insert_with(|| commit.clone());
+                if names_default {
+                    policy.get_or_insert_with(|| commit.clone());
+                }
                 continue;
             }
             let Some(output) = self.git_maybe(&["merge-base", &commit, &other])? else {
@@ -278,7 +297,9 @@ impl Repository for GitCli {
             };
             let base = text(&output.stdout);
             if base == commit {
-                policy.get_or_insert_with(|| commit.clone());
+                if names_default {
+                    policy.get_or_insert_with(|| commit.clone());
+                }
             } else if !base.is_empty() {
                 return Ok(Bases {
                     policy: Some(policy.unwrap_or_else(|| base.clone())),

@@ -144,9 +144,15 @@ struct Scheduler<'a> {
     base_env: Vec<(OsString, OsString)>,
 }
 
-/// The inherited environment, with `overrides` replacing or adding variables.
+/// fixlane's own secrets: a gate has no business with the store's URL (it may carry a
+/// password) or a server token, and a gate that prints its environment would log them.
+const WITHHELD: [&str; 2] = ["FIXLANE_DB", "FIXLANE_TOKEN"];
+
+/// The inherited environment without fixlane's secrets, with `overrides` replacing or adding
+/// variables.
 fn base_environment(overrides: &[(String, String)]) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(key, _)| !WITHHELD.iter().any(|secret| key == secret))
         .filter(|(key, _)| !overrides.iter().any(|(name, _)| key == name.as_str()))
         .collect();
     env.extend(

@@ -278,3 +278,41 @@ fn worktree_changes_include_uncommitted_edits() {
     changed.sort();
     assert_eq!(changed, vec!["README.md", "src/lib.rs"]);
 }
+
+#[test]
+fn a_commit_on_main_judges_itself_but_a_one_branch_clone_does_not() {
+    let (directory, _, second) = repository();
+    let repo = GitCli::discover(directory.path()).unwrap();
+    let on_main = repo.bases("HEAD").unwrap();
+    assert_eq!(on_main.policy.as_deref(), Some(second.as_str()));
+    assert_ne!(on_main.compare.as_deref(), Some(second.as_str()));
+
+    git(directory.path(), &["switch", "-q", "-c", "hotfix/INC-1-x"]);
+    let fix = commit_file(directory.path(), "src/lib.rs", b"fn b() {}\n", "fix");
+    let on_branch = repo.bases("HEAD").unwrap();
+    assert_eq!(on_branch.policy.as_deref(), Some(second.as_str()));
+    assert_eq!(on_branch.compare.as_deref(), Some(second.as_str()));
+
+    // A clone of the hotfix branch alone: its origin/HEAD is the branch itself.
+    let clone = tempfile::tempdir().unwrap();
+    let source = format!("file://{}", directory.path().display());
+    git(
+        clone.path(),
+        &[
+            "clone",
+            "-q",
+            "--single-branch",
+            "--branch",
+            "hotfix/INC-1-x",
+            &source,
+            "repo",
+        ],
+    );
+    let cloned = GitCli::discover(&clone.path().join("repo")).unwrap();
+    let bases = cloned.bases("HEAD").unwrap();
+    assert_ne!(
+        bases.policy.as_deref(),
+        Some(fix.as_str()),
+        "the fix judged itself"
+    );
+}

@@ -22,15 +22,7 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
     // An emergency's canary runs under the policy committed at the base (its deploy commands,
     // profiles, approvers), so the fix cannot loosen how it is rolled out.
     let config = match &arguments.id {
-        Some(_) => {
-            crate::policy::for_emergency_action(
-                context,
-                &rev,
-                crate::policy::Judge::DefaultBranch,
-                "the emergency's canary",
-            )?
-            .0
-        }
+        Some(_) => crate::policy::for_emergency_action(context, &rev, "the emergency's canary")?.0,
         None => context.load_config()?,
     };
     settings::runtime()?.block_on(async {

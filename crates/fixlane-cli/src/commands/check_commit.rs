@@ -14,12 +14,7 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
     let repo = &context.repo;
     let rev = repo.resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
     // A hotfix commit is judged by the policy committed at its base, never by its own.
-    let (config, base) = policy::for_emergency_action(
-        context,
-        &rev,
-        policy::Judge::BeforeTheFix,
-        "checking the hotfix commit",
-    )?;
+    let (config, base) = policy::for_emergency_action(context, &rev, "checking the hotfix commit")?;
     let branch = repo.current_branch()?;
     let emergency = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;

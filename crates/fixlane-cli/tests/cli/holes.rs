@@ -351,3 +351,27 @@ fn a_killed_run_is_found_abandoned_never_running_forever() {
     assert_eq!(log.matches("\"run-abandoned\"").count(), 1, "{log}");
     sandbox.fixlane(&["audit", "verify"]).expect_code(0);
 }
+
+#[test]
+fn a_gate_never_sees_the_stores_location() {
+    let mut sandbox = Sandbox::empty();
+    sandbox.write(
+        "fixlane.toml",
+        "[project]\nname = \"x\"\n\n[gates.dump]\nrun = \"./dump\"\ntier = \"required\"\n",
+    );
+    sandbox.write("dump", "#!/bin/sh\nenv > seen-env.txt\n");
+    let chmod = std::process::Command::new("chmod")
+        .args(["+x", "dump"])
+        .current_dir(sandbox.path())
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    sandbox.commit("config");
+    let db = sandbox.path().join("elsewhere/secret-store.db");
+    sandbox.db = Some(db.to_string_lossy().into_owned());
+    sandbox.fixlane(&["run"]).expect_code(0);
+    let seen = std::fs::read_to_string(sandbox.path().join("seen-env.txt")).unwrap();
+    assert!(seen.contains("FIXLANE_LANE=normal"), "{seen}");
+    assert!(!seen.contains("FIXLANE_DB"), "{seen}");
+    assert!(db.exists(), "the run did not use the store it was given");
+}

@@ -19,10 +19,9 @@ pub struct GitFacts {
     pub rev: String,
     pub branch: Option<String>,
     pub base: Option<String>,
-    /// Whose `fixlane.toml` judges an emergency-lane run: the merge-base with the default
-    /// branch (the parent on the default branch itself), strictly before the change, so a
-    /// commit never judges itself; never taken from `--base`, which only says what to
-    /// compare with.
+    /// Whose `fixlane.toml` judges an emergency-lane run (see `Bases::policy`): the
+    /// merge-base with the default branch, so a fix never judges itself; never taken from
+    /// `--base`, which only says what to compare with.
     pub policy_base: Option<String>,
     pub changed_files: Option<Vec<String>>,
     pub changed_packages: Vec<String>,
@@ -49,10 +48,10 @@ pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Fai
     let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
     let (given, bases) = base;
     let bases = bases.map_err(|_| anyhow::anyhow!("finding the base commit failed"))??;
-    let policy_base = bases.compare;
+    let policy_base = bases.policy;
     let base = match given {
         Some(given) => Some(given?),
-        None => policy_base.clone(),
+        None => bases.compare,
     };
     // The changed files and the base's policy, again at once.
     let config_path = policy::config_in_repo(context);
