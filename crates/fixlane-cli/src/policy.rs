@@ -27,6 +27,15 @@ impl BasePolicy {
     }
 }
 
+/// The config's text at the base as already read, so the run's start asks git once.
+pub enum BaseText {
+    /// Not asked yet (or asking failed, and is asked again to say why).
+    Unread,
+    /// The base has no such file.
+    Absent,
+    Found(String),
+}
+
 /// The config file as git names it: repository-relative with `/`, or `None` outside the
 /// repository.
 pub fn config_in_repo(context: &Context) -> Option<String> {
@@ -43,7 +52,7 @@ fn short(rev: &str) -> &str {
 }
 
 /// Reads and parses the config at `base` (the text from git, when the caller already has it).
-pub fn at_base(context: &Context, base: Option<&str>, text: Option<Option<String>>) -> BasePolicy {
+pub fn at_base(context: &Context, base: Option<&str>, text: BaseText) -> BasePolicy {
     let Some(base) = base else {
         return BasePolicy::Missing(
             "there is no base commit to read the policy from (a root commit, or a shallow clone \
@@ -60,8 +69,9 @@ pub fn at_base(context: &Context, base: Option<&str>, text: Option<Option<String
         ));
     };
     let text = match text {
-        Some(text) => text,
-        None => match context.repo.file_at(base, &path) {
+        BaseText::Found(text) => Some(text),
+        BaseText::Absent => None,
+        BaseText::Unread => match context.repo.file_at(base, &path) {
             Ok(text) => text,
             Err(error) => {
                 return BasePolicy::Missing(format!(
@@ -136,7 +146,7 @@ pub fn for_emergency_action(
     acting: &str,
 ) -> Result<(Config, Option<String>), Failure> {
     let base = context.repo.bases(rev)?.policy;
-    match at_base(context, base.as_deref(), None) {
+    match at_base(context, base.as_deref(), BaseText::Unread) {
         BasePolicy::Found { base, config } => Ok((*config, Some(base))),
         BasePolicy::Missing(why) => Err(Failure::failed(anyhow::anyhow!(
             "{acting} is refused: an emergency is judged by the policy of the base commit, and \

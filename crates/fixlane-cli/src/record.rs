@@ -212,7 +212,7 @@ pub fn abandoned_because(run: &RunRecord) -> Option<String> {
     let runner: RunnerIdentity = serde_json::from_value(run.runner.clone()?).ok()?;
     (runner.liveness() == Liveness::Gone).then(|| {
         format!(
-            "the run was abandoned: its runner ({}) stopped without finishing it",
+            "abandoned: its runner ({}) stopped without finishing it",
             runner.describe()
         )
     })

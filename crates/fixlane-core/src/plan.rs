@@ -114,7 +114,7 @@ impl Plan {
     /// Blocks the whole run for `why` (kept with the plan) and refuses its deploy gates: nothing
     /// ships from a run that is refused.
     pub fn refuse(&mut self, why: String) {
-        self.refuse_deploys(&why);
+        self.refuse_deploys("nothing ships from a run that is refused");
         self.refusals.push(why);
     }
 

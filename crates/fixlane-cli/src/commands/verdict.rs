@@ -135,7 +135,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 lines::short(&rev)
             );
             if let Some(why) = &abandoned {
-                println!("abandoned: {why}; run `fixlane run` again");
+                println!("{why}; run `fixlane run` again");
             }
         }
         if report.verdict != Verdict::Waiting || arguments.confirm_while_running == 0 {

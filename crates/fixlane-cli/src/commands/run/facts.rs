@@ -10,7 +10,7 @@ use fixlane_runner::git::Repository;
 
 use crate::cli::RunArgs;
 use crate::exit::Failure;
-use crate::policy;
+use crate::policy::{self, BaseText};
 use crate::settings::Context;
 
 /// What git says about the commit: gathered beside the config's parsing, since both are on the
@@ -25,9 +25,8 @@ pub struct GitFacts {
     pub policy_base: Option<String>,
     pub changed_files: Option<Vec<String>>,
     pub changed_packages: Vec<String>,
-    /// The config's text at the policy base: `None` when not asked (no base, or a config outside the
-    /// repository), `Some(None)` when the base has no such file.
-    pub base_config_text: Option<Option<String>>,
+    /// The config's text at the policy base, read beside the changed files.
+    pub base_config_text: BaseText,
 }
 
 pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Failure> {
@@ -57,14 +56,18 @@ pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Fai
     let config_path = policy::config_in_repo(context);
     let (changed_files, base_config_text) = std::thread::scope(|scope| {
         let text = scope.spawn(|| match (&policy_base, &config_path) {
-            (Some(base), Some(path)) => repo.file_at(base, path).ok(),
-            _ => None,
+            (Some(base), Some(path)) => match repo.file_at(base, path) {
+                Ok(Some(text)) => BaseText::Found(text),
+                Ok(None) => BaseText::Absent,
+                Err(_) => BaseText::Unread,
+            },
+            _ => BaseText::Unread,
         });
         let changed = base
             .as_ref()
             .map(|base| repo.changed_files(base, &rev))
             .transpose();
-        (changed, text.join().ok().flatten())
+        (changed, text.join().unwrap_or(BaseText::Unread))
     });
     let changed_files = changed_files?;
     let changed_packages = match &changed_files {
@@ -117,7 +120,7 @@ pub fn resolve(
     let base = policy::at_base(
         context,
         facts.policy_base.as_deref(),
-        facts.base_config_text.take(),
+        std::mem::replace(&mut facts.base_config_text, BaseText::Unread),
     );
     let inputs = LaneInputs {
         explicit: explicit.as_ref(),

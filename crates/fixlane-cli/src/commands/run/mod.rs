@@ -209,12 +209,11 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             );
             if passing && !unrecorded {
                 // Normally long since true; waits only when the store is slow to answer.
-                let recorded = started_receiver
+                let start_recorded = started_receiver
                     .wait_for(Option::is_some)
                     .await
-                    .map(|state| *state == Some(true))
-                    .unwrap_or(false);
-                unrecorded = !recorded;
+                    .is_ok_and(|state| *state == Some(true));
+                unrecorded = !start_recorded;
             }
             match &event {
                 RunEvent::RunFinished { verdict, .. } => final_verdict = Some(*verdict),
