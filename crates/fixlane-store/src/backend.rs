@@ -1086,7 +1086,7 @@ macro_rules! impl_store {
                         .await
                         .map_err(query_error("record the run's runner"))?;
                 }
-                let details = serde_json::json!({
+                let mut details = serde_json::json!({
                     "run_id": run.run_id,
                     "rev": run.rev,
                     "branch": run.branch,
@@ -1095,7 +1095,7 @@ macro_rules! impl_store {
                     "incident": run.incident,
                     "started_at": started_at,
                 });
-                let mut details = details;
+                // Only runs that know their runner say so: older entries keep their shape.
                 if let (Some(runner), Some(object)) = (&run.runner, details.as_object_mut()) {
                     object.insert("runner".to_owned(), runner.clone());
                 }

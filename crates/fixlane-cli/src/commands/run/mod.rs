@@ -100,7 +100,18 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let runtime = settings::runtime()?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
-    let new_run = |resolved: &Resolved| NewRun {
+    // An emergency lane or a deploy needs the store before the first gate. Any other run opens
+    // it beside the gates, off the path to the first one.
+    let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
+        runtime.block_on(async {
+            let store = context.open_store().await?;
+            let record = emergency::prepare(&store, context, &actor, &mut resolved, at).await?;
+            Ok::<_, Failure>((Some(store), record))
+        })?
+    } else {
+        (None, None)
+    };
+    let new_run = NewRun {
         run_id: run_id.clone(),
         rev: resolved.rev.clone(),
         branch: resolved.branch.clone(),
@@ -118,27 +129,23 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         runner: serde_json::to_value(RunnerIdentity::current()).ok(),
     };
     let config_seen = (context.config_display(), config_hash);
-    // An emergency lane or a deploy needs the store before the first gate, and their run's
-    // start is durably audited before any gate starts (no audit, no action). Any other run
-    // opens the store beside the gates, off the path to the first one.
-    let (store, record, started) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
-        runtime.block_on(async {
-            let store = context.open_store().await?;
-            let record = emergency::prepare(&store, context, &actor, &mut resolved, at).await?;
-            let started = new_run(&resolved);
-            record::start(&store, &actor, &config_seen, &started, &resolved.weakenings)
-                .await
-                .map_err(|error| {
-                    Failure::error(anyhow::anyhow!(
-                        "{error:#}\nthe run's start could not be recorded in the audit log, so no \
-                         gate was started"
-                    ))
-                })?;
-            Ok::<_, Failure>((Some(store), record, true))
-        })?
-    } else {
-        (None, None, false)
-    };
+    // Those runs' start is durably audited before any gate starts: no audit, no action.
+    if let Some(store) = &store {
+        runtime
+            .block_on(record::start(
+                store,
+                &actor,
+                &config_seen,
+                &new_run,
+                &resolved.weakenings,
+            ))
+            .map_err(|error| {
+                Failure::error(anyhow::anyhow!(
+                    "{error:#}\nthe run's start could not be recorded in the audit log, so no \
+                     gate was started"
+                ))
+            })?;
+    }
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
     let jobs = arguments
         .jobs
@@ -162,8 +169,8 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         db: context.store_location()?,
         actor: actor.clone(),
         config_seen,
-        run: new_run(&resolved),
-        already_started: started,
+        already_started: store.is_some(),
+        run: new_run,
         weakenings: resolved.weakenings.clone(),
     };
 
