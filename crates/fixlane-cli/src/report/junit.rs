@@ -39,7 +39,14 @@ impl JunitCollector {
                                 .map(|log| format!("; log: {log}"))
                                 .unwrap_or_default()
                         ));
-                        status.set_description(tail.join("\n"));
+                        // XML 1.0 cannot carry most control characters: a tail holding them
+                        // would make the whole report unreadable to CI.
+                        status.set_description(
+                            tail.iter()
+                                .map(|line| fixlane_core::text::for_terminal_output(line))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        );
                         status
                     }
                     Outcome::Cancelled => {

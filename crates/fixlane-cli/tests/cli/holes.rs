@@ -375,3 +375,29 @@ fn a_gate_never_sees_the_stores_location() {
     assert!(!seen.contains("FIXLANE_DB"), "{seen}");
     assert!(db.exists(), "the run did not use the store it was given");
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_a_panic() {
+    let sandbox = deploying();
+    for _ in 0..3 {
+        sandbox.fixlane(&["run"]).expect_code(0);
+    }
+    for _ in 0..5 {
+        let mut child = sandbox
+            .command(&["audit", "log"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end at once, as `| head -0` would.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            matches!(output.status.code(), Some(0 | 141)),
+            "{:?}: {stderr}",
+            output.status
+        );
+    }
+}
