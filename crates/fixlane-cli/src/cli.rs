@@ -97,7 +97,7 @@ pub enum Command {
     Canary(CanaryArgs),
     /// Re-query a symptom check until it stays within bounds for a period; record the recovery.
     Verify(VerifyArgs),
-    /// Write the postmortem draft of an emergency: its record, then the seeds' questions.
+    /// Write the postmortem draft of an emergency: its record, then the hotfix questions and the pipeline-gap checklist.
     Postmortem(PostmortemArgs),
 }
 

@@ -94,7 +94,7 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
         if !outcome.recovered {
             return Err(Failure::failed(anyhow::anyhow!(
                 "{} did not hold within bounds for {hold} before the {timeout} timeout: the fix did not resolve the symptom. \
-                 Roll the hotfix back and treat it as a new incident; do not chain another hotfix (seed 001)",
+                 Roll the hotfix back and treat it as a new incident; do not chain another hotfix",
                 arguments.check
             )));
         }

@@ -84,7 +84,7 @@ pub fn draft(emergency: &Emergency, canaries: &[CanaryRun], now: Timestamp) -> S
         );
     }
     out.push_str(
-        "\nStill to place on the timeline (seed 003): deploy that caused it: TODO · issue \
+        "\nStill to place on the timeline: deploy that caused it: TODO · issue \
          detected: TODO · rollback considered: TODO · service recovered: TODO · root cause \
          identified: TODO\n\n",
     );
@@ -154,7 +154,7 @@ pub fn draft(emergency: &Emergency, canaries: &[CanaryRun], now: Timestamp) -> S
         out.push_str(
             "\nA regression found by a backfilled gate is investigated: a real side effect of \
              the fix needs a planned follow-up; an evaluation that encodes the old behaviour \
-             needs updating (seed 000).\n\n",
+             needs updating.\n\n",
         );
     }
 
@@ -177,14 +177,14 @@ pub fn draft(emergency: &Emergency, canaries: &[CanaryRun], now: Timestamp) -> S
     }
 
     out.push_str(
-        "## Hotfix questions (seed 001)\n\n\
+        "## Hotfix questions\n\n\
          - Why was a hotfix needed? (\"Normal CI is too slow\" is not a root cause; \"the test \
          suite is 30 min; we need it to be 10 min\" is an action item.) TODO\n\
          - Was the branch-protection bypass justified, or could this have been a rollback? TODO\n\
          - Was a break-glass role used? If so, were its credentials rotated and its artefacts \
          cleaned up? TODO\n\
          - What is the cleanup change's status (linked and merged within 24 h)? TODO\n\n\
-         ## Pipeline gaps (seed 003)\n\n\
+         ## Pipeline gaps\n\n\
          - [ ] Could a test have caught this?\n\
          - [ ] Could canary analysis have caught this?\n\
          - [ ] Could a security scan have caught this?\n\
@@ -196,7 +196,7 @@ pub fn draft(emergency: &Emergency, canaries: &[CanaryRun], now: Timestamp) -> S
          3. Add monitoring: TODO\n\
          4. Update runbook: TODO\n\n\
          ## Action items\n\n\
-         Both the original cause and the discipline gaps this emergency revealed (seed 000).\n\n\
+         Both the original cause and the discipline gaps this emergency revealed.\n\n\
          - TODO\n",
     );
     out
