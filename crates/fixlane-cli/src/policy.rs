@@ -14,6 +14,8 @@ use crate::settings::Context;
 pub enum BasePolicy {
     /// The config as committed at the base.
     Found { base: String, config: Box<Config> },
+    /// The base's text is byte for byte the working tree's: nothing to parse twice.
+    Same { base: String },
     /// Why there is none to read; an emergency lane fails closed on it.
     Missing(String),
 }
@@ -22,7 +24,7 @@ impl BasePolicy {
     pub fn config(&self) -> Option<&Config> {
         match self {
             BasePolicy::Found { config, .. } => Some(config),
-            BasePolicy::Missing(_) => None,
+            BasePolicy::Same { .. } | BasePolicy::Missing(_) => None,
         }
     }
 }
@@ -127,6 +129,12 @@ pub fn for_emergency_lane(
             }
             Ok((*config, refusals))
         }
+        BasePolicy::Same { base } => {
+            let touched = context.repo.worktree_changes(&base)?;
+            let path = config_in_repo(context).unwrap_or_default();
+            let refusals = policy_change::emergency_refusals(&head, lane, &path, &touched);
+            Ok((head, refusals))
+        }
         BasePolicy::Missing(why) => Ok((
             head,
             vec![format!(
@@ -148,6 +156,8 @@ pub fn for_emergency_action(
     let base = context.repo.bases(rev)?.policy;
     match at_base(context, base.as_deref(), BaseText::Unread) {
         BasePolicy::Found { base, config } => Ok((*config, Some(base))),
+        // Not produced from unread text; read as committed all the same.
+        BasePolicy::Same { base } => Ok((context.load_config()?, Some(base))),
         BasePolicy::Missing(why) => Err(Failure::failed(anyhow::anyhow!(
             "{acting} is refused: an emergency is judged by the policy of the base commit, and \
              {why}"
@@ -165,7 +175,7 @@ pub fn weakenings(base: &BasePolicy, head: &Config) -> Vec<Weakening> {
 /// The lines shown with a normal-lane run that weakens the policy.
 pub fn weakening_lines(base: &BasePolicy, weakenings: &[Weakening]) -> Vec<String> {
     let from = match base {
-        BasePolicy::Found { base, .. } => short(base).to_owned(),
+        BasePolicy::Found { base, .. } | BasePolicy::Same { base } => short(base).to_owned(),
         BasePolicy::Missing(_) => "the base".to_owned(),
     };
     let mut lines = vec![format!(

@@ -10,7 +10,7 @@ use fixlane_runner::git::Repository;
 
 use crate::cli::RunArgs;
 use crate::exit::Failure;
-use crate::policy::{self, BaseText};
+use crate::policy::{self, BasePolicy, BaseText};
 use crate::settings::Context;
 
 /// What git says about the commit: gathered beside the config's parsing, since both are on the
@@ -107,7 +107,7 @@ pub struct Resolved {
 /// when there is one, so a branch cannot make its lane stop being an emergency lane either.
 pub fn resolve(
     context: &Context,
-    head: Config,
+    (head, head_hash): (Config, &str),
     mut facts: GitFacts,
     arguments: &RunArgs,
 ) -> Result<Resolved, Failure> {
@@ -117,11 +117,19 @@ pub fn resolve(
         .map(LaneName::parse)
         .transpose()
         .context("--lane")?;
-    let base = policy::at_base(
-        context,
-        facts.policy_base.as_deref(),
+    // Almost always the policy did not change: then the base's text is the working tree's, and
+    // a second parse (of a config of a thousand gates, on the way to the first one) is skipped.
+    let base = match (
         std::mem::replace(&mut facts.base_config_text, BaseText::Unread),
-    );
+        &facts.policy_base,
+    ) {
+        (BaseText::Found(text), Some(base))
+            if fixlane_core::audit::content_hash(&text) == head_hash =>
+        {
+            BasePolicy::Same { base: base.clone() }
+        }
+        (text, _) => policy::at_base(context, facts.policy_base.as_deref(), text),
+    };
     let inputs = LaneInputs {
         explicit: explicit.as_ref(),
         labels: &arguments.labels,

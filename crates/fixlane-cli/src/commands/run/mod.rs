@@ -85,7 +85,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (head_config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
-    let mut resolved = facts::resolve(context, head_config, facts, arguments)?;
+    let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, arguments)?;
     // A known person is logged by their name, as their approvals are; anyone else may still run
     // gates and is logged as git knows them.
     let actor = fixlane_core::emergency::policy::identify(&resolved.config, &actor)
