@@ -5,7 +5,11 @@
 //!
 //! Run with `cargo bench -p fixlane-canary --bench rollback`; needs `/usr/bin/prometheus`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a benchmark that cannot set up its fixture has nothing to measure: it fails loudly"
+)]
 
 #[path = "../tests/canary/support.rs"]
 mod support;
@@ -84,7 +88,10 @@ async fn main() {
                 .trim()
                 .parse()
                 .unwrap();
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "nanoseconds of one trial, seconds long: far below 2^52"
+        )]
         let latency = (started - queryable) as f64 / 1e9;
         println!("trial {:>2}: {latency:.3} s", trial + 1);
         latencies.push(latency);

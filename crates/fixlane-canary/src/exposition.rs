@@ -301,7 +301,10 @@ impl<'text> Reader<'text> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::float_cmp)]
+    #![expect(
+        clippy::float_cmp,
+        reason = "the values are parsed from fixed text, so they are exact"
+    )]
     use super::*;
 
     const TEXT: &str = r#"# HELP http_requests_total Requests.

@@ -214,7 +214,6 @@ async fn kill_group(child: &mut Child, group: Pid, grace: Duration) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn shell(command: &str, timeout: Duration) -> Shell {

@@ -376,7 +376,6 @@ fn interpret_query(url: &str, body: &str) -> Result<Reading, SourceError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::float_cmp)]
     use super::*;
 
     #[test]

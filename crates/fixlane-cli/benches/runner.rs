@@ -5,8 +5,10 @@
 //! command ending to the `ready` event (make: to the dependent recipe starting).
 //! Run with `cargo bench -p fixlane-cli --bench runner`; medians over several trials.
 
-// A benchmark that cannot set up its sandbox has nothing to measure: fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up its sandbox has nothing to measure: it fails loudly"
+)]
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,7 +1,9 @@
 //! The command line, as clap derive types. Raw arguments are resolved once into settings.
 
-// Doc comments here are `--help` text, printed verbatim: markdown backticks would show.
-#![allow(clippy::doc_markdown)]
+#![expect(
+    clippy::doc_markdown,
+    reason = "doc comments here are `--help` text, printed verbatim: markdown backticks would show"
+)]
 
 use std::path::PathBuf;
 

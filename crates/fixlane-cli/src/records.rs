@@ -32,7 +32,7 @@ pub fn from_row(row: &EmergencyRow) -> anyhow::Result<Emergency> {
 }
 
 /// A refusal, or every refusal of one request, exits 1 with its whole text; anything else is
-/// an error (exit 2).
+/// an error (exit 2, or 6 when the store failed).
 pub fn failure(error: anyhow::Error, context: &Context) -> Failure {
     let error = match error.downcast::<Refusals>() {
         Ok(refusals) => {

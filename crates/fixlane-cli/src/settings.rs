@@ -9,7 +9,7 @@ use fixlane_store::{AnyStore, StoreLocation};
 
 use crate::cli::GlobalArgs;
 use crate::diagnostics;
-use crate::exit::Failure;
+use crate::exit::{ExitCode, Failure};
 
 /// Everything a command needs to know about where it runs.
 pub struct Context {
@@ -75,7 +75,8 @@ impl Context {
             .into_owned()
     }
 
-    /// Reads and validates the config; on errors prints every one of them and fails with code 2.
+    /// Reads and validates the config; on errors prints every one of them and fails with the
+    /// config's exit code (5).
     pub fn load_config(&self) -> Result<Config, Failure> {
         self.load_config_and_hash().map(|(config, _)| config)
     }
@@ -88,13 +89,13 @@ impl Context {
                 fixlane_core::config::oversize(&self.config_display(), metadata.len())
         {
             eprint!("{}", diagnostics::render_plain_error(&error));
-            return Err(Failure::error(anyhow::anyhow!(
+            return Err(Failure::config(anyhow::anyhow!(
                 "{} is too big to be a config; nothing was run",
                 self.config_display()
             )));
         }
         let source = std::fs::read_to_string(&self.config_path).map_err(|error| {
-            Failure::error(anyhow::anyhow!(
+            Failure::config(anyhow::anyhow!(
                 "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",
                 self.config_path.display()
             ))
@@ -103,7 +104,7 @@ impl Context {
         let config =
             fixlane_core::config::parse(&source, &self.config_display()).map_err(|errors| {
                 eprint!("{}", diagnostics::render_config_errors(&errors));
-                Failure::error(anyhow::anyhow!(
+                Failure::config(anyhow::anyhow!(
                     "{} is not valid; nothing was run",
                     self.config_display()
                 ))
@@ -111,11 +112,15 @@ impl Context {
         Ok((config, hash))
     }
 
-    /// The store's location; a `--db` or `FIXLANE_DB` that could not be understood fails here.
+    /// The store's location; a `--db` or `FIXLANE_DB` that could not be understood fails here,
+    /// with the store's exit code (6): the store cannot be opened.
     pub fn store_location(&self) -> Result<StoreLocation, Failure> {
-        self.db
-            .clone()
-            .map_err(|error| Failure::error(anyhow::anyhow!("{error}")))
+        self.db.clone().map_err(|error| {
+            Failure::store(anyhow::anyhow!(
+                "{error}; pass --db or set FIXLANE_DB to a file path, `sqlite://PATH` or \
+                 `postgres://USER@HOST/DB`"
+            ))
+        })
     }
 
     /// Opens the store for a command that records, creating and upgrading it as needed.
@@ -137,11 +142,15 @@ impl Context {
 }
 
 /// A store that could not be opened, and where it was looked for. Both are shown through
-/// `StoreLocation`'s `Display`, which hides passwords.
+/// `StoreLocation`'s `Display`, which hides passwords. The store's messages say what failed;
+/// how to point fixlane at another store is the command line's to say, so it is said here.
 fn store_failure(error: &fixlane_store::StoreError, location: &StoreLocation) -> Failure {
-    Failure::error(anyhow::anyhow!(
-        "{error}\nthe store is {location}; pass --db PATH|URL or set FIXLANE_DB to use another"
-    ))
+    Failure {
+        code: ExitCode::for_store(error),
+        error: anyhow::anyhow!(
+            "{error}\nthe store is {location}; pass --db PATH|URL or set FIXLANE_DB to use another"
+        ),
+    }
 }
 
 /// A multi-threaded runtime for the async commands.

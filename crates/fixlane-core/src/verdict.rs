@@ -33,15 +33,6 @@ impl Verdict {
         }
     }
 
-    /// The documented process exit code.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Verdict::Green | Verdict::Ready => 0,
-            Verdict::Waiting => 3,
-            Verdict::Blocked => 1,
-        }
-    }
-
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "green" => Some(Verdict::Green),
@@ -555,14 +546,6 @@ mod tests {
             ("deploy", Tier::Optional, refused),
         ];
         assert_eq!(verdict_of(&gates, false, None), Verdict::Ready);
-    }
-
-    #[test]
-    fn exit_codes_are_the_documented_ones() {
-        assert_eq!(Verdict::Green.exit_code(), 0);
-        assert_eq!(Verdict::Ready.exit_code(), 0);
-        assert_eq!(Verdict::Waiting.exit_code(), 3);
-        assert_eq!(Verdict::Blocked.exit_code(), 1);
     }
 
     #[test]

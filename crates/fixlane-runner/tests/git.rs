@@ -1,7 +1,9 @@
 //! `GitCli` against real repositories: odd file names, shallow clones, worktrees, detached HEAD.
 
-// Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside `#[test]` functions are test code too, and fail loudly"
+)]
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,9 @@
 //! `changed_packages` on real manifests: Cargo workspaces, Go modules, npm workspaces.
 
-// Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside `#[test]` functions are test code too, and fail loudly"
+)]
 
 use std::path::Path;
 

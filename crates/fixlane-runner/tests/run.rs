@@ -1,8 +1,11 @@
 //! The scheduler against real processes: DAG failure handling, `--jobs`, timeouts, cancel,
 //! environment values, the early `ready` verdict and gate logs.
 
-// Helpers outside `#[test]` functions are test code too.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "helpers outside `#[test]` functions are test code too, and fail loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,4 +1,12 @@
 //! `StoreError`: every way the store can fail, each message saying what failed and what to do.
+//!
+//! Each message quotes the error beneath it (the driver's, the file system's) in its own words,
+//! once: the quote sits mid-sentence, before the advice. So that error is kept in a `cause` field
+//! and not reported again as [`std::error::Error::source`] — a caller printing the whole chain
+//! (anyhow's `{:#}`) would otherwise print it twice, and sqlx's errors, which also quote their
+//! inner error and return it as their source, a third time. The messages say what to do in the
+//! store's terms; how to name another store (a flag, a variable, a setting) is the caller's to
+//! add.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,10 +18,7 @@ use crate::location::StoreLocation;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store location could not be understood.
-    #[error(
-        "cannot use `{location}` as a store: {reason}; pass --db or set FIXLANE_DB to a file path, \
-         `sqlite://PATH` or `postgres://USER@HOST/DB`"
-    )]
+    #[error("cannot use `{location}` as a store: {reason}")]
     BadLocation {
         /// The location as given (passwords redacted).
         location: String,
@@ -23,34 +28,34 @@ pub enum StoreError {
 
     /// The directory for a `SQLite` store could not be created.
     #[error(
-        "could not create the directory {} for the SQLite store: {source}; check permissions, \
-         or pass --db or set FIXLANE_DB to a writable path",
+        "could not create the directory {} for the SQLite store: {cause}; check its \
+         permissions, or use a store at a writable path",
         dir.display()
     )]
     CreateDir {
         /// The directory that could not be created.
         dir: PathBuf,
         /// The underlying I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A `SQLite` store file could not be opened.
     #[error(
-        "could not open the SQLite store at {}: {source}; check the file is a fixlane store that \
-         you may read (and write, for a command that records), or pass --db or set FIXLANE_DB",
+        "could not open the SQLite store at {}: {cause}; check the file is a fixlane store that \
+         you may read (and write, for a command that records)",
         path.display()
     )]
     OpenSqlite {
         /// The database file.
         path: PathBuf,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// A read-only `SQLite` store has changes in its `-wal` file that cannot be read, because
     /// the `-shm` file reading them needs cannot be created.
     #[error(
-        "could not read the SQLite store at {path} read-only: {source}; it has changes in its \
+        "could not read the SQLite store at {path} read-only: {cause}; it has changes in its \
          write-ahead log ({path}-wal), and reading those needs write access to the directory \
          (SQLite creates {path}-shm there); allow that, or read a one-file copy made with \
          `sqlite3 {path} \".backup COPY\"`",
@@ -60,7 +65,7 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// A `PostgreSQL` store could not be reached.
@@ -74,14 +79,14 @@ pub enum StoreError {
 
     /// The store's tables could not be created or upgraded.
     #[error(
-        "could not prepare the store's tables at {location} (migration failed): {source}; if the \
-         store was written by a newer fixlane, upgrade fixlane, otherwise pass another --db"
+        "could not prepare the store's tables at {location} (migration failed): {cause}; if the \
+         store was written by a newer fixlane, upgrade fixlane, otherwise use another store"
     )]
     Migrate {
         /// The store (shown with its password hidden).
         location: StoreLocation,
         /// The migration error.
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
 
     /// A store opened read-only does not exist yet (reading never creates one).
@@ -109,7 +114,7 @@ pub enum StoreError {
     /// The location holds a database, but not a fixlane store.
     #[error(
         "{location} holds a database that is not a fixlane store (it has no schema version \
-         table); pass --db or set FIXLANE_DB to the store"
+         table); name the store's own location instead"
     )]
     NotAStore {
         /// The database.
@@ -159,7 +164,7 @@ pub enum StoreError {
 
     /// The schema version table could not be read (e.g. a role without `SELECT` on it).
     #[error(
-        "could not read the schema version of the store at {location}: {source}; a read-only \
+        "could not read the schema version of the store at {location}: {cause}; a read-only \
          user needs SELECT on every table of the store, `_sqlx_migrations` included (e.g. GRANT \
          SELECT ON ALL TABLES IN SCHEMA public TO the_user)"
     )]
@@ -167,19 +172,19 @@ pub enum StoreError {
         /// The store.
         location: StoreLocation,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// A query failed; the action it belonged to was not recorded.
     #[error(
-        "could not {what}: {source}; nothing was recorded, so the action can be retried once the \
+        "could not {what}: {cause}; nothing was recorded, so the action can be retried once the \
          store is reachable and writable"
     )]
     Query {
         /// What the store was doing, e.g. "append to the audit log".
         what: &'static str,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// `start_run` was given a run id that is already recorded.
@@ -254,7 +259,7 @@ pub enum StoreError {
 
 /// Maps a driver error to [`StoreError::Query`] describing `what` was being done.
 pub(crate) fn query_error(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { what, source }
+    move |cause| StoreError::Query { what, cause }
 }
 
 /// Why the first connection to a `PostgreSQL` store failed, each saying what to do.
@@ -263,7 +268,7 @@ pub enum ConnectProblem {
     /// Nothing listens at the address: the server is down, or the host or port is wrong.
     #[error(
         "connection refused at {address}: no database server is listening there; start \
-         PostgreSQL, or fix the host and port in the URL (--db or FIXLANE_DB)"
+         PostgreSQL, or fix the host and port in the store's URL"
     )]
     Refused {
         /// `host:port`, or the socket directory.
@@ -286,7 +291,7 @@ pub enum ConnectProblem {
     /// No route to the host or its network.
     #[error(
         "{address} cannot be reached from here ({detail}); check the network or VPN, and the host \
-         in the URL (--db or FIXLANE_DB)"
+         in the store's URL"
     )]
     Unreachable {
         /// `host:port`.
@@ -298,7 +303,7 @@ pub enum ConnectProblem {
     /// The host name does not resolve.
     #[error(
         "the host name `{host}` is not known (its address could not be looked up); check the \
-         host in the URL (--db or FIXLANE_DB) and the DNS"
+         host in the store's URL and the DNS"
     )]
     UnknownHost {
         /// The host name.
@@ -308,7 +313,7 @@ pub enum ConnectProblem {
     /// The server runs, but has no such database.
     #[error(
         "the server at {address} has no database `{database}`; create it (e.g. `createdb \
-         {database}`), or fix the database name in the URL (--db or FIXLANE_DB)"
+         {database}`), or fix the database name in the store's URL"
     )]
     NoDatabase {
         /// `host:port`.
@@ -331,11 +336,46 @@ pub enum ConnectProblem {
 
     /// Anything else, in the driver's words with passwords hidden.
     #[error(
-        "{detail}; check the server is running and the URL is right (--db or FIXLANE_DB); TLS \
-         is not supported, so use sslmode=disable or sslmode=prefer"
+        "{detail}; check the server is running and the store's URL is right; TLS is not \
+         supported, so use sslmode=disable or sslmode=prefer"
     )]
     Other {
         /// The driver's words, passwords hidden.
         detail: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// The message and every source after it, as anyhow's `{:#}` prints an error.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut shown = error.to_string();
+        let mut next = error.source();
+        while let Some(cause) = next {
+            shown.push_str(&format!(": {cause}"));
+            next = cause.source();
+        }
+        shown
+    }
+
+    /// The driver's words are in the message once, and not again as its source.
+    #[test]
+    fn a_driver_error_is_quoted_once_and_not_chained_again() {
+        let error = query_error("append to the audit log")(sqlx::Error::Protocol(
+            "the server hung up".into(),
+        ));
+        assert!(error.source().is_none());
+        let shown = chain(&error);
+        assert_eq!(shown.matches("the server hung up").count(), 1, "{shown}");
+        let error = StoreError::CreateDir {
+            dir: PathBuf::from("/nowhere"),
+            cause: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert!(error.source().is_none());
+        assert!(error.to_string().contains("permission denied"), "{error}");
+    }
 }

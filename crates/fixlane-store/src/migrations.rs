@@ -115,7 +115,7 @@ pub(crate) async fn run_sqlite(
             Err(source) => {
                 return Err(StoreError::Migrate {
                     location: location.clone(),
-                    source,
+                    cause: source,
                 });
             }
         }
@@ -132,7 +132,7 @@ pub(crate) async fn run_postgres(
         .await
         .map_err(|source| StoreError::Migrate {
             location: location.clone(),
-            source,
+            cause: source,
         })
 }
 

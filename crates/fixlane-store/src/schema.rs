@@ -25,7 +25,7 @@ pub(crate) async fn check_sqlite(
 ) -> Result<(), StoreError> {
     let unreadable = |source| StoreError::SchemaUnreadable {
         location: location.clone(),
-        source,
+        cause: source,
     };
     let (tables, versioned): (i64, i64) = sqlx::query_as(
         "SELECT count(*), coalesce(sum(name = '_sqlx_migrations'), 0) FROM sqlite_schema \
@@ -49,7 +49,7 @@ pub(crate) async fn check_postgres(
 ) -> Result<(), StoreError> {
     let unreadable = |source| StoreError::SchemaUnreadable {
         location: location.clone(),
-        source,
+        cause: source,
     };
     let (tables, versioned): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE tablename = '_sqlx_migrations') \

@@ -32,7 +32,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 dir: dir.to_owned(),
-                source,
+                cause: source,
             })?;
         }
         let options = SqliteConnectOptions::new()
@@ -60,7 +60,7 @@ impl SqliteStore {
                 Err(source) => {
                     return Err(StoreError::OpenSqlite {
                         path: path.to_owned(),
-                        source,
+                        cause: source,
                     });
                 }
             }
@@ -84,7 +84,7 @@ impl SqliteStore {
         let location = StoreLocation::sqlite(path);
         let open_error = |source| StoreError::OpenSqlite {
             path: path.to_owned(),
-            source,
+            cause: source,
         };
         match std::fs::metadata(path) {
             Ok(_) => {}
@@ -111,7 +111,7 @@ impl SqliteStore {
             Err(error) if cannot_set_up_wal(&error) => {
                 return Err(StoreError::ReadOnlyWal {
                     path: path.to_owned(),
-                    source: error,
+                    cause: error,
                 });
             }
             Err(error) => return Err(open_error(error)),

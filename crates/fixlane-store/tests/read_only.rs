@@ -6,8 +6,11 @@
 //! The `PostgreSQL` halves run when `FIXLANE_TEST_POSTGRES_URL` is set, each on a fresh database
 //! dropped afterwards.
 
-// Test helpers (not `#[test]` functions themselves) may fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers (not `#[test]` functions themselves) may fail loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

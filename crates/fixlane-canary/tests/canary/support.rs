@@ -4,7 +4,10 @@
 //!
 //! Shared with the rollback benchmark through `#[path]`.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared with the rollback benchmark, which uses only part of it, so whether a helper is dead depends on the target"
+)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

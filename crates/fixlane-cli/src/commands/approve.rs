@@ -7,7 +7,7 @@ use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ApproveArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -69,5 +69,5 @@ pub fn approve(context: &Context, arguments: &ApproveArgs) -> CommandResult {
             )
         );
     }
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

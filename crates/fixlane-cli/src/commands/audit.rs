@@ -6,7 +6,7 @@ use fixlane_core::text::for_terminal as shown;
 use fixlane_store::Store;
 
 use crate::cli::AuditCommand;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::plural;
 use crate::settings::{self, Context};
 
@@ -25,7 +25,7 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                         ),
                         None => println!("audit log intact: it is empty"),
                     }
-                    Ok(exit::SUCCESS)
+                    Ok(ExitCode::Success)
                 }
                 Err(broken) => Err(Failure::failed(anyhow::anyhow!(
                     "audit log is NOT intact: {broken}\nevery entry from there on is untrusted; \
@@ -52,7 +52,7 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                     }
                     None => std::io::stdout().lock().write_all(text.as_bytes())?,
                 }
-                Ok(exit::SUCCESS)
+                Ok(ExitCode::Success)
             }
             AuditCommand::Log { last } => {
                 let entries = store.audit_entries().await?;
@@ -69,7 +69,7 @@ pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
                         shown(&fixlane_core::audit::canonical_json(&entry.details))
                     );
                 }
-                Ok(exit::SUCCESS)
+                Ok(ExitCode::Success)
             }
         }
     })

@@ -8,7 +8,7 @@ use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::BypassArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -68,5 +68,5 @@ pub fn bypass(context: &Context, arguments: &BypassArgs) -> CommandResult {
     println!("{id}: {} bypassed by {person}", element.as_str());
     println!("  reason:       {}", shown(&reason));
     println!("  compensation: {}", shown(&compensation));
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

@@ -1,7 +1,7 @@
 //! `fixlane canary`: the rollback path checked first, then each weight step baked under metric
 //! analysis, rolled back at once on any concerning signal, promoted after the last step.
 
-use fixlane_canary::{CanaryOutcome, CanarySettings};
+use fixlane_canary::CanarySettings;
 use fixlane_core::emergency::profile;
 use fixlane_runner::git::Repository;
 use fixlane_store::{NewCanary, Store};
@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::canary_session::{self, Session};
 use crate::cli::CanaryArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::report::canary::CanaryView;
 use crate::settings::{self, Context};
@@ -99,12 +99,9 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
         consumed?;
         if interrupted.is_finished() {
             eprintln!("interrupted: the canary was rolled back");
-            return Ok(exit::INTERRUPTED);
+            return Ok(ExitCode::Interrupted);
         }
         interrupted.abort();
-        Ok(match outcome {
-            CanaryOutcome::Promoted => exit::SUCCESS,
-            CanaryOutcome::RolledBack | CanaryOutcome::NotStarted => exit::FAILED,
-        })
+        Ok(ExitCode::for_canary(outcome))
     })
 }

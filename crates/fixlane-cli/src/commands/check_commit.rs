@@ -6,7 +6,7 @@ use fixlane_core::lane::{self, LaneInputs};
 use fixlane_runner::git::Repository;
 
 use crate::cli::CheckCommitArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::settings::{self, Context};
 use crate::{plural, policy, records};
 
@@ -125,5 +125,5 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
             ", with warnings"
         }
     );
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

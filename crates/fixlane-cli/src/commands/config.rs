@@ -1,7 +1,7 @@
 //! `fixlane config check`: every problem in the config at once, each with file, line and column.
 
 use crate::cli::ConfigCommand;
-use crate::exit::{self, CommandResult};
+use crate::exit::{CommandResult, ExitCode};
 use crate::plural;
 use crate::settings::Context;
 
@@ -37,7 +37,7 @@ pub fn config(context: &Context, command: &ConfigCommand) -> CommandResult {
             if emergency_lanes == 0 {
                 println!("note: no lane has `emergency = true`, so there is no hotfix lane yet");
             }
-            Ok(exit::SUCCESS)
+            Ok(ExitCode::Success)
         }
     }
 }

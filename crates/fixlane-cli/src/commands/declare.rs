@@ -8,7 +8,7 @@ use fixlane_store::Store;
 use jiff::{Timestamp, ToSpan};
 
 use crate::cli::DeclareArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -119,5 +119,5 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
         })?;
         eprintln!("switched to the new branch {}", declared.branch);
     }
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

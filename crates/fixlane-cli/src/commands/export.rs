@@ -4,7 +4,7 @@
 use fixlane_core::export::{GITHUB_WORKFLOW_PATH, github_workflow};
 
 use crate::cli::ExportCommand;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::settings::Context;
 
 pub fn export(context: &Context, command: &ExportCommand) -> CommandResult {
@@ -18,7 +18,7 @@ pub fn export(context: &Context, command: &ExportCommand) -> CommandResult {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current == text {
             println!("{} matches {}", path.display(), context.config_display());
-            return Ok(exit::SUCCESS);
+            return Ok(ExitCode::Success);
         }
         return Err(Failure::failed(anyhow::anyhow!(
             "{} does not match what {} generates: the workflow and the lanes have drifted apart; \
@@ -34,5 +34,5 @@ pub fn export(context: &Context, command: &ExportCommand) -> CommandResult {
     std::fs::write(&path, text)
         .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
     println!("wrote {}", path.display());
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

@@ -3,7 +3,7 @@
 use fixlane_core::config::starter::{Ecosystem, starter};
 
 use crate::cli::InitArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::plural;
 use crate::settings::Context;
 
@@ -46,5 +46,5 @@ pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
         "wrote {} ({ecosystem:?} project): review the commands, then `fixlane config check` and `fixlane run`",
         path.display()
     );
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

@@ -6,7 +6,7 @@ use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ListArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -44,11 +44,11 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&values)?);
-        return Ok(exit::SUCCESS);
+        return Ok(ExitCode::Success);
     }
     if shown.is_empty() {
         println!("no active emergencies");
-        return Ok(exit::SUCCESS);
+        return Ok(ExitCode::Success);
     }
     println!(
         "{:<24} {:<10} {:>9}  {:<6} {:<8} title",
@@ -69,5 +69,5 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
             if emergency.drill { " [drill]" } else { "" }
         );
     }
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

@@ -20,10 +20,10 @@ mod verify;
 mod window;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{self, Failure};
+use crate::exit::{ExitCode, Failure};
 use crate::settings::Context;
 
-/// Runs the command and returns the process exit code, printing any failure.
+/// Runs the command and returns the process exit code (see [`ExitCode`]), printing any failure.
 pub fn dispatch(cli: Cli) -> i32 {
     let result = Context::discover(&cli.global).and_then(|context| match cli.command {
         Command::Run(arguments) => run::run(&context, &arguments),
@@ -46,7 +46,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Postmortem(arguments) => postmortem::postmortem(&context, &arguments),
     });
     match result {
-        Ok(code) => code,
+        Ok(code) => code.code(),
         Err(Failure { code, error }) => {
             // Messages quote what was typed or printed (an argument, a program's error);
             // their own line breaks stay, anything else that could drive the terminal does not.
@@ -54,10 +54,11 @@ pub fn dispatch(cli: Cli) -> i32 {
                 "error: {}",
                 fixlane_core::text::for_terminal_lines(&format!("{error:#}"))
             );
-            if code == exit::SUCCESS {
-                exit::ERROR
+            // A failure never exits 0, whatever code it was handed.
+            if code == ExitCode::Success {
+                ExitCode::Error.code()
             } else {
-                code
+                code.code()
             }
         }
     }

@@ -6,7 +6,7 @@ use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::PostmortemArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -44,5 +44,5 @@ pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResul
     std::fs::write(&path, text)
         .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
     println!("wrote the postmortem draft of {id} to {}", path.display());
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

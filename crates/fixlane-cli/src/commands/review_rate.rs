@@ -4,7 +4,7 @@ use fixlane_core::emergency::policy;
 use fixlane_store::Store;
 
 use crate::cli::ReviewRateArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -26,5 +26,5 @@ pub fn review_rate(context: &Context, arguments: &ReviewRateArgs) -> CommandResu
         Ok::<(), Failure>(())
     })?;
     println!("rate review recorded by {person}: the next emergency may be declared");
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

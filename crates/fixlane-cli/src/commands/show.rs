@@ -8,7 +8,7 @@ use fixlane_core::text::for_terminal as shown;
 use jiff::Timestamp;
 
 use crate::cli::ShowArgs;
-use crate::exit::{self, CommandResult};
+use crate::exit::{CommandResult, ExitCode};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -136,5 +136,5 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
     } else {
         print!("{}", render(&config, &emergency, Timestamp::now()));
     }
-    Ok(exit::SUCCESS)
+    Ok(ExitCode::Success)
 }

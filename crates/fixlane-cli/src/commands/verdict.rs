@@ -11,7 +11,7 @@ use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
 use crate::cli::VerdictArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::record;
 use crate::records;
 use crate::report::lines;
@@ -123,7 +123,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                     "lane": run.lane,
                     "verdict": report.verdict,
                     "reasons": report.reasons,
-                    "exit_code": report.verdict.exit_code(),
+                    "exit_code": ExitCode::for_verdict(report.verdict).code(),
                 })
             );
         } else {
@@ -139,11 +139,11 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             }
         }
         if report.verdict != Verdict::Waiting || arguments.confirm_while_running == 0 {
-            return Ok(report.verdict.exit_code());
+            return Ok(ExitCode::for_verdict(report.verdict));
         }
         if arguments.confirm_while_running < 2 {
             return Err(Failure {
-                code: report.verdict.exit_code(),
+                code: ExitCode::for_verdict(report.verdict),
                 error: anyhow::anyhow!(
                     "merging while a critical gate runs needs --confirm-while-running given twice; \
                      waiting for the gate is safer"
@@ -153,7 +153,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         let short = rev.get(..7).unwrap_or(&rev).to_owned();
         if std::io::stdin().is_terminal() && !ask_for_short_hash(&short)? {
             return Err(Failure {
-                code: report.verdict.exit_code(),
+                code: ExitCode::for_verdict(report.verdict),
                 error: anyhow::anyhow!("the hash did not match; nothing was confirmed"),
             });
         }
@@ -180,6 +180,6 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             fixlane_core::text::for_terminal(&actor),
             fixlane_core::text::for_terminal(&report.reasons.join("; "))
         );
-        Ok(exit::SUCCESS)
+        Ok(ExitCode::Success)
     })
 }

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::canary_session::{self, Session};
 use crate::cli::VerifyArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::report::canary::CanaryView;
 use crate::settings::{self, Context};
@@ -82,7 +82,7 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             .map_err(|error| anyhow::anyhow!("verification stopped unexpectedly: {error}"))?;
         if interrupted.is_finished() {
             eprintln!("interrupted: nothing was verified");
-            return Ok(exit::INTERRUPTED);
+            return Ok(ExitCode::Interrupted);
         }
         interrupted.abort();
         let outcome = outcome.map_err(Failure::error)?;
@@ -102,7 +102,10 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             "{} held within bounds for {hold}; recovered after {}",
             arguments.check,
             records::clock(outcome.recovery_seconds.map_or(0, |seconds| {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "a recovery time in seconds, rounded; far inside i64"
+                )]
                 let whole = seconds.round() as i64;
                 whole
             }))
@@ -119,6 +122,6 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             "{id} verified: {}",
             fixlane_core::text::for_terminal(&note)
         );
-        Ok(exit::SUCCESS)
+        Ok(ExitCode::Success)
     })
 }

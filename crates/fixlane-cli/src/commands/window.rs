@@ -4,7 +4,7 @@
 use fixlane_core::emergency::windows;
 
 use crate::cli::WindowArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::Context;
 
@@ -16,7 +16,7 @@ pub fn window(context: &Context, arguments: &WindowArgs) -> CommandResult {
             "no [windows] in {}: deploys are allowed at any time",
             context.config_display()
         );
-        return Ok(exit::SUCCESS);
+        return Ok(ExitCode::Success);
     };
     let standing = windows::standing(definition, at)
         .map_err(|refusal| records::failure(refusal.into(), context))?;
@@ -43,7 +43,7 @@ pub fn window(context: &Context, arguments: &WindowArgs) -> CommandResult {
     match windows::deploy_allowed(Some(definition), at, &[]) {
         Ok(_) => {
             println!("a normal-lane deploy is allowed");
-            Ok(exit::SUCCESS)
+            Ok(ExitCode::Success)
         }
         Err(refusal) => Err(Failure::failed(anyhow::anyhow!(
             "a normal-lane deploy would be {}",

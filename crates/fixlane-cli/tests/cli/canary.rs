@@ -177,7 +177,7 @@ fn a_bad_signal_rolls_back_at_once_and_never_raises_the_weight_again() {
     let mut command = sandbox.command(&["canary", ID]);
     command.env("EXAMPLE_ERROR_RATE", "0.25");
     let canary = Run::of(&mut command);
-    canary.expect_code(1);
+    canary.expect_code(4);
     assert_eq!(
         deploy_log(&sandbox),
         [

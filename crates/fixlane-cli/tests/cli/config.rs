@@ -35,7 +35,7 @@ fn config_check_lists_every_mistake_with_its_line_and_column() {
     let sandbox = Sandbox::empty();
     sandbox.write("fixlane.toml", FIVE_MISTAKES);
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     let stderr = run.stderr();
     for location in [
         "fixlane.toml:7:16",
@@ -69,7 +69,7 @@ fn a_cycle_in_needs_is_named_with_its_path() {
         "[project]\nname = \"x\"\n[gates.a]\nrun = \"true\"\ntier = \"required\"\nneeds = [\"b\"]\n[gates.b]\nrun = \"true\"\ntier = \"required\"\nneeds = [\"a\"]\n",
     );
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     assert!(run.stderr().contains("a -> b -> a"), "{}", run.stderr());
 }
 
@@ -93,15 +93,15 @@ fn init_writes_a_starter_that_validates_and_refuses_to_overwrite() {
 fn a_missing_config_says_how_to_get_one() {
     let sandbox = Sandbox::empty();
     let run = sandbox.fixlane(&["run"]);
-    run.expect_code(2);
+    run.expect_code(5);
     assert!(run.stderr().contains("fixlane init"), "{}", run.stderr());
 }
 
-/// A plain error: exit 2, no panic, and a message short enough to read.
+/// A plain error: the config's exit code (5), no panic, and a message short enough to read.
 #[track_caller]
 fn assert_plain_refusal(sandbox: &Sandbox, location: &str) -> String {
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     let stderr = run.stderr();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
@@ -165,7 +165,7 @@ fn a_file_with_thousands_of_mistakes_shows_the_first_ones_and_counts_the_rest() 
     }
     sandbox.write("fixlane.toml", &text);
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     let stderr = run.stderr();
     assert!(stderr.contains("fixlane.toml:3:1:"), "{stderr}");
     assert!(!stderr.contains("fixlane.toml:53:1:"), "{stderr}");
@@ -208,7 +208,7 @@ fn a_canary_for_normal_changes_only_needs_no_emergency_profile() {
         &format!("{CANARY_FOR_NORMAL_CHANGES}[lanes.hotfix]\nemergency = true\n"),
     );
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     assert!(
         run.stderr()
             .contains("the emergency lane `hotfix` (line 20)"),

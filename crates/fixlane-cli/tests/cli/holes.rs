@@ -262,7 +262,7 @@ fn a_deploy_never_runs_and_nothing_passes_while_nothing_can_be_audited() {
     std::fs::remove_file(&marker).unwrap();
     block_audit(&sandbox);
     let run = sandbox.fixlane(&["run"]);
-    run.expect_code(2);
+    run.expect_code(6);
     assert!(!marker.exists(), "the deploy ran without its audit entry");
     let all = format!("{}{}", run.stdout(), run.stderr());
     assert!(!all.contains("GREEN") && !all.contains("READY"), "{all}");

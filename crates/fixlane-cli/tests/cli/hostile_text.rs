@@ -254,7 +254,7 @@ fn a_config_error_quoting_an_escape_sequence_shows_it_escaped() {
         "[project]\nname = \"x\"\n\n[gates.a]\nrun = \"true\"\ntier = \"\\u001b]0;pwned\\u0007\u{202e}\"\n",
     );
     let run = sandbox.fixlane(&["config", "check"]);
-    run.expect_code(2);
+    run.expect_code(5);
     let stderr = run.stderr();
     assert_clean("a config error", &stderr);
     assert!(

@@ -182,7 +182,7 @@ fn a_refused_connection_is_named_at_once() {
     let started = Instant::now();
     let run = sandbox.fixlane(&["--db", "postgres://127.0.0.1:1/x", "audit", "verify"]);
     let took = started.elapsed();
-    run.expect_code(2);
+    run.expect_code(6);
     assert!(
         run.stderr().contains("connection refused at 127.0.0.1:1"),
         "{}",
@@ -201,7 +201,7 @@ fn a_missing_database_and_an_unknown_user_are_named() {
     let sandbox = Sandbox::empty();
     let (prefix, _) = database.url.rsplit_once('/').unwrap();
     let missing = sandbox.fixlane(&["--db", &format!("{prefix}/no_such_db"), "audit", "verify"]);
-    missing.expect_code(2);
+    missing.expect_code(6);
     assert!(
         missing
             .stderr()
@@ -215,7 +215,7 @@ fn a_missing_database_and_an_unknown_user_are_named() {
         "audit",
         "log",
     ]);
-    stranger.expect_code(2);
+    stranger.expect_code(6);
     assert!(
         stranger
             .stderr()
@@ -345,7 +345,7 @@ fn the_reading_commands_work_on_a_read_only_copy_of_the_store() {
     );
     // Recording needs write access, and says so.
     let run = sandbox.fixlane(&["--db", &copy_text, "run"]);
-    run.expect_code(2);
+    run.expect_code(6);
     assert!(run.stderr().contains(&copy_text), "{}", run.stderr());
     assert_eq!(
         std::fs::read_dir(copy.parent().unwrap()).unwrap().count(),
@@ -365,7 +365,7 @@ fn reading_commands_create_no_store() {
         vec!["verdict"],
     ] {
         let run = sandbox.fixlane(&arguments);
-        run.expect_code(2);
+        run.expect_code(6);
         assert!(
             run.stderr().contains(&format!(
                 "there is no store at {} yet; nothing has been recorded",
@@ -441,7 +441,7 @@ fn a_role_granted_only_select_reads_the_postgresql_store() {
         .replacen("://postgres@", &format!("://{}@", role.name), 1);
     // Recording as the reader is refused by the database: it may only read.
     let refused = sandbox.fixlane(&["--db", &reader, "run"]);
-    refused.expect_code(2);
+    refused.expect_code(6);
 
     let draft = sandbox.path().join("draft.md");
     for (arguments, code) in reading_commands(&draft) {

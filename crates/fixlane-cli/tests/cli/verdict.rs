@@ -8,7 +8,7 @@ use crate::support::{Run, Sandbox};
 fn the_verdict_is_recomputed_from_the_store() {
     let sandbox = Sandbox::example();
     let none = sandbox.fixlane(&["verdict"]);
-    none.expect_code(2);
+    none.expect_code(6);
     assert!(
         none.stderr().contains("run `fixlane run` first"),
         "{}",

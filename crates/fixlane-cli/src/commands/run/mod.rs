@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use self::facts::Resolved;
 
 use crate::cli::RunArgs;
-use crate::exit::{self, CommandResult, Failure};
+use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::report::{self, junit::JunitCollector, markdown::MarkdownSummary};
 use crate::settings::{self, Context};
 use crate::{record, records};
@@ -139,11 +139,12 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
                 &new_run,
                 &resolved.weakenings,
             ))
-            .map_err(|error| {
-                Failure::error(anyhow::anyhow!(
+            .map_err(|error| Failure {
+                code: ExitCode::for_error(&error),
+                error: anyhow::anyhow!(
                     "{error:#}\nthe run's start could not be recorded in the audit log, so no \
                      gate was started"
-                ))
+                ),
             })?;
     }
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
@@ -258,11 +259,12 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         if let (Some(path), Some(summary)) = (&arguments.summary, summary.take()) {
             summary.append(path)?;
         }
-        let notes = store_result.map_err(|error| {
-            Failure::error(anyhow::anyhow!(
+        let notes = store_result.map_err(|error| Failure {
+            code: ExitCode::for_error(&error),
+            error: anyhow::anyhow!(
                 "{error:#}\nthe run's results could not be recorded, so it has no verdict, in \
                  the store or here"
-            ))
+            ),
         })?;
         for note in notes {
             eprintln!("note: {note}");
@@ -289,10 +291,10 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             eprintln!(
                 "interrupted: every running gate was stopped and the run is recorded as cancelled"
             );
-            return Ok(exit::INTERRUPTED);
+            return Ok(ExitCode::Interrupted);
         }
         interrupted.abort();
-        Ok(final_verdict.exit_code())
+        Ok(ExitCode::for_verdict(final_verdict))
     })
 }
 

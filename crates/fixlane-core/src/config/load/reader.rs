@@ -284,7 +284,10 @@ impl<'s> Reader<'s> {
     pub(super) fn number(&mut self, value: &Value<'_>, path: &str) -> Option<f64> {
         let parsed = match value.get_ref() {
             DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
-            #[allow(clippy::cast_precision_loss)] // thresholds are far below 2^52
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "thresholds are far below 2^52, where f64 holds every integer exactly"
+            )]
             DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix())
                 .ok()
                 .map(|number| number as f64),
