@@ -121,6 +121,22 @@ fn live_members(group: i32) -> Vec<i32> {
     live
 }
 
+/// Whether every process of `group` is gone. A process sent SIGKILL still shows as running
+/// until the scheduler gives it a moment to die, which on a loaded machine takes a while: wait
+/// for that, boundedly.
+fn group_gone(group: i32) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if live_members(group).is_empty() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -291,7 +307,7 @@ async fn a_timed_out_gate_loses_its_whole_process_group() {
     let group = read_pid(&directory.path().join("shell.pid"));
     let background = read_pid(&directory.path().join("background.pid"));
     assert!(!alive(background), "the background sleep survived");
-    assert!(live_members(group).is_empty(), "group {group} survived");
+    assert!(group_gone(group), "group {group} survived");
 }
 
 #[tokio::test]
@@ -308,7 +324,7 @@ async fn a_grandchild_ignoring_sigterm_is_killed_after_the_grace() {
     let (_, events) = run_to_end(&plan, settings(directory.path(), 1)).await;
     assert_eq!(finished(&events, "stubborn").0, Outcome::TimedOut);
     let group = read_pid(&directory.path().join("shell.pid"));
-    assert!(live_members(group).is_empty(), "group {group} survived");
+    assert!(group_gone(group), "group {group} survived");
 }
 
 #[tokio::test]
@@ -383,7 +399,7 @@ async fn cancel_kills_running_gates_and_cancels_queued_ones() {
     assert_eq!(summary.verdict.verdict, Verdict::Blocked);
     for file in ["a.pid", "b.pid"] {
         let group = read_pid(&directory.path().join(file));
-        assert!(live_members(group).is_empty(), "group of {file} survived");
+        assert!(group_gone(group), "group of {file} survived");
     }
     assert!(!alive(read_pid(&directory.path().join("a-background.pid"))));
     assert!(!directory.path().join("c-ran").exists());
