@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fixlane_core::config::model::Deploy;
-use tokio::sync::watch;
+use fixlane_process::Cancel;
 
 use crate::process::{self, Finished, Shell};
 
@@ -82,13 +82,8 @@ impl DeployContext {
         ]
     }
 
-    /// Runs one action to its end; `cancel` (when given) kills it early.
-    pub async fn run(
-        &self,
-        action: Action,
-        position: Position,
-        cancel: Option<watch::Receiver<bool>>,
-    ) -> Finished {
+    /// Runs one action to its end; `cancel` kills it early.
+    pub async fn run(&self, action: Action, position: Position, cancel: Cancel) -> Finished {
         let shell = Shell {
             command: action.command(&self.deploy).to_owned(),
             env: self.environment(position),

@@ -14,8 +14,9 @@ use fixlane_core::canary::{
     VerifyTracker, bake_complete,
 };
 use fixlane_core::config::model::{CanaryCheck, CanaryProfile, Config};
+use fixlane_process::Cancel;
 use jiff::Timestamp;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -145,19 +146,13 @@ fn emit(events: &mpsc::UnboundedSender<CanaryEvent>, event: CanaryEvent) {
     let _ = events.send(event);
 }
 
-async fn cancelled(cancel: &mut watch::Receiver<bool>) {
-    if cancel.wait_for(|value| *value).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 /// One canary run's working state.
 struct Run {
     settings: CanarySettings,
     sources: Arc<Sources>,
     trackers: Vec<CheckTracker>,
     events: mpsc::UnboundedSender<CanaryEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: Cancel,
     position: Position,
 }
 
@@ -165,8 +160,9 @@ struct Run {
 pub async fn drive(
     settings: CanarySettings,
     events: mpsc::UnboundedSender<CanaryEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: impl Into<Cancel>,
 ) -> Result<CanaryOutcome, CanaryError> {
+    let cancel = cancel.into();
     settings.validate()?;
     let sources = Arc::new(Sources::new(
         settings.prometheus.clone(),
@@ -203,11 +199,7 @@ impl Run {
         let check = self
             .settings
             .deploy
-            .run(
-                Action::RollbackCheck,
-                self.position,
-                Some(self.cancel.clone()),
-            )
+            .run(Action::RollbackCheck, self.position, self.cancel.clone())
             .await;
         if !check.success() {
             emit(
@@ -228,7 +220,7 @@ impl Run {
 
         let steps = self.settings.profile.steps.clone();
         for (index, step) in steps.iter().enumerate() {
-            if *self.cancel.borrow() {
+            if self.cancel.is_cancelled() {
                 return self.roll_back("cancelled (Ctrl-C)".to_owned()).await;
             }
             self.position = Position {
@@ -247,10 +239,10 @@ impl Run {
             let set = self
                 .settings
                 .deploy
-                .run(Action::SetWeight, self.position, Some(self.cancel.clone()))
+                .run(Action::SetWeight, self.position, self.cancel.clone())
                 .await;
             if !set.success() {
-                let reason = if *self.cancel.borrow() {
+                let reason = if self.cancel.is_cancelled() {
                     "cancelled (Ctrl-C) while setting the weight".to_owned()
                 } else {
                     format!(
@@ -269,7 +261,7 @@ impl Run {
         let promote = self
             .settings
             .deploy
-            .run(Action::Promote, self.position, None)
+            .run(Action::Promote, self.position, Cancel::never())
             .await;
         if !promote.success() {
             return self
@@ -294,7 +286,7 @@ impl Run {
         loop {
             tokio::select! {
                 biased;
-                () = cancelled(&mut self.cancel) => return Err("cancelled (Ctrl-C)".to_owned()),
+                () = self.cancel.cancelled() => return Err("cancelled (Ctrl-C)".to_owned()),
                 _ = ticker.tick() => {}
             }
             self.evaluate().await?;
@@ -316,7 +308,7 @@ impl Run {
         loop {
             let joined = tokio::select! {
                 biased;
-                () = cancelled(&mut self.cancel) => return Err("cancelled (Ctrl-C)".to_owned()),
+                () = self.cancel.cancelled() => return Err("cancelled (Ctrl-C)".to_owned()),
                 joined = pending.join_next() => joined,
             };
             let Some(joined) = joined else {
@@ -367,7 +359,7 @@ impl Run {
         let finished = self
             .settings
             .deploy
-            .run(Action::Rollback, self.position, None)
+            .run(Action::Rollback, self.position, Cancel::never())
             .await;
         emit(
             &self.events,
@@ -460,8 +452,9 @@ pub struct VerifyOutcome {
 pub async fn verify(
     settings: VerifySettings,
     events: mpsc::UnboundedSender<CanaryEvent>,
-    mut cancel: watch::Receiver<bool>,
+    cancel: impl Into<Cancel>,
 ) -> Result<VerifyOutcome, CanaryError> {
+    let mut cancel = cancel.into();
     if settings.interval.is_zero() {
         return Err(CanaryError::ZeroInterval);
     }
@@ -491,7 +484,7 @@ pub async fn verify(
     let outcome = loop {
         tokio::select! {
             biased;
-            () = cancelled(&mut cancel) => return Err(CanaryError::Cancelled),
+            () = cancel.cancelled() => return Err(CanaryError::Cancelled),
             () = tokio::time::sleep_until(deadline) => break VerifyOutcome {
                 recovered: false,
                 recovery_seconds: None,
@@ -501,7 +494,7 @@ pub async fn verify(
         }
         let sample = tokio::select! {
             biased;
-            () = cancelled(&mut cancel) => return Err(CanaryError::Cancelled),
+            () = cancel.cancelled() => return Err(CanaryError::Cancelled),
             sample = sources.sample_for_tracker(&settings.check) => sample,
         };
         let at = Timestamp::now();

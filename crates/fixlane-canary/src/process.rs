@@ -6,16 +6,12 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
+use fixlane_process::{Cancel, Group, KillOnDrop, in_new_group};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::process::Command;
 
 /// The most output kept per stream: the end is what explains a failure.
 const KEEP_BYTES: usize = 64 * 1024;
-
-/// How often to look whether a group's stragglers left after SIGTERM.
-const STRAGGLER_CHECK: Duration = Duration::from_millis(20);
 
 /// How many lines of output a failure reports.
 pub const TAIL_LINES: usize = 20;
@@ -82,14 +78,13 @@ impl Finished {
     }
 }
 
-/// Runs `shell`; `cancel` (when given) ends it early with `Ending::Cancelled`.
-pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finished {
+/// Runs `shell`; `cancel` ends it early with `Ending::Cancelled`.
+pub async fn run(shell: &Shell, mut cancel: Cancel) -> Finished {
     // An absolute path: no PATH search, and no other `sh` can be slipped in.
     let mut command = Command::new("/bin/sh");
-    command
+    in_new_group(&mut command)
         .arg("-c")
         .arg(&shell.command)
-        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -109,13 +104,10 @@ pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finish
             };
         }
     };
-    let group = child
-        .id()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .and_then(Pid::from_raw);
+    let group = Group::of(&child);
     // If this future is dropped mid-way (a sample abandoned because another check already
     // decided a rollback), the group must not live on unsupervised.
-    let mut guard = GroupGuard(group);
+    let mut guard = KillOnDrop::new(group);
     let stdout = child
         .stdout
         .take()
@@ -131,29 +123,18 @@ pub async fn run(shell: &Shell, cancel: Option<watch::Receiver<bool>>) -> Finish
             Err(error) => Ending::Failed(format!("could not wait for `/bin/sh -c`: {error}")),
         },
         () = tokio::time::sleep(shell.timeout) => Ending::TimedOut,
-        () = cancelled(cancel) => Ending::Cancelled,
+        () = cancel.cancelled() => Ending::Cancelled,
     };
     // Always end the group: a background process left by the action would hold the output
     // pipes open (the readers would never finish) and outlive the action it belongs to.
     if let Some(group) = group {
-        kill_group(&mut child, group, shell.kill_grace).await;
+        group.kill(&mut child, shell.kill_grace).await;
     }
-    guard.0 = None;
+    guard.disarm();
     Finished {
         ending,
         stdout: joined(stdout).await,
         stderr: joined(stderr).await,
-    }
-}
-
-/// Kills a process group with SIGKILL when dropped while still armed.
-struct GroupGuard(Option<Pid>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(group) = self.0.take() {
-            let _ = kill_process_group(group, Signal::KILL);
-        }
     }
 }
 
@@ -183,35 +164,6 @@ async fn read_capped(mut pipe: impl AsyncRead + Unpin) -> Vec<u8> {
     kept
 }
 
-async fn cancelled(cancel: Option<watch::Receiver<bool>>) {
-    match cancel {
-        Some(mut cancel) => {
-            if cancel.wait_for(|value| *value).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-        None => std::future::pending::<()>().await,
-    }
-}
-
-/// SIGTERM to the whole group when any member remains, then SIGKILL once `grace` has passed.
-async fn kill_group(child: &mut Child, group: Pid, grace: Duration) {
-    let deadline = tokio::time::Instant::now() + grace;
-    if test_kill_process_group(group).is_ok() {
-        // ESRCH only means the group is already gone.
-        let _ = kill_process_group(group, Signal::TERM);
-        let _ = tokio::time::timeout_at(deadline, child.wait()).await;
-        while test_kill_process_group(group).is_ok() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(STRAGGLER_CHECK).await;
-        }
-        if test_kill_process_group(group).is_ok() {
-            let _ = kill_process_group(group, Signal::KILL);
-        }
-    }
-    // Reap the shell so it leaves no zombie; after SIGKILL this returns at once.
-    let _ = child.wait().await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +185,7 @@ mod tests {
     async fn values_arrive_as_environment_only() {
         let finished = run(
             &shell("printf '%s' \"$FIXLANE_WEIGHT\"", Duration::from_secs(5)),
-            None,
+            Cancel::never(),
         )
         .await;
         assert!(finished.success());
@@ -245,7 +197,7 @@ mod tests {
         let started = std::time::Instant::now();
         let finished = run(
             &shell("sleep 30 & echo started", Duration::from_secs(5)),
-            None,
+            Cancel::never(),
         )
         .await;
         assert!(finished.success());
@@ -257,7 +209,7 @@ mod tests {
     async fn a_timeout_kills_the_whole_group() {
         let finished = run(
             &shell("sleep 30; echo never", Duration::from_millis(200)),
-            None,
+            Cancel::never(),
         )
         .await;
         assert_eq!(finished.ending, Ending::TimedOut);
@@ -268,7 +220,7 @@ mod tests {
     async fn a_failure_reports_its_tail_and_status() {
         let finished = run(
             &shell("echo out; echo err >&2; exit 3", Duration::from_secs(5)),
-            None,
+            Cancel::never(),
         )
         .await;
         assert!(!finished.success());
@@ -282,7 +234,7 @@ mod tests {
         let command = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
         let abandoned = tokio::time::timeout(
             Duration::from_millis(300),
-            run(&shell(&command, Duration::from_mins(1)), None),
+            run(&shell(&command, Duration::from_mins(1)), Cancel::never()),
         )
         .await;
         assert!(abandoned.is_err());
@@ -291,12 +243,10 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        let pid = Pid::from_raw(pid).unwrap();
         // Give the kernel a moment to deliver SIGKILL, then the sleeper must be gone (or a
         // zombie awaiting its reaper, which `kill(pid, 0)` still sees; so look at /proc).
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let state = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
-            .unwrap_or_default();
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         assert!(
             state.is_empty() || state.contains(") Z "),
             "the background sleep survived: {state}"

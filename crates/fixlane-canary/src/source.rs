@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use fixlane_core::canary::Sample;
 use fixlane_core::config::model::{CanaryCheck, MetricSource};
+use fixlane_process::Cancel;
 use serde::Deserialize;
 
 use crate::exposition::{self, Selector};
@@ -263,7 +264,7 @@ impl Sources {
             timeout: self.timeout,
             kill_grace: Duration::from_millis(500),
         };
-        let finished = process::run(&shell, None).await;
+        let finished = process::run(&shell, Cancel::never()).await;
         if let Some(why) = finished.why() {
             let tail = String::from_utf8_lossy(&finished.stderr)
                 .lines()

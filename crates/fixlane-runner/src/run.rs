@@ -17,8 +17,9 @@ use fixlane_core::event::{Outcome, RunEvent};
 use fixlane_core::names::{GateName, IncidentId};
 use fixlane_core::plan::{GateAction, Plan};
 use fixlane_core::verdict::{EmergencyStanding, GateState, VerdictReport, VerdictTracker};
+use fixlane_process::Cancel;
 use jiff::Timestamp;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use gate::{GateDone, GateJob};
 
@@ -139,7 +140,7 @@ struct Scheduler<'a> {
     ready: BinaryHeap<Reverse<usize>>,
     running: usize,
     completions: mpsc::UnboundedSender<GateDone>,
-    cancel: watch::Receiver<bool>,
+    cancel: Cancel,
     /// This process's environment with the run's variables over it.
     base_env: Vec<(OsString, OsString)>,
 }
@@ -340,13 +341,6 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Resolves once `cancel` holds `true`; never, if its sender is gone without cancelling.
-async fn cancelled(cancel: &mut watch::Receiver<bool>) {
-    if cancel.wait_for(|value| *value).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 /// Runs the plan's gates and reports every step on `events`, ending with `RunFinished`.
 ///
 /// Setting `cancel` to `true` kills every running gate's process group and reports the gates
@@ -356,8 +350,9 @@ pub async fn run(
     settings: RunSettings,
     emergency: Option<EmergencyStanding>,
     events: mpsc::UnboundedSender<RunEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: impl Into<Cancel>,
 ) -> Result<RunSummary, RunError> {
+    let cancel = cancel.into();
     let started = Instant::now();
     let graph = build_graph(plan)?;
     std::fs::create_dir_all(&settings.log_dir).map_err(|source| RunError::LogDirectory {
@@ -439,7 +434,7 @@ pub async fn run(
         });
     }
 
-    let mut is_cancelled = *watch_cancel.borrow_and_update();
+    let mut is_cancelled = watch_cancel.is_cancelled();
     if is_cancelled {
         scheduler.cancel_waiting();
     }
@@ -452,7 +447,7 @@ pub async fn run(
         }
         tokio::select! {
             Some(done) = completed.recv() => scheduler.finish(done),
-            () = cancelled(&mut watch_cancel), if !is_cancelled => {
+            () = watch_cancel.cancelled(), if !is_cancelled => {
                 is_cancelled = true;
                 scheduler.cancel_waiting();
             }

@@ -8,15 +8,11 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use fixlane_core::event::Outcome;
-use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
-use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use fixlane_process::{Cancel, Group, in_new_group};
+use tokio::process::Command;
 
 /// How much of the end of a log is read for the tail, so a huge log costs nothing extra.
 const TAIL_BYTES: u64 = 64 * 1024;
-
-/// How often to look whether a group's stragglers left after its shell exited on SIGTERM.
-const STRAGGLER_CHECK: Duration = Duration::from_millis(20);
 
 /// Everything one gate task needs, owned, so the task shares nothing with the scheduler.
 pub(super) struct GateJob {
@@ -48,7 +44,7 @@ enum Ending {
     Cancelled,
 }
 
-pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) -> GateDone {
+pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
     let started = Instant::now();
     let failed_to_start = |message: String, log: Option<PathBuf>| GateDone {
         index: job.index,
@@ -82,9 +78,8 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
             command.arg("-c").arg(&job.command);
             command
         };
-        command
+        in_new_group(&mut command)
             .current_dir(&job.workdir)
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log.try_clone()?))
@@ -122,10 +117,7 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
             );
         }
     };
-    let group = child
-        .id()
-        .and_then(|pid| i32::try_from(pid).ok())
-        .and_then(Pid::from_raw);
+    let group = Group::of(&child);
 
     let ending = tokio::select! {
         status = child.wait() => match status {
@@ -133,7 +125,7 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
             Err(error) => Ending::WaitFailed(error),
         },
         () = sleep_or_forever(job.timeout) => Ending::TimedOut,
-        () = cancelled(&mut cancel) => Ending::Cancelled,
+        () = cancel.cancelled() => Ending::Cancelled,
     };
 
     let (outcome, exit_code) = match ending {
@@ -147,7 +139,7 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: watch::Receiver<bool>) ->
         }
         Ending::TimedOut | Ending::Cancelled | Ending::WaitFailed(_) => {
             if let Some(group) = group {
-                kill_group(&mut child, group, job.kill_grace).await;
+                group.kill(&mut child, job.kill_grace).await;
             }
             let outcome = match ending {
                 Ending::TimedOut => Outcome::TimedOut,
@@ -241,33 +233,6 @@ async fn sleep_or_forever(timeout: Option<Duration>) {
         Some(timeout) => tokio::time::sleep(timeout).await,
         None => std::future::pending().await,
     }
-}
-
-async fn cancelled(cancel: &mut watch::Receiver<bool>) {
-    if cancel.wait_for(|value| *value).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// SIGTERM to the whole group, then SIGKILL once `grace` has passed while any member remains.
-async fn kill_group(child: &mut Child, group: Pid, grace: Duration) {
-    let deadline = tokio::time::Instant::now() + grace;
-    // ESRCH only means the group is already gone.
-    let _ = kill_process_group(group, Signal::TERM);
-    let leader_exited = tokio::time::timeout_at(deadline, child.wait())
-        .await
-        .is_ok();
-    if leader_exited {
-        // The shell went, but a grandchild may ignore SIGTERM; look until the grace runs out.
-        while test_kill_process_group(group).is_ok() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(STRAGGLER_CHECK).await;
-        }
-    }
-    if test_kill_process_group(group).is_ok() {
-        let _ = kill_process_group(group, Signal::KILL);
-    }
-    // Reap the shell so it leaves no zombie; after SIGKILL this returns at once.
-    let _ = child.wait().await;
 }
 
 /// The last `lines` lines of the log, reading at most its last `TAIL_BYTES`.
