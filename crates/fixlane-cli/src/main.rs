@@ -6,7 +6,6 @@ mod commands;
 mod diagnostics;
 mod exit;
 mod interrupt;
-mod plural;
 mod policy;
 mod record;
 mod records;

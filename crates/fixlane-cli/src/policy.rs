@@ -3,8 +3,8 @@
 //! that judge it; on the normal lane the working tree's, with every weakening against the base
 //! shown and audited.
 
-use fixlane_core::Config;
 use fixlane_core::policy_change::{self, Weakening};
+use fixlane_core::{Config, plural};
 use fixlane_runner::git::Repository;
 
 use crate::exit::Failure;
@@ -96,11 +96,10 @@ pub fn at_base(context: &Context, base: Option<&str>, text: BaseText) -> BasePol
             config: Box::new(config),
         },
         Err(errors) => BasePolicy::Missing(format!(
-            "{path} at the base commit {} is not valid ({} problem{}; `git show {}:{path} | \
-             fixlane config check` shows them)",
+            "{path} at the base commit {} is not valid ({}; `git show {}:{path} | fixlane \
+             config check` shows them)",
             short(base),
-            errors.errors.len(),
-            if errors.errors.len() == 1 { "" } else { "s" },
+            plural::count(errors.errors.len(), "problem", "problems"),
             short(base)
         )),
     }
@@ -115,34 +114,31 @@ pub fn for_emergency_lane(
     base: BasePolicy,
     lane: &fixlane_core::LaneName,
 ) -> Result<(Config, Vec<String>), Failure> {
-    match base {
+    let path = config_in_repo(context).unwrap_or_default();
+    let (config, base) = match base {
         BasePolicy::Found { base, config } => {
-            let touched = context.repo.worktree_changes(&base)?;
-            let path = config_in_repo(context).unwrap_or_default();
-            let refusals = policy_change::emergency_refusals(&config, lane, &path, &touched);
-            if !policy_change::weakenings(&config, &head).is_empty() {
-                eprintln!(
-                    "note: this emergency-lane run is judged by {path} as committed at the base \
-                     {}, not by the working tree's version",
-                    short(&base)
-                );
-            }
-            Ok((*config, refusals))
+            // The texts differ (an unchanged policy is `Same`), so say whose rules apply.
+            eprintln!(
+                "note: this emergency-lane run is judged by {path} as committed at the base {}, \
+                 not by the working tree's version",
+                short(&base)
+            );
+            (*config, base)
         }
-        BasePolicy::Same { base } => {
-            let touched = context.repo.worktree_changes(&base)?;
-            let path = config_in_repo(context).unwrap_or_default();
-            let refusals = policy_change::emergency_refusals(&head, lane, &path, &touched);
-            Ok((head, refusals))
+        BasePolicy::Same { base } => (head, base),
+        BasePolicy::Missing(why) => {
+            return Ok((
+                head,
+                vec![format!(
+                    "an emergency lane runs under the policy of the base commit, and {why}; the \
+                     emergency lane fails closed"
+                )],
+            ));
         }
-        BasePolicy::Missing(why) => Ok((
-            head,
-            vec![format!(
-                "an emergency lane runs under the policy of the base commit, and {why}; the \
-                 emergency lane fails closed"
-            )],
-        )),
-    }
+    };
+    let touched = context.repo.worktree_changes(&base)?;
+    let refusals = policy_change::emergency_refusals(&config, lane, &path, &touched);
+    Ok((config, refusals))
 }
 
 /// The config an emergency action outside a run (`check-commit`, an emergency's canary) is
@@ -179,10 +175,9 @@ pub fn weakening_lines(base: &BasePolicy, weakenings: &[Weakening]) -> Vec<Strin
         BasePolicy::Missing(_) => "the base".to_owned(),
     };
     let mut lines = vec![format!(
-        "policy: this change weakens the policy of the base commit {from} in {} place{} (logged \
-         in the audit log):",
-        weakenings.len(),
-        if weakenings.len() == 1 { "" } else { "s" }
+        "policy: this change weakens the policy of the base commit {from} in {} (logged in the \
+         audit log):",
+        plural::count(weakenings.len(), "place", "places")
     )];
     lines.extend(
         weakenings

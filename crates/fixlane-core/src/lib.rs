@@ -14,6 +14,7 @@ pub mod export;
 pub mod lane;
 pub mod names;
 pub mod plan;
+pub mod plural;
 pub mod policy_change;
 pub mod suggest;
 pub mod text;

@@ -7,8 +7,8 @@ use fixlane_store::Store;
 
 use crate::cli::AuditCommand;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::plural;
 use crate::settings::{self, Context};
+use fixlane_core::plural;
 
 pub fn audit(context: &Context, command: &AuditCommand) -> CommandResult {
     settings::runtime()?.block_on(async {

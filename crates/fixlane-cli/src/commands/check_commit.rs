@@ -8,7 +8,9 @@ use fixlane_runner::git::Repository;
 use crate::cli::CheckCommitArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::settings::{self, Context};
-use crate::{plural, policy, records};
+use fixlane_core::plural;
+
+use crate::{policy, records};
 
 pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandResult {
     let repo = &context.repo;

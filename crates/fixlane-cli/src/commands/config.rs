@@ -2,8 +2,8 @@
 
 use crate::cli::ConfigCommand;
 use crate::exit::{CommandResult, ExitCode};
-use crate::plural;
 use crate::settings::Context;
+use fixlane_core::plural;
 
 pub fn config(context: &Context, command: &ConfigCommand) -> CommandResult {
     match command {

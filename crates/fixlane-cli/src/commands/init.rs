@@ -4,8 +4,8 @@ use fixlane_core::config::starter::{Ecosystem, starter};
 
 use crate::cli::InitArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::plural;
 use crate::settings::Context;
+use fixlane_core::plural;
 
 fn detect(root: &std::path::Path) -> Ecosystem {
     if root.join("Cargo.toml").is_file() {

@@ -6,7 +6,7 @@
 use fixlane_core::text::{for_terminal, for_terminal_output};
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
-use crate::plural;
+use fixlane_core::plural;
 
 pub fn seconds(milliseconds: u64) -> String {
     #[expect(

@@ -263,9 +263,15 @@ fn check_id_date(
                 return Ok(());
             }
             let distance = if days > 0 {
-                format!("{} before", plural(days.unsigned_abs(), "day"))
+                format!(
+                    "{} before",
+                    crate::plural::count(days.unsigned_abs(), "day", "days")
+                )
             } else {
-                format!("{} after", plural(days.unsigned_abs(), "day"))
+                format!(
+                    "{} after",
+                    crate::plural::count(days.unsigned_abs(), "day", "days")
+                )
             };
             Refusal::new(
                 "emergency.id_date",
@@ -395,15 +401,6 @@ fn check_unique(
             earlier.id
         ),
     ))
-}
-
-/// `1 day`, `2 days`.
-fn plural(count: u32, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 fn check_rate_limit(

@@ -1,4 +1,5 @@
-//! Counted nouns in messages: `1 line`, `2 lines`, so no message reads "1 lines".
+//! Counted nouns in messages: `1 line`, `2 lines`, so no message reads "1 lines" (pure, shared
+//! by the core's refusals and the CLI's output).
 
 /// `count` and the noun in the form that count takes.
 pub fn count<N>(count: N, one: &str, many: &str) -> String
