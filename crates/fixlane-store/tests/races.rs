@@ -10,9 +10,10 @@
     reason = "test helpers fail loudly, and a test that cannot set up must stop"
 )]
 
+mod common;
+
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use fixlane_core::Config;
 use fixlane_core::emergency::Refusals;
@@ -20,7 +21,6 @@ use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, 
 use fixlane_store::{AnyStore, EmergencyRow, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
 async fn open(location: &str) -> Result<AnyStore, StoreError> {
     fixlane_store::open(&location.parse()?).await
@@ -80,50 +80,12 @@ where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let Ok(base) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
-        // Straight to the stderr handle: the harness captures eprintln! of passing tests.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set\n",
-        );
+    let Some(scratch) = common::scratch("races", "fixlane_race").await else {
         return;
     };
-    let name = format!(
-        "fixlane_race_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&base)
-        .await
-        .unwrap_or_else(|error| panic!("cannot reach FIXLANE_TEST_POSTGRES_URL {base}: {error}"));
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (before_query, query) = base.split_once('?').unwrap_or((base.as_str(), ""));
-    let prefix = before_query
-        .rsplit_once('/')
-        .map_or(before_query, |(prefix, _)| prefix);
-    let location = if query.is_empty() {
-        format!("{prefix}/{name}")
-    } else {
-        format!("{prefix}/{name}?{query}")
-    };
-    open(&location).await.unwrap().close().await;
-    let outcome = tokio::spawn(body(location)).await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    admin.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    open(&scratch.url).await.unwrap().close().await;
+    let url = scratch.url.clone();
+    scratch.run(body(url), &[]).await;
 }
 
 /// An incident id dated today, so the id's date is never far from the declaration.

@@ -12,9 +12,10 @@
     reason = "test helpers (not `#[test]` functions themselves) may fail loudly"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use fixlane_store::{AnyStore, NewRun, Store, StoreError, StoreLocation, open, open_read_only};
 use jiff::Timestamp;
@@ -346,48 +347,17 @@ where
     F: FnOnce(Database) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let Ok(base) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("{test}: PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set\n")
-                .as_bytes(),
-        );
+    let Some(scratch) = common::scratch(test, "fixlane_ro").await else {
         return;
     };
-    let name = format!(
-        "fixlane_ro_{}_{}_{}",
-        std::process::id(),
-        Timestamp::now().as_nanosecond() % 1_000_000_000,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&base)
-        .await
-        .unwrap();
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
     let database = Database {
-        url: with_user_and_database(&base, None, &name),
-        name,
+        url: scratch.url.clone(),
+        name: scratch.name.clone(),
     };
-    let outcome = tokio::spawn(body(database.clone())).await;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", database.name),
-        format!("DROP ROLE IF EXISTS {}", database.reader()),
-    ] {
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&admin)
-            .await
-            .unwrap();
-    }
-    admin.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    let reader = database.reader();
+    scratch
+        .run(body(database), &[format!("DROP ROLE IF EXISTS {reader}")])
+        .await;
 }
 
 /// `base` pointed at database `name`, as `user` when given.

@@ -9,9 +9,10 @@
     reason = "test helpers (not `#[test]` functions themselves) may fail loudly"
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use fixlane_store::{
@@ -20,7 +21,6 @@ use fixlane_store::{
 };
 use jiff::Timestamp;
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
 /// Opens the store at a location given as text, as `--db` gives it.
 async fn open(location: &str) -> Result<AnyStore, StoreError> {
@@ -81,59 +81,17 @@ where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let Ok(base) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
-        // Straight to the stderr handle, not eprintln!: the test harness captures the macro's
-        // output of passing tests, and this skip must be seen.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"PostgreSQL half skipped: FIXLANE_TEST_POSTGRES_URL is not set (set it to e.g. \
-              postgres://postgres@127.0.0.1:5432/test to run this test on PostgreSQL too)\n",
-        );
+    let Some(scratch) = common::scratch("store", "fixlane_t").await else {
         return;
     };
-    let name = format!(
-        "fixlane_t_{}_{}_{}",
-        std::process::id(),
-        Timestamp::now().as_nanosecond() % 1_000_000_000,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&base)
-        .await
-        .unwrap_or_else(|error| panic!("cannot reach FIXLANE_TEST_POSTGRES_URL {base}: {error}"));
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (before_query, query) = base.split_once('?').unwrap_or((base.as_str(), ""));
-    let prefix = before_query
-        .rsplit_once('/')
-        .map_or(before_query, |(prefix, _)| prefix);
-    let location = if query.is_empty() {
-        format!("{prefix}/{name}")
-    } else {
-        format!("{prefix}/{name}?{query}")
-    };
-    let store = open(&location).await.unwrap();
+    let store = open(&scratch.url).await.unwrap();
     assert_eq!(store.kind(), "postgres");
     let db = TestDb {
         store,
-        location,
+        location: scratch.url.clone(),
         _dir: None,
     };
-    let outcome = tokio::spawn(body(db)).await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    admin.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    scratch.run(body(db), &[]).await;
 }
 
 /// Declares each named `async fn(TestDb)` as two tests, `NAME::sqlite` and `NAME::postgres`.
