@@ -3,6 +3,10 @@
 //! Each entry's hash covers its sequence number, time, actor, action, details and the previous
 //! entry's hash, so altering, removing or reordering any entry breaks every hash after it.
 
+mod action;
+
+pub use action::*;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

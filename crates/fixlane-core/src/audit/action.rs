@@ -1,0 +1,386 @@
+//! Every action fixlane writes to the audit log, with its typed details.
+//!
+//! The store appends an [`AuditAction`]; its [`name`](AuditAction::name) becomes the entry's
+//! `action` and its [`details`](AuditAction::details) the entry's `details`. Nothing else spells an
+//! action name, so a new kind of write is a new variant here, listed by the test that pins every
+//! variant's JSON. The JSON is exactly what earlier versions wrote (logs written before this type
+//! existed still verify and read the same): times the store stamps keep its nine-digit form, and
+//! times the caller chose keep jiff's own.
+
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+
+use crate::canary::CanaryEvent;
+use crate::config::model::BypassElement;
+use crate::emergency::{Approval, Bypass, Emergency, EmergencyState};
+use crate::names::{IncidentId, LaneName, PersonName};
+use crate::policy_change::Weakening;
+
+/// The action name of the entry that records which config a run read.
+pub const CONFIG_SEEN: &str = "config-seen";
+
+/// A time as the store writes it: RFC 3339 in UTC with nine fractional digits, so stamps of one
+/// second sort as text.
+pub fn stored_time(time: Timestamp) -> String {
+    format!("{time:.9}")
+}
+
+fn nanos<S: Serializer>(time: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&stored_time(*time))
+}
+
+/// One audited write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditAction {
+    ConfigSeen(ConfigSeen),
+    Declare(Declared),
+    Approve(Approved),
+    Bypass(Bypassed),
+    ReviewRate(RateReviewed),
+    RunStarted(RunStarted),
+    GatesRecorded(GatesRecorded),
+    RunVerdict(RunVerdict),
+    RunAbandoned(RunAbandoned),
+    PolicyWeakened(PolicyWeakened),
+    DeployWindowBypassed(DeployWindowBypassed),
+    ConfirmWhileRunning(ConfirmWhileRunning),
+    FixReady(FixReady),
+    CanaryStarted(CanaryStarted),
+    /// A canary or verification step that changes what is deployed or decided.
+    CanaryStep(CanaryStep),
+    CanaryFinished(CanaryFinished),
+    /// A canary or verification moved the emergency to another state.
+    EmergencyMoved(EmergencyMoved),
+    /// A canary reached a state the emergency was already in (written so the step is still
+    /// on record).
+    EmergencyUnchanged(EmergencyUnchanged),
+}
+
+impl AuditAction {
+    /// The entry's `action`, as stored.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditAction::ConfigSeen(_) => CONFIG_SEEN,
+            AuditAction::Declare(_) => "declare",
+            AuditAction::Approve(_) => "approve",
+            AuditAction::Bypass(_) => "bypass",
+            AuditAction::ReviewRate(_) => "review-rate",
+            AuditAction::RunStarted(_) => "run-started",
+            AuditAction::GatesRecorded(_) => "gates-recorded",
+            AuditAction::RunVerdict(_) => "run-verdict",
+            AuditAction::RunAbandoned(_) => "run-abandoned",
+            AuditAction::PolicyWeakened(_) => "policy-weakened",
+            AuditAction::DeployWindowBypassed(_) => "deploy-window-bypassed",
+            AuditAction::ConfirmWhileRunning(_) => "confirm-while-running",
+            AuditAction::FixReady(_) => "fix-ready",
+            AuditAction::CanaryStarted(_) => "canary-started",
+            AuditAction::CanaryStep(step) => step_name(&step.data),
+            AuditAction::CanaryFinished(_) => "canary-finished",
+            AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
+            | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
+                moved_name(*state)
+            }
+        }
+    }
+
+    /// The entry's `details`, as stored.
+    pub fn details(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            AuditAction::ConfigSeen(details) => serde_json::to_value(details),
+            AuditAction::Declare(details) => serde_json::to_value(details),
+            AuditAction::Approve(details) => serde_json::to_value(details),
+            AuditAction::Bypass(details) => serde_json::to_value(details),
+            AuditAction::ReviewRate(details) => serde_json::to_value(details),
+            AuditAction::RunStarted(details) => serde_json::to_value(details),
+            AuditAction::GatesRecorded(details) => serde_json::to_value(details),
+            AuditAction::RunVerdict(details) => serde_json::to_value(details),
+            AuditAction::RunAbandoned(details) => serde_json::to_value(details),
+            AuditAction::PolicyWeakened(details) => serde_json::to_value(details),
+            AuditAction::DeployWindowBypassed(details) => serde_json::to_value(details),
+            AuditAction::ConfirmWhileRunning(details) => serde_json::to_value(details),
+            AuditAction::FixReady(details) => serde_json::to_value(details),
+            AuditAction::CanaryStarted(details) => serde_json::to_value(details),
+            AuditAction::CanaryStep(details) => serde_json::to_value(details),
+            AuditAction::CanaryFinished(details) => serde_json::to_value(details),
+            AuditAction::EmergencyMoved(details) => serde_json::to_value(details),
+            AuditAction::EmergencyUnchanged(details) => serde_json::to_value(details),
+        }
+    }
+}
+
+/// `canary-<event>`, the event's tag with `_` turned into `-`.
+fn step_name(event: &CanaryEvent) -> &'static str {
+    match event {
+        CanaryEvent::CanaryStarted { .. } => "canary-canary-started",
+        CanaryEvent::RollbackCheckPassed { .. } => "canary-rollback-check-passed",
+        CanaryEvent::RollbackCheckFailed { .. } => "canary-rollback-check-failed",
+        CanaryEvent::StepStarted { .. } => "canary-step-started",
+        CanaryEvent::CheckEvaluated { .. } => "canary-check-evaluated",
+        CanaryEvent::RollbackStarted { .. } => "canary-rollback-started",
+        CanaryEvent::RolledBack { .. } => "canary-rolled-back",
+        CanaryEvent::Promoted { .. } => "canary-promoted",
+        CanaryEvent::CanaryFinished { .. } => "canary-canary-finished",
+        CanaryEvent::VerifyStarted { .. } => "canary-verify-started",
+        CanaryEvent::VerifySample { .. } => "canary-verify-sample",
+        CanaryEvent::VerifyFinished { .. } => "canary-verify-finished",
+    }
+}
+
+fn moved_name(state: EmergencyState) -> &'static str {
+    match state {
+        EmergencyState::Deploying => "deploying",
+        EmergencyState::Promoted => "promoted",
+        EmergencyState::RolledBack => "rolled-back",
+        EmergencyState::Verified => "verified",
+        _ => "canary",
+    }
+}
+
+/// The config a run read, when it differs from the last one seen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigSeen {
+    pub file: String,
+    pub sha256: String,
+    pub previous_sha256: Option<String>,
+}
+
+/// A declared emergency: what it is, who cleans up, and the branch it lives on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Declared {
+    pub id: IncidentId,
+    pub severity: String,
+    pub category: String,
+    pub title: String,
+    pub cleanup_owner: PersonName,
+    pub eta: Option<String>,
+    pub flag_flip: String,
+    pub rollback: String,
+    pub branch: String,
+    pub warnings: Vec<String>,
+}
+
+impl Declared {
+    pub fn of(emergency: &Emergency, warnings: &[String]) -> Self {
+        Self {
+            id: emergency.id.clone(),
+            severity: emergency.severity.clone(),
+            category: emergency.category.clone(),
+            title: emergency.title.clone(),
+            cleanup_owner: emergency.cleanup_owner.clone(),
+            eta: emergency.eta.clone(),
+            flag_flip: emergency.flag_flip.clone(),
+            rollback: emergency.rollback.clone(),
+            branch: emergency.branch.clone(),
+            warnings: warnings.to_vec(),
+        }
+    }
+}
+
+/// One approval and the state it left the emergency in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approved {
+    pub approval: ApprovalGiven,
+    pub state: EmergencyState,
+}
+
+/// Who approved, in which role, for which approver group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApprovalGiven {
+    pub id: IncidentId,
+    pub person: PersonName,
+    pub role: String,
+    pub group: usize,
+}
+
+impl Approved {
+    pub fn of(id: &IncidentId, approval: &Approval, state: EmergencyState) -> Self {
+        Self {
+            approval: ApprovalGiven {
+                id: id.clone(),
+                person: approval.person.clone(),
+                role: approval.role.clone(),
+                group: approval.group,
+            },
+            state,
+        }
+    }
+}
+
+/// One discipline element bypassed, why, and what compensates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bypassed {
+    pub id: IncidentId,
+    pub element: BypassElement,
+    pub reason: String,
+    pub compensation: String,
+    pub by: PersonName,
+}
+
+impl Bypassed {
+    pub fn of(id: &IncidentId, bypass: &Bypass) -> Self {
+        Self {
+            id: id.clone(),
+            element: bypass.element,
+            reason: bypass.reason.clone(),
+            compensation: bypass.compensation.clone(),
+            by: bypass.by.clone(),
+        }
+    }
+}
+
+/// The team's review of the emergency rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateReviewed {
+    #[serde(serialize_with = "nanos")]
+    pub at: Timestamp,
+    pub notes: String,
+}
+
+/// A run that started: what it checks and, when known, which process runs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStarted {
+    pub run_id: String,
+    pub rev: String,
+    pub branch: Option<String>,
+    pub lane: String,
+    pub emergency: bool,
+    pub incident: Option<String>,
+    #[serde(serialize_with = "nanos")]
+    pub started_at: Timestamp,
+    /// Only runs that know their runner say so: older entries keep their shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<serde_json::Value>,
+}
+
+/// Gate results written together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatesRecorded {
+    pub run_id: String,
+    pub gates: Vec<GateListed>,
+}
+
+/// One gate of [`GatesRecorded`]: its stored state and exit code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateListed {
+    pub gate: String,
+    pub state: String,
+    pub exit_code: Option<i32>,
+}
+
+/// A run's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunVerdict {
+    pub run_id: String,
+    pub rev: String,
+    pub lane: String,
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    #[serde(serialize_with = "nanos")]
+    pub finished_at: Timestamp,
+}
+
+/// A run whose runner is gone, recorded as blocked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunAbandoned {
+    pub run_id: String,
+    pub rev: String,
+    pub lane: String,
+    /// Always `blocked`: an abandoned run proves nothing.
+    pub verdict: String,
+    pub why: String,
+    #[serde(serialize_with = "nanos")]
+    pub abandoned_at: Timestamp,
+}
+
+/// A normal-lane run whose policy is weaker than the base's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyWeakened {
+    pub run_id: String,
+    pub rev: String,
+    pub lane: String,
+    /// The plan's base, as the plan records it.
+    pub base: Option<serde_json::Value>,
+    pub file: String,
+    pub changes: Vec<Weakening>,
+}
+
+/// Deploy gates run outside the normal windows under recorded bypasses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeployWindowBypassed {
+    pub incident: Option<IncidentId>,
+    pub rev: String,
+    pub lane: LaneName,
+    pub at: Timestamp,
+    pub bypassed: Vec<BypassElement>,
+    pub why: String,
+}
+
+/// A person confirmed merging while the lane's verdict was still `waiting`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfirmWhileRunning {
+    pub rev: String,
+    pub run_id: String,
+    pub lane: String,
+    pub reasons: Vec<String>,
+}
+
+/// An emergency-lane run reached `ready`; the gates it skipped are owed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixReady {
+    pub id: IncidentId,
+    pub rev: String,
+    pub run_id: String,
+    pub state: EmergencyState,
+    pub owed: Vec<String>,
+}
+
+/// A canary or verification that started.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanaryStarted {
+    pub id: String,
+    pub incident: Option<String>,
+    pub rev: String,
+    pub profile: String,
+    #[serde(serialize_with = "nanos")]
+    pub started_at: Timestamp,
+}
+
+/// An audited canary event with its place in the canary's sequence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanaryStep {
+    pub canary: String,
+    pub incident: Option<String>,
+    pub seq: i64,
+    pub data: CanaryEvent,
+}
+
+/// How a canary or verification ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanaryFinished {
+    pub canary: String,
+    pub incident: Option<String>,
+    pub outcome: String,
+    #[serde(serialize_with = "nanos")]
+    pub finished_at: Timestamp,
+}
+
+/// The emergency's new state and the canary that moved it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmergencyMoved {
+    pub id: IncidentId,
+    pub state: EmergencyState,
+    pub canary: String,
+    pub note: Option<String>,
+}
+
+/// The state the emergency already had.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmergencyUnchanged {
+    pub state: EmergencyState,
+    /// Always `true`.
+    pub unchanged: bool,
+}
+
+#[cfg(test)]
+#[path = "action_tests.rs"]
+mod tests;
