@@ -119,3 +119,57 @@ pub fn bypass(
         at: now,
     })
 }
+
+/// Records `bypass` (as returned by [`bypass`] on this record). Refuses a second bypass of the
+/// same element, so a stale request checked before another person's write never counts twice.
+pub fn apply_bypass(emergency: &mut Emergency, bypass: Bypass) -> Result<(), Refusal> {
+    if let Some(earlier) = emergency
+        .bypasses
+        .iter()
+        .find(|earlier| earlier.element == bypass.element)
+    {
+        return Err(Refusal::new(
+            "emergency.bypass.once",
+            format!(
+                "bypass of `{}` for {} by {}",
+                bypass.element.as_str(),
+                emergency.id,
+                bypass.by
+            ),
+            format!(
+                "`{}` was already bypassed by {} at {}",
+                bypass.element.as_str(),
+                earlier.by,
+                earlier.at.strftime("%Y-%m-%d %H:%M UTC"),
+            ),
+            "nothing: the existing bypass stands, with its reason and compensation",
+        ));
+    }
+    emergency.bypasses.push(bypass);
+    Ok(())
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+    use crate::emergency::test_support::sample;
+
+    #[test]
+    fn a_bypass_is_added_once() {
+        let mut emergency = sample();
+        emergency.bypasses.clear();
+        let by = PersonName::parse("carol").unwrap();
+        let bypass = Bypass {
+            element: BypassElement::Eval,
+            reason: "the eval suite takes 40 minutes".into(),
+            compensation: "full suite on the cleanup change".into(),
+            by: by.clone(),
+            at: Timestamp::UNIX_EPOCH,
+        };
+        apply_bypass(&mut emergency, bypass.clone()).unwrap();
+        assert_eq!(emergency.bypasses, vec![bypass.clone()]);
+        let refusal = apply_bypass(&mut emergency, bypass).unwrap_err();
+        assert_eq!(refusal.rule, "emergency.bypass.once");
+        assert_eq!(emergency.bypasses.len(), 1);
+    }
+}

@@ -529,3 +529,19 @@ pub fn review_rate(config: &Config, person: &PersonName) -> Result<(), Refusal> 
 #[cfg(test)]
 #[path = "declaration_tests.rs"]
 mod tests;
+
+/// Since when the declarations the rate limits count must be read, deciding at `now`: the
+/// longer of the two windows, and a day more for a clock stepped back between this reading and
+/// the store's (reading more is harmless; reading less would let a declaration go uncounted).
+pub fn history_since(config: &Config, now: Timestamp) -> Timestamp {
+    use jiff::ToSpan;
+    let window_seconds = [config.emergency.rate_limit, config.emergency.author_limit]
+        .iter()
+        .flatten()
+        .map(|limit| limit.within.as_seconds())
+        .max()
+        .unwrap_or(0);
+    now.checked_sub(i64::try_from(window_seconds).unwrap_or(i64::MAX).seconds())
+        .and_then(|since| since.checked_sub(24.hours()))
+        .unwrap_or(Timestamp::MIN)
+}

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::emergency::naming::{IdDate, IdPattern};
-use crate::emergency::test_support::{at, config, only, past, request};
+use crate::emergency::test_support::{NOW, at, config, only, past, request};
 
 fn refused(request: &DeclareRequest) -> Refusals {
     declare(&config(), request, &DeclarationHistory::default()).unwrap_err()
@@ -198,4 +198,26 @@ fn several_refusals_of_one_request_share_one_refused_line() {
     // One refusal reads exactly as a lone refusal does.
     let one = Refusal::new("rule.one", "doing x", "because y", "do z");
     assert_eq!(Refusals::from(one.clone()).to_string(), one.to_string());
+}
+
+#[test]
+fn the_rate_history_covers_the_longer_window_and_a_day() {
+    let config = config();
+    let now = at(NOW);
+    let since = history_since(&config, now);
+    let longest = [config.emergency.rate_limit, config.emergency.author_limit]
+        .iter()
+        .flatten()
+        .map(|limit| limit.within.as_seconds())
+        .max()
+        .unwrap();
+    let expected = i64::try_from(longest).unwrap() + 86_400;
+    assert_eq!(now.duration_since(since).as_secs(), expected);
+    let mut unlimited = config.clone();
+    unlimited.emergency.rate_limit = None;
+    unlimited.emergency.author_limit = None;
+    assert_eq!(
+        now.duration_since(history_since(&unlimited, now)).as_secs(),
+        86_400
+    );
 }

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod postmortem;
 pub mod profile;
 pub mod refusal;
+pub mod verification;
 pub mod windows;
 
 #[cfg(test)]

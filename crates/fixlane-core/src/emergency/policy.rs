@@ -13,9 +13,10 @@ use crate::emergency::identity::suggested_key;
 use crate::suggest::closest;
 
 pub use crate::emergency::approvals::{apply_approval, approve, is_fully_approved, missing_groups};
-pub use crate::emergency::bypasses::bypass;
+pub use crate::emergency::bypasses::{apply_bypass, bypass};
 pub use crate::emergency::declaration::{
-    DeclarationHistory, DeclareRequest, Declared, PastDeclaration, declare, review_rate,
+    DeclarationHistory, DeclareRequest, Declared, PastDeclaration, declare, history_since,
+    review_rate,
 };
 pub use crate::emergency::identity::identify;
 pub use crate::emergency::naming::{branch_name, example_id, matches_id_pattern};

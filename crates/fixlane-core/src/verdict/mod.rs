@@ -3,6 +3,10 @@
 //! Computed from the plan's tiers and each gate's state; `VerdictTracker` recomputes it on every
 //! change so `ready` can be announced the instant it holds.
 
+mod recorded;
+
+pub use recorded::{RunProgress, recompute};
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::Tier;
