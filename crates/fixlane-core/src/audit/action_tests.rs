@@ -192,16 +192,13 @@ fn every_action() -> Vec<AuditAction> {
 
 #[test]
 fn every_action_with_its_json() {
-    let text: String = every_action()
-        .iter()
-        .map(|action| {
-            format!(
-                "{}: {}\n",
-                action.name(),
-                crate::audit::canonical_json(&action.details().unwrap())
-            )
-        })
-        .collect();
+    let mut text = String::new();
+    for action in every_action() {
+        text.push_str(action.name());
+        text.push_str(": ");
+        text.push_str(&crate::audit::canonical_json(&action.details().unwrap()));
+        text.push('\n');
+    }
     insta::assert_snapshot!(text);
 }
 
