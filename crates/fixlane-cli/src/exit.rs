@@ -117,9 +117,18 @@ impl ExitCode {
     /// The code of an error a command could not recover from: the store's own code when a
     /// store error is among its causes, else [`ExitCode::Error`].
     pub fn for_error(error: &anyhow::Error) -> Self {
+        // The application layer wraps store errors transparently, so they are looked for
+        // inside it too.
         error
             .chain()
-            .find_map(|cause| cause.downcast_ref::<StoreError>())
+            .find_map(|cause| {
+                cause.downcast_ref::<StoreError>().or_else(|| {
+                    match cause.downcast_ref::<fixlane_app::AppError>() {
+                        Some(fixlane_app::AppError::Store(store)) => Some(store),
+                        _ => None,
+                    }
+                })
+            })
             .map_or(ExitCode::Error, ExitCode::for_store)
     }
 }

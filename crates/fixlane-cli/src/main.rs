@@ -1,6 +1,5 @@
 //! The `fixlane` binary: parse the command line, run the subcommand, exit with its code.
 
-mod canary_session;
 mod cli;
 mod commands;
 mod diagnostics;

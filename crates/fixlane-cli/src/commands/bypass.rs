@@ -1,10 +1,9 @@
 //! `fixlane bypass`: one discipline element bypassed, within the category's scope, with a
 //! specific reason and the compensation in place (seed 000's bypass table).
 
+use fixlane_app::{App, BypassInput};
 use fixlane_core::config::model::BypassElement;
-use fixlane_core::emergency::policy;
 use fixlane_core::text::for_terminal as shown;
-use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::BypassArgs;
@@ -33,37 +32,15 @@ pub fn bypass(context: &Context, arguments: &BypassArgs) -> CommandResult {
     let compensation = arguments.compensation.clone().unwrap_or_default();
     settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
-        let updated = store
-            .update_emergency(person.as_str(), id.as_str(), "bypass", |row| {
-                let mut emergency = records::from_row(&row)?;
-                let bypass = policy::bypass(
-                    &config,
-                    &emergency,
-                    element,
-                    &reason,
-                    &compensation,
-                    &person,
-                    now,
-                )?;
-                let details = serde_json::json!({
-                    "id": emergency.id,
-                    "element": bypass.element,
-                    "reason": bypass.reason,
-                    "compensation": bypass.compensation,
-                    "by": bypass.by,
-                });
-                emergency.bypasses.push(bypass);
-                anyhow::Ok((records::to_row(&emergency, now)?, details))
-            })
-            .await?;
-        match updated {
-            None => Err(Failure::error(anyhow::anyhow!(
-                "there is no emergency {id}; `fixlane list` shows the active ones"
-            ))),
-            Some(result) => result
-                .map(|_| ())
-                .map_err(|error| records::failure(error, context)),
-        }
+        let input = BypassInput {
+            element,
+            reason: reason.clone(),
+            compensation: compensation.clone(),
+        };
+        App::new(&store, &config)
+            .bypass(&person, &id, input, now)
+            .await
+            .map_err(|error| records::app_failure(error, context))
     })?;
     println!("{id}: {} bypassed by {person}", element.as_str());
     println!("  reason:       {}", shown(&reason));

@@ -1,14 +1,14 @@
 //! `fixlane canary`: the rollback path checked first, then each weight step baked under metric
 //! analysis, rolled back at once on any concerning signal, promoted after the last step.
 
+use fixlane_app::CanaryRecorder;
 use fixlane_canary::CanarySettings;
 use fixlane_core::emergency::profile;
 use fixlane_runner::git::Repository;
-use fixlane_store::{NewCanary, Store};
+use fixlane_store::NewCanary;
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
-use crate::canary_session::{self, Session};
 use crate::cli::CanaryArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
@@ -31,7 +31,7 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
             {
                 let id = records::incident(id)?;
                 let person = records::person(context, &config, &format!("deploying {id}"))?;
-                let emergency = records::load(&store, &id).await?;
+                let emergency = records::load(&store, &id, context).await?;
                 let chosen = profile::for_emergency(&config, &emergency, arguments.profile.as_deref())
                     .map_err(|refusal| records::failure(refusal.into(), context))?;
                 (chosen, Some(id), person.to_string())
@@ -53,11 +53,11 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
             Some(context.root().to_path_buf()),
         )
         .map_err(Failure::error)?;
-        let canary_id = canary_session::new_id("canary");
-        store
-            .start_canary(
+        let canary_id = new_id("canary");
+        let session = CanaryRecorder::start(
+                &store,
                 &actor,
-                &NewCanary {
+                NewCanary {
                     id: canary_id.clone(),
                     incident: incident.as_ref().map(ToString::to_string),
                     rev: rev.clone(),
@@ -74,29 +74,27 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
                     }),
                 },
             )
-            .await?;
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
 
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let driver = tokio::spawn(fixlane_canary::drive(settings, sender, cancel));
-        let session = Session {
-            store: &store,
-            actor: actor.clone(),
-            canary_id: canary_id.clone(),
-            incident,
-        };
         let mut view = CanaryView::choose(arguments.json);
-        let consumed = session.consume(receiver, &mut view, &cancel_sender).await;
+        let consumed = session
+            .consume(receiver, |event| view.event(event), &cancel_sender)
+            .await;
         view.finish();
         let outcome = driver
             .await
             .map_err(|error| anyhow::anyhow!("the canary driver stopped unexpectedly: {error}"))?
             .map_err(Failure::error)?;
-        store
-            .finish_canary(&actor, &canary_id, outcome.as_str(), Timestamp::now())
-            .await?;
-        consumed?;
+        session
+            .finish(outcome.as_str(), Timestamp::now())
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
+        consumed.map_err(|error| records::app_failure(error, context))?;
         if interrupted.is_finished() {
             eprintln!("interrupted: the canary was rolled back");
             return Ok(ExitCode::Interrupted);
@@ -104,4 +102,9 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
         interrupted.abort();
         Ok(ExitCode::for_canary(outcome))
     })
+}
+
+/// A new id for a canary or a verification: the run-id shape behind a prefix.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", crate::commands::run::run_id())
 }

@@ -21,10 +21,10 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
     let emergency = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         match (&arguments.incident, &branch) {
-            (Some(id), _) => records::load(&store, &records::incident(id)?)
+            (Some(id), _) => records::load(&store, &records::incident(id)?, context)
                 .await
                 .map(Some),
-            (None, Some(branch)) => records::for_branch(&store, branch).await,
+            (None, Some(branch)) => records::for_branch(&store, branch, context).await,
             (None, None) => Ok(None),
         }
     })?;

@@ -2,11 +2,10 @@
 
 use fixlane_core::emergency::{EmergencyState, policy};
 use fixlane_core::text::for_terminal;
-use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ListArgs;
-use crate::exit::{CommandResult, ExitCode, Failure};
+use crate::exit::{CommandResult, ExitCode};
 use crate::records;
 use crate::settings::{self, Context};
 
@@ -15,10 +14,9 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
     let now = Timestamp::now();
     let emergencies = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        let rows = store.emergencies().await?;
-        rows.iter()
-            .map(|row| records::from_row(row).map_err(Failure::error))
-            .collect::<Result<Vec<_>, Failure>>()
+        fixlane_app::records::all(&store)
+            .await
+            .map_err(|error| records::app_failure(error, context))
     })?;
     let shown: Vec<_> = emergencies
         .into_iter()

@@ -24,7 +24,7 @@ pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResul
     }
     let (emergency, canaries) = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        let emergency = records::load(&store, &id).await?;
+        let emergency = records::load(&store, &id, context).await?;
         let canaries: Vec<CanaryRun> = store
             .canaries_of(id.as_str())
             .await?

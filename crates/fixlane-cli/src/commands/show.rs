@@ -122,7 +122,7 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
     let id = records::incident(&arguments.id)?;
     let emergency = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        records::load(&store, &id).await
+        records::load(&store, &id, context).await
     })?;
     if arguments.json {
         let mut value = serde_json::to_value(&emergency)?;

@@ -4,63 +4,28 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
-use fixlane_core::plan::{GateAction, Plan};
-use fixlane_core::verdict::{self, EmergencyStanding, GateState, RunTerms, VerdictReport};
-use fixlane_core::{Outcome, Verdict};
+use fixlane_app::App;
+use fixlane_core::Verdict;
+use fixlane_core::verdict::{EmergencyStanding, VerdictReport};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
 use crate::cli::VerdictArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::record;
 use crate::records;
 use crate::report::lines;
 use crate::settings::{self, Context};
 
-/// Recomputes the verdict of a recorded run: gates without a result are still queued or
-/// running, or abandoned when the run's runner is gone (`abandoned`); `missing_emergency` is
-/// what to say now when an emergency lane has no record.
+/// Recomputes the verdict of a recorded run; see [`fixlane_app::runs::recorded_verdict`].
 pub fn recompute(
     run: &RunRecord,
     standing: Option<&EmergencyStanding>,
     abandoned: bool,
     missing_emergency: Option<String>,
+    context: &Context,
 ) -> Result<VerdictReport, Failure> {
-    let plan: Plan = serde_json::from_value(run.plan.get("plan").cloned().unwrap_or_default())
-        .context("the stored plan of this run cannot be read")?;
-    let mut terms = RunTerms::of(&plan);
-    if missing_emergency.is_some() {
-        terms.missing_emergency = missing_emergency;
-    }
-    let mut states = Vec::with_capacity(plan.gates.len());
-    for gate in &plan.gates {
-        let recorded = run
-            .gates
-            .iter()
-            .find(|record| record.gate == gate.name.as_str())
-            .and_then(|record| record::gate_state(&record.state, record.detail.as_deref()));
-        let state = match (&gate.action, recorded) {
-            (_, Some(state)) => state,
-            (GateAction::Skip(reason), None) => GateState::Skipped {
-                reason: reason.clone(),
-            },
-            (GateAction::Run { .. }, None) if abandoned || run.abandoned_at.is_some() => {
-                GateState::Abandoned
-            }
-            (GateAction::Run { .. }, None) if run.finished_at.is_some() => GateState::Finished {
-                outcome: Outcome::Cancelled,
-            },
-            (GateAction::Run { .. }, None) => GateState::Running,
-        };
-        states.push((gate.name.clone(), gate.tier, state));
-    }
-    Ok(verdict::compute_for(
-        states
-            .iter()
-            .map(|(name, tier, state)| (name, *tier, state)),
-        &terms,
-        standing,
-    ))
+    fixlane_app::runs::recorded_verdict(run, standing, abandoned, missing_emergency)
+        .map_err(|error| records::app_failure(error, context))
 }
 
 fn ask_for_short_hash(short: &str) -> Result<bool, Failure> {
@@ -102,8 +67,10 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         let (standing, missing) = if run.emergency {
             let config = context.load_config()?;
             let incident = run.incident.as_deref().map(records::incident).transpose()?;
-            match records::for_run(&store, &config, incident.as_ref(), run.branch.as_deref())
-                .await?
+            match App::new(&store, &config)
+                .emergency_for_run(incident.as_ref(), run.branch.as_deref())
+                .await
+                .map_err(|error| records::app_failure(error, context))?
             {
                 Ok(record) => (Some(record.standing()), None),
                 Err(reason) => (None, Some(reason)),
@@ -112,8 +79,14 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             (None, None)
         };
         // A run without a verdict whose runner is gone will never get one.
-        let abandoned = record::abandoned_because(&run);
-        let report = recompute(&run, standing.as_ref(), abandoned.is_some(), missing)?;
+        let abandoned = fixlane_app::runs::abandoned_because(&run);
+        let report = recompute(
+            &run,
+            standing.as_ref(),
+            abandoned.is_some(),
+            missing,
+            context,
+        )?;
         if arguments.json {
             println!(
                 "{}",
@@ -162,17 +135,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
             .ok()
             .and_then(|config| fixlane_core::emergency::policy::identify(&config, context.actor()))
             .map_or_else(|| context.actor().to_owned(), |person| person.to_string());
-        store
-            .append_audit(
-                &actor,
-                "confirm-while-running",
-                serde_json::json!({
-                    "rev": rev,
-                    "run_id": run.run_id,
-                    "lane": run.lane,
-                    "reasons": report.reasons,
-                }),
-            )
+        fixlane_app::runs::confirm_while_running(&store, &actor, &run, &report.reasons)
             .await
             .context("the confirmation could not be logged, so it does not count")?;
         eprintln!(

@@ -2,14 +2,13 @@
 //! the recovery time goes on the emergency's timeline (seed 001's "expect: drops below 0.01
 //! within 2-3 minutes").
 
+use fixlane_app::App;
 use fixlane_canary::VerifySettings;
 use fixlane_core::Duration;
 use fixlane_core::emergency::EmergencyState;
-use fixlane_store::{NewCanary, Store};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
-use crate::canary_session::{self, Session};
 use crate::cli::VerifyArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
@@ -36,46 +35,27 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     .map_err(Failure::error)?;
     settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
-        let emergency = records::load(&store, &id).await?;
-        if !matches!(
-            emergency.state,
-            EmergencyState::Promoted | EmergencyState::RolledBack
-        ) {
-            return Err(Failure::failed(anyhow::anyhow!(
-                "refused: verifying {id}\n   rule: emergency.states — {id} is {}; the symptom is verified after the canary promoted or rolled back\ninstead: run the canary first: fixlane canary {id}",
-                emergency.state
-            )));
-        }
-        let verify_id = canary_session::new_id("verify");
-        store
-            .start_canary(
-                person.as_str(),
-                &NewCanary {
-                    id: verify_id.clone(),
-                    incident: Some(id.to_string()),
-                    rev: emergency.branch.clone(),
-                    profile: format!("verify {}", arguments.check),
-                    started_at: Timestamp::now(),
-                    plan: serde_json::json!({
-                        "check": arguments.check,
-                        "hold_seconds": hold.as_seconds(),
-                        "timeout_seconds": timeout.as_seconds(),
-                    }),
-                },
+        let verify_id = super::canary::new_id("verify");
+        let started = App::new(&store, &config)
+            .start_verification(
+                &person,
+                &id,
+                verify_id,
+                &arguments.check,
+                hold.as_seconds(),
+                timeout.as_seconds(),
             )
-            .await?;
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
+        let session = started.recorder;
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let verifier = tokio::spawn(fixlane_canary::verify(settings, sender, cancel));
-        let session = Session {
-            store: &store,
-            actor: person.to_string(),
-            canary_id: verify_id.clone(),
-            incident: Some(id.clone()),
-        };
         let mut view = CanaryView::choose(arguments.json);
-        let consumed = session.consume(receiver, &mut view, &cancel_sender).await;
+        let consumed = session
+            .consume(receiver, |event| view.event(event), &cancel_sender)
+            .await;
         view.finish();
         let outcome = verifier
             .await
@@ -86,11 +66,12 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
         }
         interrupted.abort();
         let outcome = outcome.map_err(Failure::error)?;
-        consumed?;
+        consumed.map_err(|error| records::app_failure(error, context))?;
         let finished = if outcome.recovered { "recovered" } else { "not recovered" };
-        store
-            .finish_canary(person.as_str(), &verify_id, finished, Timestamp::now())
-            .await?;
+        session
+            .finish(finished, Timestamp::now())
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
         if !outcome.recovered {
             return Err(Failure::failed(anyhow::anyhow!(
                 "{} did not hold within bounds for {hold} before the {timeout} timeout: the fix did not resolve the symptom. \
@@ -111,13 +92,9 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             }))
         );
         session
-            .move_emergency(
-                EmergencyState::Verified,
-                "verified",
-                Timestamp::now(),
-                Some(note.clone()),
-            )
-            .await?;
+            .move_emergency(EmergencyState::Verified, Timestamp::now(), Some(note.clone()))
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
         println!(
             "{id} verified: {}",
             fixlane_core::text::for_terminal(&note)

@@ -2,8 +2,10 @@
 //! belongs to (bound to its branch), and whether its deploy gates may run now (an approved
 //! record; change windows and freezes, with the record's bypasses).
 
+use fixlane_app::App;
+use fixlane_core::audit::DeployWindowBypassed;
 use fixlane_core::emergency::{Emergency, windows};
-use fixlane_store::{AnyStore, Store};
+use fixlane_store::AnyStore;
 
 use super::facts::Resolved;
 use crate::exit::Failure;
@@ -20,13 +22,10 @@ pub async fn prepare(
     at: jiff::Timestamp,
 ) -> Result<Option<Emergency>, Failure> {
     let record = if resolved.plan.emergency {
-        match records::for_run(
-            store,
-            &resolved.config,
-            resolved.incident.as_ref(),
-            resolved.branch.as_deref(),
-        )
-        .await?
+        match App::new(store, &resolved.config)
+            .emergency_for_run(resolved.incident.as_ref(), resolved.branch.as_deref())
+            .await
+            .map_err(|error| records::app_failure(error, context))?
         {
             Ok(record) => Some(record),
             Err(reason) => {
@@ -65,20 +64,20 @@ pub async fn prepare(
                         .iter()
                         .map(|element| element.as_str())
                         .collect();
-                    store
-                        .append_audit(
-                            actor,
-                            "deploy-window-bypassed",
-                            serde_json::json!({
-                                "incident": resolved.incident,
-                                "rev": resolved.rev,
-                                "lane": resolved.plan.lane,
-                                "at": at,
-                                "bypassed": used,
-                                "why": permission.note,
-                            }),
-                        )
-                        .await?;
+                    fixlane_app::runs::deploy_window_bypassed(
+                        store,
+                        actor,
+                        DeployWindowBypassed {
+                            incident: resolved.incident.clone(),
+                            rev: resolved.rev.clone(),
+                            lane: resolved.plan.lane.clone(),
+                            at,
+                            bypassed: permission.bypassed.clone(),
+                            why: permission.note.clone(),
+                        },
+                    )
+                    .await
+                    .map_err(|error| records::app_failure(error, context))?;
                     eprintln!(
                         "note: deploy gates run outside the normal windows under the recorded {} bypass of {} — logged",
                         used.join(" and "),

@@ -276,7 +276,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
             (&store, &record, ready_at, final_verdict)
         {
-            records::record_fix_ready(
+            fixlane_app::runs::mark_fix_ready(
                 store,
                 &actor,
                 &record.id,
@@ -285,7 +285,8 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
                 &run_id,
                 ready_at,
             )
-            .await?;
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
         }
         if interrupted.is_finished() {
             eprintln!(

@@ -1,0 +1,38 @@
+//! fixlane's application layer: every operation that changes state — declare, approve, bypass,
+//! review the rate, record a run and its gates, mark a fix ready, record a canary, verify,
+//! confirm a merge while a gate runs — as a function taking typed input and the acting person,
+//! and returning a typed outcome.
+//!
+//! The CLI parses its arguments, calls these functions and renders what they return; the team
+//! server calls the same functions with a token's owner as the actor. Nothing here knows about
+//! terminals, command-line flags or HTTP: rules come from `fixlane-core`, writes go through the
+//! store's transaction-plus-audit path, and errors are typed ([`AppError`]) so each caller words
+//! them for its own audience.
+
+mod canaries;
+mod emergencies;
+mod error;
+pub mod recorder;
+pub mod records;
+pub mod runs;
+
+use fixlane_core::Config;
+
+pub use canaries::{CanaryRecorder, VerificationStart};
+pub use emergencies::{ApproveOutcome, BypassInput, DeclareInput};
+pub use error::AppError;
+pub use records::{from_row, to_row};
+
+/// What every policy-judged operation needs: the store it writes to and the policy it enforces.
+/// Cheap to build per request; holds nothing another process could change.
+#[derive(Debug, Clone, Copy)]
+pub struct App<'a, S> {
+    pub store: &'a S,
+    pub config: &'a Config,
+}
+
+impl<'a, S> App<'a, S> {
+    pub fn new(store: &'a S, config: &'a Config) -> Self {
+        Self { store, config }
+    }
+}

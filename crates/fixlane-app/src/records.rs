@@ -1,0 +1,118 @@
+//! Emergency records between the store and the core: rows to typed records and back, and the
+//! lookups every operation starts from.
+
+use fixlane_core::emergency::{Emergency, EmergencyState};
+use fixlane_core::{Config, IncidentId};
+use fixlane_store::{EmergencyRow, Store};
+use jiff::Timestamp;
+
+use crate::{App, AppError};
+
+/// The store's row for a record: indexed columns plus the whole record as JSON.
+pub fn to_row(emergency: &Emergency, updated_at: Timestamp) -> Result<EmergencyRow, AppError> {
+    Ok(EmergencyRow {
+        id: emergency.id.to_string(),
+        declared_at: emergency.declared_at,
+        author: emergency.author.to_string(),
+        drill: emergency.drill,
+        state: emergency.state.as_str().to_owned(),
+        updated_at,
+        document: serde_json::to_value(emergency).map_err(|source| AppError::Encode {
+            what: "the emergency record",
+            source,
+        })?,
+    })
+}
+
+/// The typed record of a stored row.
+pub fn from_row(row: &EmergencyRow) -> Result<Emergency, AppError> {
+    serde_json::from_value(row.document.clone()).map_err(|error| AppError::UnreadableRecord {
+        id: row.id.clone(),
+        why: error.to_string(),
+    })
+}
+
+impl<S: Store + Sync> App<'_, S> {
+    /// One emergency, or [`AppError::NoSuchEmergency`].
+    pub async fn emergency(&self, id: &IncidentId) -> Result<Emergency, AppError> {
+        find(self.store, id)
+            .await?
+            .ok_or_else(|| AppError::NoSuchEmergency(id.clone()))
+    }
+
+    /// The record an emergency-lane run belongs to: `incident` when named, else the branch.
+    /// The inner `Err` is what the verdict says instead: the id is not declared (with the
+    /// active ones), or the emergency belongs to another branch.
+    pub async fn emergency_for_run(
+        &self,
+        incident: Option<&IncidentId>,
+        branch: Option<&str>,
+    ) -> Result<Result<Emergency, String>, AppError> {
+        let found = match (incident, branch) {
+            (Some(id), _) => find(self.store, id).await?,
+            (None, Some(branch)) => for_branch(self.store, branch).await?,
+            (None, None) => None,
+        };
+        if let Some(emergency) = found {
+            return Ok(fixlane_core::lane::check_emergency_branch(
+                emergency.id.as_str(),
+                &emergency.branch,
+                branch,
+            )
+            .map(|()| emergency));
+        }
+        let mut active = Vec::new();
+        for row in self.store.emergencies().await? {
+            let emergency = from_row(&row)?;
+            if emergency.state != EmergencyState::Closed {
+                active.push((emergency.id.to_string(), emergency.branch));
+            }
+        }
+        Ok(Err(missing_reason(self.config, incident, branch, &active)))
+    }
+}
+
+/// Why an emergency-lane run has no record, worded for what it named.
+fn missing_reason(
+    config: &Config,
+    incident: Option<&IncidentId>,
+    branch: Option<&str>,
+    active: &[(String, String)],
+) -> String {
+    let pattern = &config.emergency.id_pattern;
+    let shaped = |id: &str| fixlane_core::emergency::policy::matches_id_pattern(pattern, id);
+    match incident {
+        Some(id) => format!(
+            "this emergency-lane run names {id} with --incident, and {id} is not declared: \
+             declare it with `fixlane declare {id} …`, or check the id"
+        ),
+        None => fixlane_core::lane::missing_emergency_reason(branch, shaped, active),
+    }
+}
+
+/// One emergency by id, if the store has it.
+pub async fn find(store: &impl Store, id: &IncidentId) -> Result<Option<Emergency>, AppError> {
+    match store.emergency(id.as_str()).await? {
+        Some(row) => Ok(Some(from_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// The emergency a branch such as `hotfix/INC-1-fix` names: the longest `-` prefix of its last
+/// segment that the store knows.
+pub async fn for_branch(store: &impl Store, branch: &str) -> Result<Option<Emergency>, AppError> {
+    for candidate in fixlane_core::lane::incident_candidates(branch) {
+        let Ok(id) = IncidentId::parse(&candidate) else {
+            continue;
+        };
+        if let Some(emergency) = find(store, &id).await? {
+            return Ok(Some(emergency));
+        }
+    }
+    Ok(None)
+}
+
+/// Every emergency, newest declaration first.
+pub async fn all(store: &impl Store) -> Result<Vec<Emergency>, AppError> {
+    store.emergencies().await?.iter().map(from_row).collect()
+}
