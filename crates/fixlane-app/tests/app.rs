@@ -1,6 +1,11 @@
-//! The application layer against a real SQLite store in a temp dir: each operation writes its
+//! The application layer against a real `SQLite` store in a temp dir: each operation writes its
 //! change with its audit entry, a refusal writes nothing, and the typed errors say what went
 //! wrong.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers (not `#[test]` functions themselves) may fail loudly"
+)]
 
 use fixlane_app::{App, AppError, BypassInput, DeclareInput};
 use fixlane_core::config::model::BypassElement;
