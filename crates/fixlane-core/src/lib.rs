@@ -11,6 +11,7 @@ pub mod duration;
 pub mod emergency;
 pub mod event;
 pub mod export;
+pub mod followup;
 pub mod lane;
 pub mod names;
 pub mod plan;

@@ -17,7 +17,7 @@ pub mod verification;
 pub mod windows;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
 pub use refusal::{Refusal, Refusals};
