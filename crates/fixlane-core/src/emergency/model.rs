@@ -231,8 +231,9 @@ impl Emergency {
 
 impl Emergency {
     /// After a run of its lane reached `ready` on `rev`: moves to fix ready the first time, and
-    /// lists every gate the lane skipped as owed (once per gate and commit). Returns the gates
-    /// newly owed.
+    /// lists every gate the lane skipped as owed — once per gate for the whole emergency, held
+    /// against the latest fix commit (a second hotfix commit moves the debt, it does not double
+    /// it). Returns the gates newly owed.
     pub fn record_ready_run(
         &mut self,
         plan: &crate::plan::Plan,
@@ -247,11 +248,17 @@ impl Emergency {
             let GateAction::Skip(SkipReason::SkippedByLane { lane }) = &gate.action else {
                 continue;
             };
-            let known = self
+            if let Some(known) = self
                 .owed_gates
-                .iter()
-                .any(|known| known.gate == gate.name && known.rev == rev);
-            if !known {
+                .iter_mut()
+                .find(|known| known.gate == gate.name)
+            {
+                if known.rev != rev {
+                    rev.clone_into(&mut known.rev);
+                    run_id.clone_into(&mut known.run_id);
+                    known.recorded_at = at;
+                }
+            } else {
                 owed.push(OwedGate {
                     gate: gate.name.clone(),
                     tier: gate.tier,
@@ -342,6 +349,14 @@ mod tests {
             .unwrap();
         assert!(again.is_empty());
         assert_eq!(emergency.owed_gates.len(), 1);
+        // A second fix commit moves the debt to it; it is still owed once.
+        let later = emergency
+            .record_ready_run(&plan, "def", "run-3", at("2026-05-20T10:40:00Z"), "bob")
+            .unwrap();
+        assert!(later.is_empty());
+        assert_eq!(emergency.owed_gates.len(), 1);
+        assert_eq!(emergency.owed_gates[0].rev, "def");
+        assert_eq!(emergency.owed_gates[0].run_id, "run-3");
         assert_eq!(
             emergency
                 .timeline
