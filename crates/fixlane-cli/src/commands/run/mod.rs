@@ -3,12 +3,14 @@
 
 mod emergency;
 mod facts;
+mod relay;
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use fixlane_core::Verdict;
 use fixlane_core::emergency::Emergency;
-use fixlane_core::{RunEvent, Verdict};
+use fixlane_runner::Runner;
 use fixlane_runner::git::Repository;
 use fixlane_runner::liveness::RunnerIdentity;
 use fixlane_runner::run::RunSettings;
@@ -16,11 +18,12 @@ use fixlane_store::NewRun;
 use tokio::sync::{mpsc, watch};
 
 use self::facts::Resolved;
+use self::relay::WhenRecorded;
 
 use crate::cli::RunArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::report::{self, junit::JunitCollector, markdown::MarkdownSummary};
-use crate::settings::{self, Context};
+use crate::report::{self, Reporter as _, recorder::RecorderFeed};
+use crate::settings::Context;
 use crate::{record, records};
 
 /// A run's id: its start to the millisecond and the process, unique on one machine.
@@ -97,13 +100,14 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         eprintln!("refused: {refusal}");
     }
     let at = records::moment(arguments.at.as_deref())?;
-    let runtime = settings::runtime()?;
+    // The one runtime of the run: the gates' and, lent by the runner, the store's.
+    let runner = Runner::new().map_err(Failure::error)?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     // An emergency lane or a deploy needs the store before the first gate. Any other run opens
     // it beside the gates, off the path to the first one.
     let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
-        runtime.block_on(async {
+        runner.block_on(async {
             let store = context.open_store().await?;
             let record = emergency::prepare(&store, context, &actor, &mut resolved, at).await?;
             Ok::<_, Failure>((Some(store), record))
@@ -131,7 +135,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let config_seen = (context.config_display(), config_hash);
     // Those runs' start is durably audited before any gate starts: no audit, no action.
     if let Some(store) = &store {
-        runtime
+        runner
             .block_on(record::start(
                 store,
                 &actor,
@@ -152,7 +156,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         .jobs
         .filter(|jobs| *jobs > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
-    let settings = RunSettings {
+    let run_settings = RunSettings {
         run_id: run_id.clone(),
         jobs,
         workdir: context.root().to_path_buf(),
@@ -174,14 +178,13 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         run: new_run,
         weakenings: resolved.weakenings.clone(),
     };
+    let views = report::for_run(
+        report::View::choose(arguments.json),
+        arguments.junit.as_deref(),
+        arguments.summary.as_deref(),
+    );
 
-    let mut reporter = report::choose(arguments.json);
-    let mut junit = arguments.junit.as_ref().map(|_| JunitCollector::default());
-    let mut summary = arguments
-        .summary
-        .as_ref()
-        .map(|_| MarkdownSummary::default());
-    runtime.block_on(async {
+    runner.block_on(async {
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
 
@@ -189,76 +192,28 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         // A store failure cancels the run, and no passing verdict is shown before the run's
         // start is recorded.
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
-        let (started_sender, mut started_receiver) = watch::channel(None);
+        let (started_sender, started) = watch::channel(None);
         let recorder = tokio::spawn(record::record(
             start,
             record_receiver,
             cancel_sender,
             started_sender,
         ));
-
-        let (event_sender, mut events) = mpsc::unbounded_channel();
-        let plan = resolved.plan.clone();
-        let runner = tokio::spawn(async move {
-            fixlane_runner::run::run(&plan, settings, standing, event_sender, cancel).await
-        });
-
-        let mut final_verdict = None;
-        let mut finished = None;
-        let mut ready_at = None;
-        let mut unrecorded = false;
-        while let Some(event) = events.recv().await {
-            let passing = matches!(
-                &event,
-                RunEvent::VerdictChanged {
-                    verdict: Verdict::Ready | Verdict::Green,
-                    ..
-                }
-            );
-            if passing && !unrecorded {
-                // Normally long since true; waits only when the store is slow to answer.
-                let start_recorded = started_receiver
-                    .wait_for(Option::is_some)
-                    .await
-                    .is_ok_and(|state| *state == Some(true));
-                unrecorded = !start_recorded;
-            }
-            match &event {
-                RunEvent::RunFinished { verdict, .. } => final_verdict = Some(*verdict),
-                RunEvent::VerdictChanged {
-                    verdict: Verdict::Ready | Verdict::Green,
-                    at,
-                    ..
-                } if ready_at.is_none() => ready_at = Some(*at),
-                _ => {}
-            }
-            let show = !(unrecorded && passing);
-            if matches!(event, RunEvent::RunFinished { .. }) {
-                // The end is shown once it is recorded: a verdict that could not be written is
-                // not a verdict.
-                finished = Some(event.clone());
-            } else if show {
-                show_event(&event, &mut *reporter, junit.as_mut(), summary.as_mut());
-            }
-            // The recorder only stops early when the store failed; the run is cancelled then.
-            let _ = record_sender.send(event);
-        }
-        drop(record_sender);
-        let runner_result = runner.await.context("the runner stopped unexpectedly")?;
+        let mut run = runner.start(resolved.plan.clone(), run_settings, standing, cancel);
+        let mut views = WhenRecorded::new(views, started);
+        let relayed =
+            relay::relay(&mut run, &mut RecorderFeed::new(record_sender), &mut views).await?;
+        let runner_result = run.finish().await;
         let store_result = recorder
             .await
             .context("the recorder stopped unexpectedly")?;
-        if let (Ok(_), Some(event)) = (&store_result, &finished) {
-            show_event(event, &mut *reporter, junit.as_mut(), summary.as_mut());
+        if store_result.is_ok() {
+            // The end is shown once it is recorded: a verdict that could not be written is
+            // not a verdict.
+            views.recorded();
         }
-        reporter.finish();
         runner_result.map_err(Failure::error)?;
-        if let (Some(path), Some(junit)) = (&arguments.junit, junit.take()) {
-            junit.write(path)?;
-        }
-        if let (Some(path), Some(summary)) = (&arguments.summary, summary.take()) {
-            summary.append(path)?;
-        }
+        views.finish()?;
         let notes = store_result.map_err(|error| Failure {
             code: ExitCode::for_error(&error),
             error: anyhow::anyhow!(
@@ -272,9 +227,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         for line in &resolved.weakening_lines {
             eprintln!("{line}");
         }
-        let final_verdict = final_verdict.unwrap_or(Verdict::Blocked);
+        let final_verdict = relayed.verdict.unwrap_or(Verdict::Blocked);
         if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
-            (&store, &record, ready_at, final_verdict)
+            (&store, &record, relayed.ready_at, final_verdict)
         {
             records::record_fix_ready(
                 store,
@@ -296,19 +251,4 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         interrupted.abort();
         Ok(ExitCode::for_verdict(final_verdict))
     })
-}
-
-fn show_event(
-    event: &RunEvent,
-    reporter: &mut dyn report::Reporter,
-    junit: Option<&mut JunitCollector>,
-    summary: Option<&mut MarkdownSummary>,
-) {
-    reporter.event(event);
-    if let Some(junit) = junit {
-        junit.event(event);
-    }
-    if let Some(summary) = summary {
-        summary.event(event);
-    }
 }
