@@ -4,6 +4,7 @@
 mod emergency;
 mod facts;
 mod relay;
+pub mod settings;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, watch};
 
 use self::facts::Resolved;
 use self::relay::WhenRecorded;
+use self::settings::RunPlanSettings;
 
 use crate::cli::RunArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
@@ -77,10 +79,15 @@ fn gate_environment(
 }
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
+    execute(context, &RunPlanSettings::parse(arguments)?)
+}
+
+/// Runs what `fixlane run` or `fixlane ci` was asked to.
+pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     // The config is parsed while git answers and the actor is looked up: all three stand
     // between the command and its first gate.
     let (loaded, facts, actor) = std::thread::scope(|scope| {
-        let facts = scope.spawn(|| facts::git_facts(context, arguments));
+        let facts = scope.spawn(|| facts::git_facts(context, settings));
         let actor = scope.spawn(|| context.actor().to_owned());
         let loaded = context.load_config_and_hash();
         (loaded, facts.join(), actor.join())
@@ -88,7 +95,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (head_config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
-    let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, arguments)?;
+    let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, settings)?;
     // A known person is logged by their name, as their approvals are; anyone else may still run
     // gates and is logged as git knows them.
     let actor = fixlane_core::emergency::policy::identify(&resolved.config, &actor)
@@ -99,7 +106,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     for refusal in &resolved.plan.refusals {
         eprintln!("refused: {refusal}");
     }
-    let at = records::moment(arguments.at.as_deref())?;
+    let at = settings.at.unwrap_or_else(jiff::Timestamp::now);
     // The one runtime of the run: the gates' and, lent by the runner, the store's.
     let runner = Runner::new().map_err(Failure::error)?;
     let run_id = run_id();
@@ -152,13 +159,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             })?;
     }
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
-    let jobs = arguments
-        .jobs
-        .filter(|jobs| *jobs > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
     let run_settings = RunSettings {
         run_id: run_id.clone(),
-        jobs,
+        jobs: settings.jobs.get(),
         workdir: context.root().to_path_buf(),
         log_dir: log_dir.clone(),
         env,
@@ -179,9 +182,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         weakenings: resolved.weakenings.clone(),
     };
     let views = report::for_run(
-        report::View::choose(arguments.json),
-        arguments.junit.as_deref(),
-        arguments.summary.as_deref(),
+        settings.view,
+        settings.junit.as_deref(),
+        settings.summary.as_deref(),
     );
 
     runner.block_on(async {
