@@ -1,12 +1,14 @@
-//! Runs gates: the concurrent DAG scheduler over process groups, a small view of git, and the
-//! changed-package finder behind `FIXLANE_CHANGED_PACKAGES`.
+//! Runs gates: the concurrent DAG scheduler over process groups and the runtime it runs on, a
+//! small view of git, and the changed-package finder behind `FIXLANE_CHANGED_PACKAGES`.
 
 pub mod git;
 pub mod liveness;
 pub mod packages;
 pub mod program;
 pub mod run;
+pub mod runner;
 
 pub use git::{FileChange, GitCli, GitError, Repository};
 pub use packages::changed_packages;
 pub use run::{RunError, RunSettings, RunSummary, run};
+pub use runner::{RunHandle, Runner};

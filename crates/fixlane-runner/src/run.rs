@@ -66,6 +66,10 @@ pub enum RunError {
     NeedOutOfOrder { gate: GateName, need: GateName },
     #[error("gate `{gate}` appears twice in the plan")]
     DuplicateGate { gate: GateName },
+    #[error("could not start the async runtime: {source}")]
+    Runtime { source: std::io::Error },
+    #[error("the runner stopped unexpectedly: {source}")]
+    Stopped { source: tokio::task::JoinError },
 }
 
 /// Where one gate stands in the scheduler; `Waiting` covers both "needs pending" and "ready".

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::run::settings::RunPlanSettings;
 use crate::cli::{CiArgs, RunArgs};
 use crate::exit::CommandResult;
 use crate::settings::Context;
@@ -94,7 +95,14 @@ pub fn ci(context: &Context, arguments: &CiArgs) -> CommandResult {
             )
         }
     );
-    let run = RunArgs {
+    let settings = RunPlanSettings::parse(&as_run(arguments, facts))?;
+    super::run::execute(context, &settings)
+}
+
+/// `fixlane ci` in `fixlane run`'s words, parsed like them: the lane and jobs given, the CI's
+/// branch, labels and job summary, and always a `JUnit` report.
+fn as_run(arguments: &CiArgs, facts: CiFacts) -> RunArgs {
+    RunArgs {
         lane: arguments.lane.clone(),
         labels: facts.labels,
         rev: None,
@@ -106,15 +114,18 @@ pub fn ci(context: &Context, arguments: &CiArgs) -> CommandResult {
         at: None,
         junit: Some(arguments.junit.clone()),
         summary: facts.summary,
-    };
-    super::run::run(context, &run)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
+    use clap::Parser as _;
+
     use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::report::View;
 
     fn facts(pairs: &[(&str, &str)]) -> CiFacts {
         let map: HashMap<String, String> = pairs
@@ -167,6 +178,30 @@ mod tests {
         assert_eq!(found.system, "GitLab CI");
         assert_eq!(found.branch.as_deref(), Some("hotfix/INC-2-x"));
         assert_eq!(found.labels, ["hotfix", "p0"]);
+    }
+
+    #[test]
+    fn a_ci_run_is_parsed_as_a_run_with_the_cis_facts() {
+        let cli = Cli::try_parse_from(["fixlane", "ci", "--lane", "hotfix", "-j", "3"]).unwrap();
+        let Command::Ci(arguments) = cli.command else {
+            unreachable!("a ci command")
+        };
+        let facts = CiFacts {
+            system: "GitLab CI",
+            branch: Some("hotfix/INC-2-x".to_owned()),
+            labels: vec!["p0".to_owned()],
+            summary: Some(PathBuf::from("summary.md")),
+        };
+        let settings = RunPlanSettings::parse(&as_run(&arguments, facts)).unwrap();
+        assert_eq!(settings.lane.unwrap().as_str(), "hotfix");
+        assert_eq!(settings.jobs.get(), 3);
+        assert_eq!(settings.rev, "HEAD");
+        assert_eq!(settings.branch.as_deref(), Some("hotfix/INC-2-x"));
+        assert_eq!(settings.labels, ["p0"]);
+        assert_eq!(settings.junit, Some(PathBuf::from("fixlane-junit.xml")));
+        assert_eq!(settings.summary, Some(PathBuf::from("summary.md")));
+        assert_ne!(settings.view, View::Json);
+        assert_eq!(settings.incident, None);
     }
 
     #[test]

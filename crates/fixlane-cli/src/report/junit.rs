@@ -1,20 +1,34 @@
-//! `--junit FILE`: one test case per gate, skipped gates as skipped, for CI test-result views.
+//! `--junit FILE`: one test case per gate, skipped gates as skipped, for CI test-result views;
+//! written at the end of the run.
 
-use std::path::Path;
+use std::io::Write;
 use std::time::Duration;
 
 use fixlane_core::{Outcome, RunEvent};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-#[derive(Default)]
-pub struct JunitCollector {
+use super::Reporter;
+
+pub struct JunitReport<W> {
+    out: W,
     lane: String,
     cases: Vec<TestCase>,
     duration_ms: u64,
 }
 
-impl JunitCollector {
-    pub fn event(&mut self, event: &RunEvent) {
+impl<W: Write> JunitReport<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            lane: String::new(),
+            cases: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+}
+
+impl<W: Write> Reporter for JunitReport<W> {
+    fn event(&mut self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted { lane, .. } => self.lane = lane.to_string(),
             RunEvent::GateFinished {
@@ -99,19 +113,34 @@ impl JunitCollector {
         }
     }
 
-    pub fn write(self, path: &Path) -> anyhow::Result<()> {
+    fn finish(&mut self) -> anyhow::Result<()> {
         let mut suite = TestSuite::new(format!("fixlane lane {}", self.lane));
-        suite.add_test_cases(self.cases);
+        suite.add_test_cases(std::mem::take(&mut self.cases));
         suite.set_time(Duration::from_millis(self.duration_ms));
         let mut report = Report::new("fixlane");
         report.add_test_suite(suite);
         report.set_time(Duration::from_millis(self.duration_ms));
         let text = report.to_string()?;
-        std::fs::write(path, text).map_err(|error| {
-            anyhow::anyhow!(
-                "could not write the JUnit report {}: {error}",
-                path.display()
-            )
-        })
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn each_gate_is_a_test_case_and_skipped_gates_are_skipped() {
+        let mut report = JunitReport::new(Vec::new());
+        for event in &fixtures::run() {
+            report.event(event);
+        }
+        report.finish().unwrap();
+        let text = String::from_utf8(report.out).unwrap();
+        assert_eq!(text.matches("<testcase").count(), 5, "{text}");
+        insta::assert_snapshot!(text);
     }
 }

@@ -2,23 +2,59 @@
 //! (`$GITHUB_STEP_SUMMARY`) shows: the verdict, its reasons, and every gate.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
+use std::io::Write;
 
 use fixlane_core::text::for_markdown as cell;
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
-use super::lines;
+use super::{Reporter, lines};
 
-#[derive(Default)]
-pub struct MarkdownSummary {
+pub struct MarkdownSummary<W> {
+    out: W,
     heading: String,
     rows: Vec<(String, String, String, String)>,
     verdict: Option<(Verdict, Vec<String>)>,
 }
 
-impl MarkdownSummary {
-    pub fn event(&mut self, event: &RunEvent) {
+impl<W: Write> MarkdownSummary<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            heading: String::new(),
+            rows: Vec::new(),
+            verdict: None,
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let (verdict, reasons) = self
+            .verdict
+            .clone()
+            .unwrap_or((Verdict::Blocked, vec!["the run did not finish".to_owned()]));
+        let _ = writeln!(
+            out,
+            "### fixlane: **{}** — {}\n",
+            lines::verdict_word(verdict),
+            self.heading
+        );
+        for reason in &reasons {
+            let _ = writeln!(out, "- {}", cell(reason));
+        }
+        if !reasons.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("| gate | tier | result | time |\n|---|---|---|---|\n");
+        for (gate, tier, result, time) in &self.rows {
+            let _ = writeln!(out, "| {} | {tier} | {result} | {time} |", cell(gate));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+impl<W: Write> Reporter for MarkdownSummary<W> {
+    fn event(&mut self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted {
                 lane,
@@ -89,43 +125,42 @@ impl MarkdownSummary {
         }
     }
 
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let (verdict, reasons) = self
-            .verdict
-            .clone()
-            .unwrap_or((Verdict::Blocked, vec!["the run did not finish".to_owned()]));
-        let _ = writeln!(
-            out,
-            "### fixlane: **{}** — {}\n",
-            lines::verdict_word(verdict),
-            self.heading
-        );
-        for reason in &reasons {
-            let _ = writeln!(out, "- {}", cell(reason));
+    /// Appended to FILE (see `for_run`), as CI summaries collect several steps' output.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        self.out.write_all(self.render().as_bytes())?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn the_verdict_its_reasons_and_every_gate_in_a_table() {
+        let mut summary = MarkdownSummary::new(Vec::new());
+        for event in &fixtures::run() {
+            summary.event(event);
         }
-        if !reasons.is_empty() {
-            out.push('\n');
-        }
-        out.push_str("| gate | tier | result | time |\n|---|---|---|---|\n");
-        for (gate, tier, result, time) in &self.rows {
-            let _ = writeln!(out, "| {} | {tier} | {result} | {time} |", cell(gate));
-        }
-        out.push('\n');
-        out
+        summary.finish().unwrap();
+        insta::assert_snapshot!(String::from_utf8(summary.out).unwrap());
     }
 
-    /// Appends to FILE, as CI summaries collect several steps' output.
-    pub fn append(&self, path: &Path) -> anyhow::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|error| {
-                anyhow::anyhow!("could not open the summary {}: {error}", path.display())
-            })?;
-        file.write_all(self.render().as_bytes()).map_err(|error| {
-            anyhow::anyhow!("could not write the summary {}: {error}", path.display())
-        })
+    #[test]
+    fn a_run_whose_end_was_not_recorded_is_blocked() {
+        let mut summary = MarkdownSummary::new(Vec::new());
+        let events = fixtures::run();
+        for event in &events[..events.len() - 1] {
+            summary.event(event);
+        }
+        summary.finish().unwrap();
+        let text = String::from_utf8(summary.out).unwrap();
+        assert!(
+            text.starts_with("### fixlane: **BLOCKED** — lane `hotfix` (emergency)"),
+            "{text}"
+        );
+        assert!(text.contains("- the run did not finish\n"), "{text}");
     }
 }

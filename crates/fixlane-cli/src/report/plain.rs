@@ -1,29 +1,46 @@
 //! Plain timestamped lines for CI logs and pipes, where a live view would only make noise.
 
+use std::io::Write;
+
 use fixlane_core::RunEvent;
 
 use super::Reporter;
 use super::lines;
-use super::summary::Summary;
 
-#[derive(Default)]
-pub struct PlainReporter {
-    summary: Summary,
+pub struct PlainReporter<W> {
+    out: W,
 }
 
-impl Reporter for PlainReporter {
+impl<W: Write> PlainReporter<W> {
+    pub fn new(out: W) -> Self {
+        Self { out }
+    }
+}
+
+impl<W: Write> Reporter for PlainReporter<W> {
     fn event(&mut self, event: &RunEvent) {
-        self.summary.event(event);
-        let at = lines::timestamp(event.at());
+        // A log that cannot be written must not stop the gates: the store still records them.
         if let Some(line) = lines::describe(event) {
-            eprintln!("[{at}] {line}");
+            let _ = writeln!(self.out, "[{}] {line}", lines::timestamp(event.at()));
         }
         if let Some(tail) = lines::failure_tail(event) {
-            eprint!("{tail}");
+            let _ = write!(self.out, "{tail}");
         }
     }
+}
 
-    fn finish(&mut self) {
-        eprint!("{}", self.summary.render());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn each_event_worth_reading_is_a_timestamped_line_with_the_failure_under_it() {
+        let mut reporter = PlainReporter::new(Vec::new());
+        for event in &fixtures::run() {
+            reporter.event(event);
+        }
+        reporter.finish().unwrap();
+        insta::assert_snapshot!(String::from_utf8(reporter.out).unwrap());
     }
 }

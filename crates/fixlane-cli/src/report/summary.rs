@@ -1,8 +1,11 @@
-//! The table at the end of a run: every gate, its tier, what happened, how long it took.
+//! The table at the end of a run: every gate, its tier, what happened, how long it took; and the
+//! verdict under it.
+
+use std::io::Write;
 
 use fixlane_core::{GateName, RunEvent, Tier, Verdict};
 
-use super::lines;
+use super::{Reporter, lines};
 
 struct Row {
     gate: GateName,
@@ -11,14 +14,62 @@ struct Row {
     duration_ms: Option<u64>,
 }
 
-#[derive(Default)]
-pub struct Summary {
+pub struct Summary<W> {
+    out: W,
     rows: Vec<Row>,
     finished: Option<(Verdict, Vec<String>, u64)>,
 }
 
-impl Summary {
-    pub fn event(&mut self, event: &RunEvent) {
+impl<W: Write> Summary<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            rows: Vec::new(),
+            finished: None,
+        }
+    }
+
+    fn set(&mut self, gate: &GateName, result: String, duration_ms: Option<u64>) {
+        if let Some(row) = self.rows.iter_mut().find(|row| &row.gate == gate) {
+            row.result = result;
+            row.duration_ms = duration_ms;
+        }
+    }
+
+    fn render(&self) -> String {
+        let width = self
+            .rows
+            .iter()
+            .map(|row| row.gate.as_str().len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let mut out = format!(
+            "\n{:<width$}  {:<9} {:>8}  result\n",
+            "gate", "tier", "time"
+        );
+        for row in &self.rows {
+            out.push_str(&format!(
+                "{:<width$}  {:<9} {:>8}  {}\n",
+                row.gate.as_str(),
+                row.tier.as_str(),
+                row.duration_ms.map(lines::seconds).unwrap_or_default(),
+                fixlane_core::text::for_terminal(&row.result)
+            ));
+        }
+        if let Some((verdict, reasons, duration_ms)) = &self.finished {
+            out.push_str(&format!(
+                "\n{} (run took {})\n",
+                lines::verdict_line("verdict:", *verdict, reasons),
+                lines::seconds(*duration_ms)
+            ));
+        }
+        out
+    }
+}
+
+impl<W: Write> Reporter for Summary<W> {
+    fn event(&mut self, event: &RunEvent) {
         match event {
             RunEvent::GateQueued { gate, tier, .. } => self.rows.push(Row {
                 gate: gate.clone(),
@@ -56,41 +107,41 @@ impl Summary {
         }
     }
 
-    fn set(&mut self, gate: &GateName, result: String, duration_ms: Option<u64>) {
-        if let Some(row) = self.rows.iter_mut().find(|row| &row.gate == gate) {
-            row.result = result;
-            row.duration_ms = duration_ms;
+    fn finish(&mut self) -> anyhow::Result<()> {
+        // Shown on the way out, like the lines above it: a closed log is not the run's error.
+        let _ = self.out.write_all(self.render().as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn every_gate_is_a_row_and_the_verdict_comes_last() {
+        let mut summary = Summary::new(Vec::new());
+        for event in &fixtures::run() {
+            summary.event(event);
         }
+        summary.finish().unwrap();
+        insta::assert_snapshot!(String::from_utf8(summary.out).unwrap());
     }
 
-    pub fn render(&self) -> String {
-        let width = self
-            .rows
-            .iter()
-            .map(|row| row.gate.as_str().len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let mut out = format!(
-            "\n{:<width$}  {:<9} {:>8}  result\n",
-            "gate", "tier", "time"
+    #[test]
+    fn a_run_whose_end_was_not_recorded_has_a_table_and_no_verdict() {
+        let mut summary = Summary::new(Vec::new());
+        let events = fixtures::run();
+        for event in &events[..events.len() - 1] {
+            summary.event(event);
+        }
+        summary.finish().unwrap();
+        let text = String::from_utf8(summary.out).unwrap();
+        assert!(
+            text.contains("test    critical      3.4s  failed\n"),
+            "{text}"
         );
-        for row in &self.rows {
-            out.push_str(&format!(
-                "{:<width$}  {:<9} {:>8}  {}\n",
-                row.gate.as_str(),
-                row.tier.as_str(),
-                row.duration_ms.map(lines::seconds).unwrap_or_default(),
-                fixlane_core::text::for_terminal(&row.result)
-            ));
-        }
-        if let Some((verdict, reasons, duration_ms)) = &self.finished {
-            out.push_str(&format!(
-                "\n{} (run took {})\n",
-                lines::verdict_line("verdict:", *verdict, reasons),
-                lines::seconds(*duration_ms)
-            ));
-        }
-        out
+        assert!(!text.contains("verdict"), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! The live terminal view: one spinner line per running gate with its elapsed time, finished
-//! gates printed above them, and the summary table at the end.
+//! gates printed above them. The summary table under it is [`super::summary`]'s.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::time::Duration;
 
 use fixlane_core::{GateName, RunEvent};
@@ -9,38 +10,38 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Reporter;
 use super::lines;
-use super::summary::Summary;
 
-pub struct TerminalReporter {
+pub struct TerminalReporter<W> {
     multi: MultiProgress,
     bars: HashMap<GateName, ProgressBar>,
     style: ProgressStyle,
-    summary: Summary,
+    /// Where a line goes when the bars cannot take it.
+    out: W,
 }
 
-impl TerminalReporter {
-    pub fn new() -> Self {
+impl<W: Write> TerminalReporter<W> {
+    /// Bars and the lines above them are drawn on `target` (standard error's terminal).
+    pub fn new(target: ProgressDrawTarget, out: W) -> Self {
         let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:<24} {elapsed:>4} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         Self {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            multi: MultiProgress::with_draw_target(target),
             bars: HashMap::new(),
             style,
-            summary: Summary::default(),
+            out,
         }
     }
 
-    fn print(&self, text: &str) {
+    fn print(&mut self, text: &str) {
         // println above the bars keeps finished lines in the scrollback while bars stay live.
         if self.multi.println(text).is_err() {
-            eprintln!("{text}");
+            let _ = writeln!(self.out, "{text}");
         }
     }
 }
 
-impl Reporter for TerminalReporter {
+impl<W: Write> Reporter for TerminalReporter<W> {
     fn event(&mut self, event: &RunEvent) {
-        self.summary.event(event);
         match event {
             RunEvent::GateStarted { gate, .. } => {
                 let bar = self.multi.add(ProgressBar::new_spinner());
@@ -70,11 +71,100 @@ impl Reporter for TerminalReporter {
         }
     }
 
-    fn finish(&mut self) {
+    fn finish(&mut self) -> anyhow::Result<()> {
         for (_, bar) in self.bars.drain() {
             bar.finish_and_clear();
         }
         let _ = self.multi.clear();
-        eprint!("{}", self.summary.render());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use indicatif::TermLike;
+
+    use super::*;
+    use crate::report::fixtures;
+
+    /// A terminal that keeps the text written to it, one entry per write; cursor moves and
+    /// clears are not text.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<String>>>);
+
+    impl Screen {
+        fn texts(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, text: &str) -> std::io::Result<()> {
+            self.write_str(text)
+        }
+        fn write_str(&self, text: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(text.to_owned());
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn finished_gates_are_printed_above_the_bars_of_running_ones() {
+        let screen = Screen::default();
+        let mut reporter = TerminalReporter::new(
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+            Vec::new(),
+        );
+        let events = fixtures::run();
+        // Up to the build's start: its bar is drawn, naming the gate.
+        for event in &events[..8] {
+            reporter.event(event);
+        }
+        assert!(
+            screen
+                .texts()
+                .iter()
+                .any(|text| text.contains(" build ") && text.ends_with("running")),
+            "{:?}",
+            screen.texts()
+        );
+        for event in &events[8..] {
+            reporter.event(event);
+        }
+        reporter.finish().unwrap();
+        assert!(reporter.bars.is_empty());
+        // The lines printed above the bars, in order; bars (a spinner first) and the padding
+        // after each line are drawn between them.
+        let spinner = |text: &str| text.starts_with(|c| ('\u{2800}'..='\u{28ff}').contains(&c));
+        let printed: Vec<String> = screen
+            .texts()
+            .into_iter()
+            .filter(|text| !text.trim().is_empty() && !spinner(text))
+            .collect();
+        insta::assert_snapshot!(printed.join("\n"));
+        assert!(reporter.out.is_empty(), "nothing fell back to the writer");
     }
 }

@@ -1,14 +1,13 @@
 //! What a run knows before its first gate: git's answers about the commit, the lane, and the
 //! policy that judges it (the base commit's on an emergency lane).
 
-use anyhow::Context as _;
 use fixlane_core::lane::{self, LaneInputs};
 use fixlane_core::plan::{self, Plan};
 use fixlane_core::policy_change::Weakening;
-use fixlane_core::{Config, IncidentId, LaneName};
+use fixlane_core::{Config, IncidentId};
 use fixlane_runner::git::Repository;
 
-use crate::cli::RunArgs;
+use super::settings::RunPlanSettings;
 use crate::exit::Failure;
 use crate::policy::{self, BasePolicy, BaseText};
 use crate::settings::Context;
@@ -29,17 +28,17 @@ pub struct GitFacts {
     pub base_config_text: BaseText,
 }
 
-pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Failure> {
+pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFacts, Failure> {
     let repo = &context.repo;
-    let rev_spec = arguments.rev.as_deref().unwrap_or("HEAD");
+    let rev_spec = settings.rev.as_str();
     // Three questions to git at once: the commit, the branch, and what it is compared with.
     let (rev, branch, base) = std::thread::scope(|scope| {
-        let branch = scope.spawn(|| match &arguments.branch {
+        let branch = scope.spawn(|| match &settings.branch {
             Some(branch) => Ok(Some(branch.clone())),
             None => repo.current_branch(),
         });
         let bases = scope.spawn(|| repo.bases(rev_spec));
-        let given = arguments.base.as_deref().map(|base| repo.resolve(base));
+        let given = settings.base.as_deref().map(|base| repo.resolve(base));
         let rev = repo.resolve(rev_spec);
         (rev, branch.join(), (given, bases.join()))
     });
@@ -85,7 +84,7 @@ pub fn git_facts(context: &Context, arguments: &RunArgs) -> Result<GitFacts, Fai
     })
 }
 
-/// What `fixlane run` resolved from its arguments before anything starts.
+/// What `fixlane run` resolved from its settings, git and the policy before anything starts.
 pub struct Resolved {
     /// The policy the run is judged by: the base commit's on an emergency lane.
     pub config: Config,
@@ -109,14 +108,8 @@ pub fn resolve(
     context: &Context,
     (head, head_hash): (Config, &str),
     mut facts: GitFacts,
-    arguments: &RunArgs,
+    settings: &RunPlanSettings,
 ) -> Result<Resolved, Failure> {
-    let explicit = arguments
-        .lane
-        .as_deref()
-        .map(LaneName::parse)
-        .transpose()
-        .context("--lane")?;
     // Almost always the policy did not change: then the base's text is the working tree's, and
     // a second parse (of a config of a thousand gates, on the way to the first one) is skipped.
     let base = match (
@@ -131,8 +124,8 @@ pub fn resolve(
         (text, _) => policy::at_base(context, facts.policy_base.as_deref(), text),
     };
     let inputs = LaneInputs {
-        explicit: explicit.as_ref(),
-        labels: &arguments.labels,
+        explicit: settings.lane.as_ref(),
+        labels: &settings.labels,
         branch: facts.branch.as_deref(),
     };
     let deciding = base.config().unwrap_or(&head);
@@ -156,21 +149,13 @@ pub fn resolve(
     for refusal in refusals {
         plan.refuse(refusal);
     }
-    // A branch names its incident only through the store (see `prepare`): `hotfix/INC-1-fix`
-    // could be INC-1 or INC-1-fix, and only the record knows.
-    let incident = arguments
-        .incident
-        .as_deref()
-        .map(IncidentId::parse)
-        .transpose()
-        .context("--incident")?;
     Ok(Resolved {
         config,
         plan,
         lane_why: choice.why,
         rev: facts.rev,
         branch: facts.branch,
-        incident,
+        incident: settings.incident.clone(),
         changed_files: facts.changed_files,
         changed_packages: facts.changed_packages,
         base: facts.base,

@@ -3,12 +3,15 @@
 
 mod emergency;
 mod facts;
+mod relay;
+pub mod settings;
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use fixlane_core::Verdict;
 use fixlane_core::emergency::Emergency;
-use fixlane_core::{RunEvent, Verdict};
+use fixlane_runner::Runner;
 use fixlane_runner::git::Repository;
 use fixlane_runner::liveness::RunnerIdentity;
 use fixlane_runner::run::RunSettings;
@@ -16,11 +19,13 @@ use fixlane_store::NewRun;
 use tokio::sync::{mpsc, watch};
 
 use self::facts::Resolved;
+use self::relay::WhenRecorded;
+use self::settings::RunPlanSettings;
 
 use crate::cli::RunArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
-use crate::report::{self, junit::JunitCollector, markdown::MarkdownSummary};
-use crate::settings::{self, Context};
+use crate::report::{self, Reporter as _, recorder::RecorderFeed};
+use crate::settings::Context;
 use crate::{record, records};
 
 /// A run's id: its start to the millisecond and the process, unique on one machine.
@@ -74,10 +79,15 @@ fn gate_environment(
 }
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
+    execute(context, &RunPlanSettings::parse(arguments)?)
+}
+
+/// Runs what `fixlane run` or `fixlane ci` was asked to.
+pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     // The config is parsed while git answers and the actor is looked up: all three stand
     // between the command and its first gate.
     let (loaded, facts, actor) = std::thread::scope(|scope| {
-        let facts = scope.spawn(|| facts::git_facts(context, arguments));
+        let facts = scope.spawn(|| facts::git_facts(context, settings));
         let actor = scope.spawn(|| context.actor().to_owned());
         let loaded = context.load_config_and_hash();
         (loaded, facts.join(), actor.join())
@@ -85,7 +95,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let (head_config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
     let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
-    let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, arguments)?;
+    let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, settings)?;
     // A known person is logged by their name, as their approvals are; anyone else may still run
     // gates and is logged as git knows them.
     let actor = fixlane_core::emergency::policy::identify(&resolved.config, &actor)
@@ -96,14 +106,15 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     for refusal in &resolved.plan.refusals {
         eprintln!("refused: {refusal}");
     }
-    let at = records::moment(arguments.at.as_deref())?;
-    let runtime = settings::runtime()?;
+    let at = settings.at.unwrap_or_else(jiff::Timestamp::now);
+    // The one runtime of the run: the gates' and, lent by the runner, the store's.
+    let runner = Runner::new().map_err(Failure::error)?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     // An emergency lane or a deploy needs the store before the first gate. Any other run opens
     // it beside the gates, off the path to the first one.
     let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
-        runtime.block_on(async {
+        runner.block_on(async {
             let store = context.open_store().await?;
             let record = emergency::prepare(&store, context, &actor, &mut resolved, at).await?;
             Ok::<_, Failure>((Some(store), record))
@@ -131,7 +142,7 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     let config_seen = (context.config_display(), config_hash);
     // Those runs' start is durably audited before any gate starts: no audit, no action.
     if let Some(store) = &store {
-        runtime
+        runner
             .block_on(record::start(
                 store,
                 &actor,
@@ -148,13 +159,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
             })?;
     }
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
-    let jobs = arguments
-        .jobs
-        .filter(|jobs| *jobs > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
-    let settings = RunSettings {
+    let run_settings = RunSettings {
         run_id: run_id.clone(),
-        jobs,
+        jobs: settings.jobs.get(),
         workdir: context.root().to_path_buf(),
         log_dir: log_dir.clone(),
         env,
@@ -174,14 +181,13 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         run: new_run,
         weakenings: resolved.weakenings.clone(),
     };
+    let views = report::for_run(
+        settings.view,
+        settings.junit.as_deref(),
+        settings.summary.as_deref(),
+    );
 
-    let mut reporter = report::choose(arguments.json);
-    let mut junit = arguments.junit.as_ref().map(|_| JunitCollector::default());
-    let mut summary = arguments
-        .summary
-        .as_ref()
-        .map(|_| MarkdownSummary::default());
-    runtime.block_on(async {
+    runner.block_on(async {
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
 
@@ -189,76 +195,28 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         // A store failure cancels the run, and no passing verdict is shown before the run's
         // start is recorded.
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
-        let (started_sender, mut started_receiver) = watch::channel(None);
+        let (started_sender, started) = watch::channel(None);
         let recorder = tokio::spawn(record::record(
             start,
             record_receiver,
             cancel_sender,
             started_sender,
         ));
-
-        let (event_sender, mut events) = mpsc::unbounded_channel();
-        let plan = resolved.plan.clone();
-        let runner = tokio::spawn(async move {
-            fixlane_runner::run::run(&plan, settings, standing, event_sender, cancel).await
-        });
-
-        let mut final_verdict = None;
-        let mut finished = None;
-        let mut ready_at = None;
-        let mut unrecorded = false;
-        while let Some(event) = events.recv().await {
-            let passing = matches!(
-                &event,
-                RunEvent::VerdictChanged {
-                    verdict: Verdict::Ready | Verdict::Green,
-                    ..
-                }
-            );
-            if passing && !unrecorded {
-                // Normally long since true; waits only when the store is slow to answer.
-                let start_recorded = started_receiver
-                    .wait_for(Option::is_some)
-                    .await
-                    .is_ok_and(|state| *state == Some(true));
-                unrecorded = !start_recorded;
-            }
-            match &event {
-                RunEvent::RunFinished { verdict, .. } => final_verdict = Some(*verdict),
-                RunEvent::VerdictChanged {
-                    verdict: Verdict::Ready | Verdict::Green,
-                    at,
-                    ..
-                } if ready_at.is_none() => ready_at = Some(*at),
-                _ => {}
-            }
-            let show = !(unrecorded && passing);
-            if matches!(event, RunEvent::RunFinished { .. }) {
-                // The end is shown once it is recorded: a verdict that could not be written is
-                // not a verdict.
-                finished = Some(event.clone());
-            } else if show {
-                show_event(&event, &mut *reporter, junit.as_mut(), summary.as_mut());
-            }
-            // The recorder only stops early when the store failed; the run is cancelled then.
-            let _ = record_sender.send(event);
-        }
-        drop(record_sender);
-        let runner_result = runner.await.context("the runner stopped unexpectedly")?;
+        let mut run = runner.start(resolved.plan.clone(), run_settings, standing, cancel);
+        let mut views = WhenRecorded::new(views, started);
+        let relayed =
+            relay::relay(&mut run, &mut RecorderFeed::new(record_sender), &mut views).await?;
+        let runner_result = run.finish().await;
         let store_result = recorder
             .await
             .context("the recorder stopped unexpectedly")?;
-        if let (Ok(_), Some(event)) = (&store_result, &finished) {
-            show_event(event, &mut *reporter, junit.as_mut(), summary.as_mut());
+        if store_result.is_ok() {
+            // The end is shown once it is recorded: a verdict that could not be written is
+            // not a verdict.
+            views.recorded();
         }
-        reporter.finish();
         runner_result.map_err(Failure::error)?;
-        if let (Some(path), Some(junit)) = (&arguments.junit, junit.take()) {
-            junit.write(path)?;
-        }
-        if let (Some(path), Some(summary)) = (&arguments.summary, summary.take()) {
-            summary.append(path)?;
-        }
+        views.finish()?;
         let notes = store_result.map_err(|error| Failure {
             code: ExitCode::for_error(&error),
             error: anyhow::anyhow!(
@@ -272,9 +230,9 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         for line in &resolved.weakening_lines {
             eprintln!("{line}");
         }
-        let final_verdict = final_verdict.unwrap_or(Verdict::Blocked);
+        let final_verdict = relayed.verdict.unwrap_or(Verdict::Blocked);
         if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
-            (&store, &record, ready_at, final_verdict)
+            (&store, &record, relayed.ready_at, final_verdict)
         {
             fixlane_app::runs::mark_fix_ready(
                 store,
@@ -297,19 +255,4 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
         interrupted.abort();
         Ok(ExitCode::for_verdict(final_verdict))
     })
-}
-
-fn show_event(
-    event: &RunEvent,
-    reporter: &mut dyn report::Reporter,
-    junit: Option<&mut JunitCollector>,
-    summary: Option<&mut MarkdownSummary>,
-) {
-    reporter.event(event);
-    if let Some(junit) = junit {
-        junit.event(event);
-    }
-    if let Some(summary) = summary {
-        summary.event(event);
-    }
 }

@@ -1,0 +1,183 @@
+//! The runner's own runtime: a plain (not async) caller runs a plan to its end, streams a run's
+//! events while doing async work of its own on the same runtime, and cancels a run.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside `#[test]` functions are test code too, and fail loudly"
+)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use fixlane_core::config::model::{GateKind, Tier};
+use fixlane_core::event::{Outcome, RunEvent};
+use fixlane_core::names::{GateName, LaneName};
+use fixlane_core::plan::{GateAction, Plan, PlannedGate};
+use fixlane_core::verdict::Verdict;
+use fixlane_process::Cancel;
+use fixlane_runner::run::RunSettings;
+use fixlane_runner::runner::Runner;
+use tokio::sync::watch;
+
+fn gate(name: &str, needs: &[&str], command: &str) -> PlannedGate {
+    PlannedGate {
+        name: GateName::parse(name).unwrap(),
+        tier: Tier::Critical,
+        kind: GateKind::Check,
+        needs: needs
+            .iter()
+            .map(|need| GateName::parse(need).unwrap())
+            .collect(),
+        timeout: None,
+        env: Vec::new(),
+        action: GateAction::Run {
+            command: command.to_owned(),
+        },
+    }
+}
+
+fn plan(gates: Vec<PlannedGate>) -> Plan {
+    Plan {
+        lane: LaneName::normal(),
+        emergency: false,
+        gates,
+        refusals: vec![],
+        missing_emergency: None,
+    }
+}
+
+fn settings(workdir: &Path) -> RunSettings {
+    RunSettings {
+        run_id: "run-1".to_owned(),
+        jobs: 2,
+        workdir: workdir.to_path_buf(),
+        log_dir: workdir.join("logs"),
+        env: Vec::new(),
+        kill_grace: Duration::from_millis(500),
+        tail_lines: 5,
+        rev: "abc123".to_owned(),
+        branch: None,
+        incident: None,
+    }
+}
+
+fn kind(event: &RunEvent) -> &'static str {
+    match event {
+        RunEvent::RunStarted { .. } => "run started",
+        RunEvent::GateQueued { .. } => "queued",
+        RunEvent::GateStarted { .. } => "started",
+        RunEvent::GateFinished { .. } => "finished",
+        RunEvent::GateSkipped { .. } => "skipped",
+        RunEvent::GateCancelled { .. } => "cancelled",
+        RunEvent::GateNotRun { .. } => "not run",
+        RunEvent::VerdictChanged { .. } => "verdict",
+        RunEvent::RunFinished { .. } => "run finished",
+    }
+}
+
+#[test]
+fn a_plain_caller_runs_a_plan_to_its_end() {
+    let directory = tempfile::tempdir().unwrap();
+    let runner = Runner::new().unwrap();
+    let mut events = Vec::new();
+    let summary = runner
+        .run_blocking(
+            plan(vec![
+                gate("build", &[], "true"),
+                gate("test", &["build"], "true"),
+            ]),
+            settings(directory.path()),
+            None,
+            Cancel::never(),
+            |event| events.push(event),
+        )
+        .unwrap();
+    assert_eq!(summary.verdict.verdict, Verdict::Green);
+    let kinds: Vec<&str> = events.iter().map(kind).collect();
+    assert_eq!(kinds.first(), Some(&"run started"));
+    assert_eq!(kinds.last(), Some(&"run finished"));
+    assert_eq!(kinds.iter().filter(|kind| **kind == "finished").count(), 2);
+}
+
+#[test]
+fn the_callers_own_work_shares_the_runtime_with_the_gates() {
+    let directory = tempfile::tempdir().unwrap();
+    let runner = Runner::new().unwrap();
+    let (_cancel_sender, cancel) = watch::channel(false);
+    let mut run = runner.start(
+        plan(vec![gate("build", &[], "true")]),
+        settings(directory.path()),
+        None,
+        cancel,
+    );
+    let (outcome, summary) = runner.block_on(async {
+        // The caller's own timer runs on the same runtime as the gate it waits beside.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let mut outcome = None;
+        while let Some(event) = run.next_event().await {
+            if let RunEvent::GateFinished { outcome: done, .. } = event {
+                outcome = Some(done);
+            }
+        }
+        (outcome, run.finish().await.unwrap())
+    });
+    assert_eq!(outcome, Some(Outcome::Passed));
+    assert_eq!(summary.verdict.verdict, Verdict::Green);
+}
+
+#[test]
+fn cancel_stops_a_started_run() {
+    let directory = tempfile::tempdir().unwrap();
+    let runner = Runner::new().unwrap();
+    let (cancel_sender, cancel) = watch::channel(false);
+    let mut events = Vec::new();
+    let summary = runner
+        .run_blocking(
+            plan(vec![
+                gate("slow", &[], "sleep 30"),
+                gate("after", &["slow"], "true"),
+            ]),
+            settings(directory.path()),
+            None,
+            cancel,
+            |event| {
+                // Cancelled as soon as the gate is running: the run ends long before 30 s.
+                if matches!(event, RunEvent::GateStarted { .. }) {
+                    cancel_sender.send(true).unwrap();
+                }
+                events.push(event);
+            },
+        )
+        .unwrap();
+    assert_eq!(summary.verdict.verdict, Verdict::Blocked);
+    assert!(summary.duration < Duration::from_secs(20), "{summary:?}");
+    let cancelled: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match event {
+            RunEvent::GateCancelled { gate, .. } => Some(gate.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancelled, ["after", "slow"]);
+}
+
+#[test]
+fn a_plan_that_cannot_run_fails_when_the_run_is_finished() {
+    let directory = tempfile::tempdir().unwrap();
+    let runner = Runner::new().unwrap();
+    let mut events = 0;
+    let error = runner
+        .run_blocking(
+            plan(vec![gate("test", &["build"], "true")]),
+            settings(directory.path()),
+            None,
+            Cancel::never(),
+            |_| events += 1,
+        )
+        .unwrap_err();
+    assert_eq!(events, 0);
+    assert_eq!(
+        error.to_string(),
+        "gate `test` needs `build`, which is not in the plan"
+    );
+}
