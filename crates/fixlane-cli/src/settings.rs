@@ -153,7 +153,8 @@ fn store_failure(error: &fixlane_store::StoreError, location: &StoreLocation) ->
     }
 }
 
-/// A multi-threaded runtime for the async commands.
+/// The runtime of the async commands: one thread, since each waits on one store or canary at a
+/// time and a second thread would only cost its start-up.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
