@@ -56,7 +56,7 @@ impl Session<'_> {
         };
         let updated = self
             .store
-            .update_emergency(&self.actor, id.as_str(), action, |row| {
+            .update_emergency(&self.actor, id, action, |row| {
                 let mut emergency = records::from_row(&row)?;
                 if emergency.state == state {
                     return anyhow::Ok((

@@ -2,43 +2,27 @@
 
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::verdict::GateState;
-use fixlane_core::{GateName, Outcome, RunEvent};
+use fixlane_core::{GateName, RunEvent};
 use fixlane_runner::liveness::{Liveness, RunnerIdentity};
-use fixlane_store::{AnyStore, GateRecord, NewRun, RunRecord, Store, StoreLocation};
+use fixlane_store::{
+    AnyStore, GateRecord, NewRun, RunRecord, Store, StoreLocation, StoredGateState,
+};
 use tokio::sync::{mpsc, watch};
-
-fn outcome_state(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::TimedOut => "timed_out",
-        Outcome::Cancelled => "cancelled",
-    }
-}
 
 /// How long gate results may wait to share a transaction with the next ones.
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// The state a stored gate result stands for: `outcome_state`'s inverse, for recomputing a
-/// verdict from the store. `None` for a skip, which the plan already says.
-pub fn gate_state(state: &str, detail: Option<&str>) -> Option<GateState> {
+/// The state a stored gate result stands for, for recomputing a verdict from the store. `None`
+/// for a skip, which the plan already says.
+pub fn gate_state(state: StoredGateState, detail: Option<&str>) -> Option<GateState> {
     Some(match state {
-        "passed" => GateState::Finished {
-            outcome: Outcome::Passed,
-        },
-        "failed" => GateState::Finished {
-            outcome: Outcome::Failed,
-        },
-        "timed_out" => GateState::Finished {
-            outcome: Outcome::TimedOut,
-        },
-        "cancelled" => GateState::Finished {
-            outcome: Outcome::Cancelled,
-        },
-        "not_run" => GateState::NotRun {
+        StoredGateState::NotRun => GateState::NotRun {
             because: GateName::parse(detail.unwrap_or("unknown")).ok()?,
         },
-        _ => return None,
+        StoredGateState::Skipped => return None,
+        finished => GateState::Finished {
+            outcome: finished.outcome()?,
+        },
     })
 }
 
@@ -55,9 +39,9 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             tail,
             log,
         } => Some(GateRecord {
-            gate: gate.to_string(),
-            tier: tier.as_str().to_owned(),
-            state: outcome_state(*outcome).to_owned(),
+            gate: gate.clone(),
+            tier: *tier,
+            state: StoredGateState::from(*outcome),
             detail: None,
             exit_code: *exit_code,
             duration_ms: i64::try_from(*duration_ms).ok(),
@@ -73,9 +57,9 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             duration_ms,
             log,
         } => Some(GateRecord {
-            gate: gate.to_string(),
-            tier: tier.as_str().to_owned(),
-            state: "cancelled".to_owned(),
+            gate: gate.clone(),
+            tier: *tier,
+            state: StoredGateState::Cancelled,
             detail: Some(
                 if *started {
                     "stopped while running"
@@ -96,9 +80,9 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             tier,
             reason,
         } => Some(GateRecord {
-            gate: gate.to_string(),
-            tier: tier.as_str().to_owned(),
-            state: "skipped".to_owned(),
+            gate: gate.clone(),
+            tier: *tier,
+            state: StoredGateState::Skipped,
             detail: Some(reason.to_string()),
             exit_code: None,
             duration_ms: None,
@@ -112,9 +96,9 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             tier,
             because,
         } => Some(GateRecord {
-            gate: gate.to_string(),
-            tier: tier.as_str().to_owned(),
-            state: "not_run".to_owned(),
+            gate: gate.clone(),
+            tier: *tier,
+            state: StoredGateState::NotRun,
             detail: Some(because.to_string()),
             exit_code: None,
             duration_ms: None,
@@ -196,7 +180,7 @@ async fn abandon_dead_runs(
             notes.push(format!(
                 "the earlier run {} of {} (lane {}) never finished and is now recorded as blocked: {why}",
                 run.run_id,
-                crate::report::lines::short(&run.rev),
+                run.rev.short(),
                 run.lane
             ));
         }
@@ -275,7 +259,7 @@ pub async fn record(
                 } = event
                 {
                     store
-                        .finish_run(&actor, &run.run_id, verdict.as_str(), reasons, *at)
+                        .finish_run(&actor, &run.run_id, *verdict, reasons, *at)
                         .await?;
                 }
             }

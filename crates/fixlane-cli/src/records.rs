@@ -12,7 +12,7 @@ use crate::settings::Context;
 /// The store's row for a record: indexed columns plus the whole record as JSON.
 pub fn to_row(emergency: &Emergency, updated_at: Timestamp) -> anyhow::Result<EmergencyRow> {
     Ok(EmergencyRow {
-        id: emergency.id.to_string(),
+        id: emergency.id.clone(),
         declared_at: emergency.declared_at,
         author: emergency.author.to_string(),
         drill: emergency.drill,
@@ -80,7 +80,7 @@ pub fn incident(text: &str) -> Result<IncidentId, Failure> {
 
 /// Loads a record, or says how to find the right id.
 pub async fn load(store: &impl Store, id: &IncidentId) -> Result<Emergency, Failure> {
-    match store.emergency(id.as_str()).await? {
+    match store.emergency(id).await? {
         Some(row) => from_row(&row).map_err(Failure::error),
         None => Err(Failure::error(anyhow::anyhow!(
             "there is no emergency {id}; `fixlane list` shows the active ones, `fixlane declare` records a new one"
@@ -92,9 +92,9 @@ pub async fn load(store: &impl Store, id: &IncidentId) -> Result<Emergency, Fail
 /// segment that the store knows.
 pub async fn for_branch(store: &impl Store, branch: &str) -> Result<Option<Emergency>, Failure> {
     for candidate in fixlane_core::lane::incident_candidates(branch) {
-        if IncidentId::parse(&candidate).is_err() {
+        let Ok(candidate) = IncidentId::parse(&candidate) else {
             continue;
-        }
+        };
         if let Some(row) = store.emergency(&candidate).await? {
             return Ok(Some(from_row(&row).map_err(Failure::error)?));
         }
@@ -142,7 +142,7 @@ pub async fn for_run(
     branch: Option<&str>,
 ) -> Result<Result<Emergency, String>, Failure> {
     let found = match (incident, branch) {
-        (Some(id), _) => match store.emergency(id.as_str()).await? {
+        (Some(id), _) => match store.emergency(id).await? {
             Some(row) => Some(from_row(&row).map_err(Failure::error)?),
             None => None,
         },
@@ -188,7 +188,7 @@ pub async fn record_fix_ready(
     ready_at: Timestamp,
 ) -> Result<(), Failure> {
     let updated = store
-        .update_emergency(actor, id.as_str(), "fix-ready", |row| {
+        .update_emergency(actor, id, "fix-ready", |row| {
             let mut emergency = from_row(&row)?;
             let owed = emergency.record_ready_run(plan, rev, run_id, ready_at, actor)?;
             let details = serde_json::json!({

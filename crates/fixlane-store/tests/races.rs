@@ -105,7 +105,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                 declarations: past
                     .iter()
                     .map(|declaration| PastDeclaration {
-                        id: declaration.id.clone(),
+                        id: declaration.id.to_string(),
                         author: declaration.author.clone(),
                         declared_at: declaration.declared_at,
                         drill: declaration.drill,
@@ -130,7 +130,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
             let declared = policy::declare(&config, &request, &history)?;
             let emergency = declared.emergency;
             let row = EmergencyRow {
-                id: emergency.id.to_string(),
+                id: emergency.id.clone(),
                 declared_at: emergency.declared_at,
                 author: emergency.author.to_string(),
                 drill: emergency.drill,

@@ -37,7 +37,7 @@ async fn write_history(store: &AnyStore) {
             "alice",
             &NewRun {
                 run_id: "run-1".to_owned(),
-                rev: "abc".to_owned(),
+                rev: fixlane_core::Rev::parse("abc").unwrap(),
                 branch: Some("main".to_owned()),
                 lane: "normal".to_owned(),
                 emergency: false,

@@ -15,9 +15,10 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Instant;
 
+use fixlane_core::{GateName, IncidentId, Rev, Tier, Verdict};
 use fixlane_store::{
     AnyStore, CanaryEventRecord, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewCanary,
-    NewRun, PastDeclaration, RateReview, Store, StoreError,
+    NewRun, PastDeclaration, RateReview, Store, StoreError, StoredGateState,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -121,6 +122,7 @@ on_both_databases!(
     missing_head_fails_closed,
     concurrent_appends_form_one_chain,
     failed_audit_write_leaves_no_record,
+    foreign_column_text_is_named_on_read,
     many_gate_batches_stay_fast,
     config_changes_are_logged_once_each,
     emergency_declare_round_trip,
@@ -145,14 +147,22 @@ fn time(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
+fn rev(text: &str) -> Rev {
+    Rev::parse(text).unwrap()
+}
+
+fn inc(text: &str) -> IncidentId {
+    IncidentId::parse(text).unwrap()
+}
+
 fn new_run(run_id: &str, rev: &str, lane: &str, started_at: &str) -> NewRun {
     NewRun {
         run_id: run_id.into(),
-        rev: rev.into(),
+        rev: self::rev(rev),
         branch: Some("hotfix/INC-2026-05-20-001-fix-payment-timeout".into()),
         lane: lane.into(),
         emergency: lane == "hotfix",
-        incident: (lane == "hotfix").then(|| "INC-2026-05-20-001".into()),
+        incident: (lane == "hotfix").then(|| inc("INC-2026-05-20-001")),
         started_at: time(started_at),
         plan: json!({"gates": ["build", "unit"], "lane": lane, "weights": [0.5, 1e-7]}),
         runner: None,
@@ -161,9 +171,9 @@ fn new_run(run_id: &str, rev: &str, lane: &str, started_at: &str) -> NewRun {
 
 fn gate(name: &str, tier: &str, state: &str, exit_code: Option<i32>) -> GateRecord {
     GateRecord {
-        gate: name.into(),
-        tier: tier.into(),
-        state: state.into(),
+        gate: GateName::parse(name).unwrap(),
+        tier: Tier::parse(tier).unwrap(),
+        state: StoredGateState::parse(state).unwrap(),
         detail: (state == "skipped").then(|| "lane hotfix skips it".into()),
         exit_code,
         duration_ms: exit_code.map(|_| 1234),
@@ -215,7 +225,7 @@ async fn run_round_trip(db: TestDb) {
         .record_gates("alice", "run-1", std::slice::from_ref(&unit))
         .await
         .unwrap();
-    unit.state = "passed".into();
+    unit.state = StoredGateState::Passed;
     unit.exit_code = Some(0);
     unit.finished_at = Timestamp::new(1_800_000_001, 0).unwrap();
     store
@@ -226,7 +236,7 @@ async fn run_round_trip(db: TestDb) {
     let reasons = vec!["every critical gate passed".to_owned()];
     let finished_at = time("2026-11-25T10:05:00.000000001Z");
     let verdict = store
-        .finish_run("alice", "run-1", "ready", &reasons, finished_at)
+        .finish_run("alice", "run-1", Verdict::Ready, &reasons, finished_at)
         .await
         .unwrap();
     assert_eq!(verdict.action, "run-verdict");
@@ -235,16 +245,23 @@ async fn run_round_trip(db: TestDb) {
     assert_eq!(verdict.details["lane"], "hotfix");
     assert_eq!(verdict.details["reasons"], json!(reasons));
 
-    let latest = store.latest_run("abc123", None).await.unwrap().unwrap();
+    let latest = store
+        .latest_run(&rev("abc123"), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.run_id, "run-1");
     assert_eq!(latest.rev, run.rev);
     assert_eq!(latest.branch, run.branch);
     assert_eq!(latest.lane, "hotfix");
     assert!(latest.emergency);
-    assert_eq!(latest.incident.as_deref(), Some("INC-2026-05-20-001"));
+    assert_eq!(
+        latest.incident.as_ref().map(IncidentId::as_str),
+        Some("INC-2026-05-20-001")
+    );
     assert_eq!(latest.started_at, run.started_at);
     assert_eq!(latest.finished_at, Some(finished_at));
-    assert_eq!(latest.verdict.as_deref(), Some("ready"));
+    assert_eq!(latest.verdict, Some(Verdict::Ready));
     assert_eq!(latest.reasons, reasons);
     assert_eq!(latest.plan, run.plan);
     let mut expected = first.clone();
@@ -260,23 +277,33 @@ async fn run_round_trip(db: TestDb) {
         )
         .await
         .unwrap();
-    let newest = store.latest_run("abc123", None).await.unwrap().unwrap();
+    let newest = store
+        .latest_run(&rev("abc123"), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(newest.run_id, "run-2");
     assert!(!newest.emergency);
     let hotfix = store
-        .latest_run("abc123", Some("hotfix"))
+        .latest_run(&rev("abc123"), Some("hotfix"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(hotfix.run_id, "run-1");
     assert!(
         store
-            .latest_run("abc123", Some("other"))
+            .latest_run(&rev("abc123"), Some("other"))
             .await
             .unwrap()
             .is_none()
     );
-    assert!(store.latest_run("def456", None).await.unwrap().is_none());
+    assert!(
+        store
+            .latest_run(&rev("def456"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.run("nope").await.unwrap().is_none());
 
     let actions: Vec<String> = store
@@ -324,30 +351,10 @@ async fn invalid_input_writes_nothing(db: TestDb) {
         )
         .await;
     assert!(matches!(unknown, Err(StoreError::UnknownRun { .. })));
-    let bad_state = store
-        .record_gates(
-            "alice",
-            "run-1",
-            &[
-                gate("build", "critical", "passed", Some(0)),
-                gate("unit", "required", "exploded", None),
-            ],
-        )
-        .await;
-    let Err(error @ StoreError::Invalid { .. }) = bad_state else {
-        panic!("expected Invalid, got {bad_state:?}");
-    };
-    assert!(error.to_string().contains("exploded"), "{error}");
-    let bad_tier = store
-        .record_gates("alice", "run-1", &[gate("b", "vital", "passed", Some(0))])
-        .await;
-    assert!(matches!(bad_tier, Err(StoreError::Invalid { .. })));
-    let bad_verdict = store
-        .finish_run("alice", "run-1", "purple", &[], Timestamp::now())
-        .await;
-    assert!(matches!(bad_verdict, Err(StoreError::Invalid { .. })));
+    // A wrong tier, gate state or verdict cannot be written: they are typed (see
+    // `foreign_column_text_is_named_on_read` for one written behind the store's back).
     let unknown_finish = store
-        .finish_run("alice", "run-9", "green", &[], Timestamp::now())
+        .finish_run("alice", "run-9", Verdict::Green, &[], Timestamp::now())
         .await;
     assert!(matches!(unknown_finish, Err(StoreError::UnknownRun { .. })));
     let no_actor = store.append_audit(" ", "x", json!({})).await;
@@ -578,7 +585,7 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
         "{error}"
     );
     assert!(store.run("run-1").await.unwrap().is_none());
-    assert!(store.latest_run("abc", None).await.unwrap().is_none());
+    assert!(store.latest_run(&rev("abc"), None).await.unwrap().is_none());
     assert!(store.audit_entries().await.unwrap().is_empty());
     assert_eq!(store.audit_head().await.unwrap(), None);
 
@@ -617,7 +624,7 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
         .finish_run(
             "alice",
             "run-1",
-            "blocked",
+            Verdict::Blocked,
             &["refuse-me".to_owned()],
             Timestamp::now(),
         )
@@ -631,6 +638,50 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
     assert_eq!(run.verdict, None);
     assert!(run.reasons.is_empty());
     assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+/// Revs, ids and gate names are typed, so no caller can write a malformed one; text written into
+/// their columns behind the store's back is named when read, not handed on. (Tiers, gate states
+/// and verdicts are typed too, and their columns' CHECK constraints refuse other text.)
+async fn foreign_column_text_is_named_on_read(db: TestDb) {
+    let store = &db.store;
+    store
+        .start_run(
+            "alice",
+            &new_run("run-1", "abc", "normal", "2026-11-25T10:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .record_gates(
+            "alice",
+            "run-1",
+            &[gate("build", "critical", "passed", Some(0))],
+        )
+        .await
+        .unwrap();
+    for (tamper, named) in [
+        ("UPDATE runs SET rev = 'main'", "`main`"),
+        ("UPDATE runs SET rev = 'abc', incident = 'INC 1'", "`INC 1`"),
+        (
+            "UPDATE runs SET incident = NULL; UPDATE gate_results SET gate = 'a gate'",
+            "`a gate`",
+        ),
+    ] {
+        db.exec_both(tamper).await;
+        let read = store.run("run-1").await;
+        let Err(error @ StoreError::Corrupt { .. }) = read else {
+            panic!("{tamper}: expected Corrupt, got {read:?}");
+        };
+        assert!(error.to_string().contains(named), "{tamper}: {error}");
+    }
+    db.exec_both("UPDATE gate_results SET gate = 'build'").await;
+    let run = store.run("run-1").await.unwrap().unwrap();
+    assert_eq!(run.rev, rev("abc"));
+    assert_eq!(run.incident, None);
+    assert_eq!(run.gates[0].gate.as_str(), "build");
+    assert_eq!(run.gates[0].tier, Tier::Critical);
+    assert_eq!(run.gates[0].state, StoredGateState::Passed);
 }
 
 async fn many_gate_batches_stay_fast(db: TestDb) {
@@ -755,7 +806,7 @@ async fn config_changes_are_logged_once_each(db: TestDb) {
 
 fn emergency(id: &str, declared_at: &str, author: &str, drill: bool) -> EmergencyRow {
     EmergencyRow {
-        id: id.into(),
+        id: inc(id),
         declared_at: time(declared_at),
         author: author.into(),
         drill,
@@ -788,7 +839,7 @@ async fn declare(store: &AnyStore, row: EmergencyRow) -> (EmergencyRow, fixlane_
 
 async fn emergency_declare_round_trip(db: TestDb) {
     let store = &db.store;
-    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergency(&inc("INC-1")).await.unwrap().is_none());
     assert!(store.emergencies().await.unwrap().is_empty());
     let row = emergency("INC-1", "2026-05-20T10:00:00.123456789Z", "alice", false);
     let since = time("2026-05-19T10:00:00Z");
@@ -814,7 +865,7 @@ async fn emergency_declare_round_trip(db: TestDb) {
     assert_eq!(entry.actor, "alice");
     assert_eq!(entry.details, json!({"id": "INC-1", "severity": "P1"}));
 
-    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    let read = store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     assert_eq!(read, expected);
     assert_eq!(
         read.document["weights"],
@@ -835,7 +886,7 @@ async fn emergency_declare_round_trip(db: TestDb) {
     assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
     // Another process or replica reads the same record.
     let other = db.reopen().await;
-    assert_eq!(other.emergency("INC-1").await.unwrap().unwrap(), read);
+    assert_eq!(other.emergency(&inc("INC-1")).await.unwrap().unwrap(), read);
 }
 
 async fn duplicate_emergency_is_refused(db: TestDb) {
@@ -860,12 +911,16 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     assert!(message.contains("INC-1"), "{message}");
     assert!(message.contains("fixlane show INC-1"), "{message}");
     assert!(message.contains("another id"), "{message}");
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), original);
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        original
+    );
     assert_eq!(store.emergencies().await.unwrap().len(), 1);
     assert_eq!(store.audit_entries().await.unwrap().len(), 1);
 
-    // Empty ids and actors are refused before anything is written.
-    let blank = emergency(" ", "2026-05-20T12:00:00Z", "carol", false);
+    // Empty authors, actions and actors are refused before anything is written (an id is an
+    // `IncidentId`, never empty).
+    let blank = emergency("INC-3", "2026-05-20T12:00:00Z", " ", false);
     let refused = store
         .declare_emergency("carol", since, move |_, _, _| {
             Ok::<_, String>((blank, json!({})))
@@ -884,7 +939,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
         "{refused:?}"
     );
     let refused = store
-        .update_emergency("", "INC-1", "approve", |row| {
+        .update_emergency("", &inc("INC-1"), "approve", |row| {
             Ok::<_, String>((row, json!({})))
         })
         .await;
@@ -893,7 +948,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
         "{refused:?}"
     );
     let refused = store
-        .update_emergency("carol", "", "approve", |row| {
+        .update_emergency("carol", &inc("INC-1"), " ", |row| {
             Ok::<_, String>((row, json!({})))
         })
         .await;
@@ -917,7 +972,7 @@ async fn refused_declaration_writes_nothing(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(outcome, Err("P2: the normal pipeline".to_owned()));
-    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergency(&inc("INC-1")).await.unwrap().is_none());
     assert!(store.emergencies().await.unwrap().is_empty());
     assert!(store.audit_entries().await.unwrap().is_empty());
     assert_eq!(store.audit_head().await.unwrap(), None);
@@ -977,13 +1032,13 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
         past,
         vec![
             PastDeclaration {
-                id: "INC-2".into(),
+                id: inc("INC-2"),
                 author: "bob".into(),
                 declared_at: time("2026-05-10T10:00:00Z"),
                 drill: true,
             },
             PastDeclaration {
-                id: "INC-3".into(),
+                id: inc("INC-3"),
                 author: "carol".into(),
                 declared_at: time("2026-05-20T10:00:00Z"),
                 drill: false,
@@ -1015,7 +1070,7 @@ async fn emergency_update_round_trip(db: TestDb) {
     .await;
     let approved_at = time("2026-05-20T10:05:00.5Z");
     let (changed, entry) = store
-        .update_emergency("carol", "INC-1", "approve", move |mut row| {
+        .update_emergency("carol", &inc("INC-1"), "approve", move |mut row| {
             assert_eq!(row.state, "declared");
             row.state = "approved".into();
             row.updated_at = approved_at;
@@ -1035,7 +1090,7 @@ async fn emergency_update_round_trip(db: TestDb) {
     assert_eq!(entry.action, "approve");
     assert_eq!(entry.actor, "carol");
     assert_eq!(entry.details, json!({"id": "INC-1", "by": "carol"}));
-    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    let read = store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     assert_eq!(read, changed);
     assert_eq!(
         read.document["approvals"],
@@ -1046,8 +1101,8 @@ async fn emergency_update_round_trip(db: TestDb) {
 
     // The id never changes.
     let renamed = store
-        .update_emergency("carol", "INC-1", "approve", |mut row| {
-            row.id = "INC-9".into();
+        .update_emergency("carol", &inc("INC-1"), "approve", |mut row| {
+            row.id = inc("INC-9");
             Ok::<_, String>((row, json!({})))
         })
         .await;
@@ -1055,8 +1110,11 @@ async fn emergency_update_round_trip(db: TestDb) {
         matches!(renamed, Err(StoreError::Invalid { .. })),
         "{renamed:?}"
     );
-    assert!(store.emergency("INC-9").await.unwrap().is_none());
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), changed);
+    assert!(store.emergency(&inc("INC-9")).await.unwrap().is_none());
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        changed
+    );
     assert_eq!(store.audit_entries().await.unwrap().len(), 2);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
 }
@@ -1064,7 +1122,7 @@ async fn emergency_update_round_trip(db: TestDb) {
 async fn update_of_missing_emergency_is_none(db: TestDb) {
     let store = &db.store;
     let outcome = store
-        .update_emergency("carol", "INC-404", "approve", |row| {
+        .update_emergency("carol", &inc("INC-404"), "approve", |row| {
             Ok::<_, String>((row, json!({})))
         })
         .await
@@ -1082,7 +1140,7 @@ async fn refused_change_writes_nothing(db: TestDb) {
     )
     .await;
     let outcome = store
-        .update_emergency("alice", "INC-1", "approve", |mut row| {
+        .update_emergency("alice", &inc("INC-1"), "approve", |mut row| {
             row.state = "approved".into();
             drop(row);
             Err::<(EmergencyRow, serde_json::Value), _>("alice cannot approve her own".to_owned())
@@ -1091,7 +1149,10 @@ async fn refused_change_writes_nothing(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(outcome, Err("alice cannot approve her own".to_owned()));
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), declared);
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        declared
+    );
     assert_eq!(store.audit_entries().await.unwrap().len(), 1);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
 }
@@ -1114,7 +1175,7 @@ async fn concurrent_updates_lose_nothing(db: TestDb) {
             store
                 .update_emergency(
                     &format!("writer-{task}"),
-                    "INC-1",
+                    &inc("INC-1"),
                     "note",
                     move |mut row| {
                         row.document["log"]
@@ -1133,7 +1194,7 @@ async fn concurrent_updates_lose_nothing(db: TestDb) {
     for handle in handles {
         handle.await.unwrap();
     }
-    let row = db.store.emergency("INC-1").await.unwrap().unwrap();
+    let row = db.store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     let mut log: Vec<i64> = row.document["log"]
         .as_array()
         .unwrap()
@@ -1251,7 +1312,7 @@ async fn rate_reviews_round_trip(db: TestDb) {
 fn new_canary(id: &str, incident: Option<&str>, started_at: &str) -> NewCanary {
     NewCanary {
         id: id.into(),
-        incident: incident.map(str::to_owned),
+        incident: incident.map(inc),
         rev: "abc123".into(),
         profile: "web-standard".into(),
         started_at: time(started_at),
@@ -1404,7 +1465,10 @@ async fn canary_round_trip(db: TestDb) {
     let record = db.reopen().await.canary("can-1").await.unwrap().unwrap();
     let expected_canary = new_canary("can-1", Some(incident), "2026-05-20T10:00:00Z");
     assert_eq!(record.id, "can-1");
-    assert_eq!(record.incident.as_deref(), Some(incident));
+    assert_eq!(
+        record.incident.as_ref().map(IncidentId::as_str),
+        Some(incident)
+    );
     assert_eq!(record.rev, "abc123");
     assert_eq!(record.profile, "web-standard");
     assert_eq!(record.started_at, expected_canary.started_at);
@@ -1750,14 +1814,20 @@ async fn canaries_of_lists_newest_first(db: TestDb) {
         .finish_canary("bob", "can-b", "promoted", time("2026-05-20T11:30:00Z"))
         .await
         .unwrap();
-    let listed = store.canaries_of(incident).await.unwrap();
+    let listed = store.canaries_of(&inc(incident)).await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|canary| canary.id.as_str()).collect();
     assert_eq!(ids, ["can-c", "can-b", "can-a"]);
     assert!(listed.iter().all(|canary| canary.events.is_empty()));
     assert_eq!(listed[1].outcome.as_deref(), Some("promoted"));
     assert_eq!(listed[1].finished_at, Some(time("2026-05-20T11:30:00Z")));
     assert_eq!(listed[0].started_at, time("2026-05-20T12:00:00.5Z"));
-    assert!(store.canaries_of("INC-none").await.unwrap().is_empty());
+    assert!(
+        store
+            .canaries_of(&inc("INC-none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.verify_audit().await.unwrap(), Ok(7));
 }
 
@@ -1780,7 +1850,7 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
         .finish_run(
             "bob",
             "run-done",
-            "green",
+            Verdict::Green,
             &[],
             time("2026-12-01T16:02:00Z"),
         )
@@ -1810,7 +1880,7 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
     );
     assert_eq!(written[0].action, "run-abandoned");
     let stored = db.store.run("run-killed").await.unwrap().unwrap();
-    assert_eq!(stored.verdict.as_deref(), Some("blocked"));
+    assert_eq!(stored.verdict, Some(Verdict::Blocked));
     assert_eq!(stored.abandoned_at, Some(at));
     assert_eq!(stored.reasons, vec![why.to_owned()]);
     assert!(db.store.unfinished_runs().await.unwrap().is_empty());

@@ -19,7 +19,7 @@ pub fn approve(context: &Context, arguments: &ApproveArgs) -> CommandResult {
     let emergency = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         let updated = store
-            .update_emergency(person.as_str(), id.as_str(), "approve", |row| {
+            .update_emergency(person.as_str(), &id, "approve", |row| {
                 let mut emergency = records::from_row(&row)?;
                 let approval =
                     policy::approve(&config, &emergency, &person, arguments.role.as_deref(), now)?;

@@ -34,7 +34,7 @@ pub fn bypass(context: &Context, arguments: &BypassArgs) -> CommandResult {
     settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         let updated = store
-            .update_emergency(person.as_str(), id.as_str(), "bypass", |row| {
+            .update_emergency(person.as_str(), &id, "bypass", |row| {
                 let mut emergency = records::from_row(&row)?;
                 let bypass = policy::bypass(
                     &config,

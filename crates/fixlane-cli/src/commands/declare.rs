@@ -37,7 +37,7 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
                     declarations: past
                         .iter()
                         .map(|declaration| PastDeclaration {
-                            id: declaration.id.clone(),
+                            id: declaration.id.to_string(),
                             author: declaration.author.clone(),
                             declared_at: declaration.declared_at,
                             drill: declaration.drill,

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Context as _;
 use fixlane_core::plan::{GateAction, Plan};
 use fixlane_core::verdict::{self, EmergencyStanding, GateState, RunTerms, VerdictReport};
-use fixlane_core::{Outcome, Verdict};
+use fixlane_core::{Outcome, Rev, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
@@ -37,8 +37,8 @@ pub fn recompute(
         let recorded = run
             .gates
             .iter()
-            .find(|record| record.gate == gate.name.as_str())
-            .and_then(|record| record::gate_state(&record.state, record.detail.as_deref()));
+            .find(|record| record.gate == gate.name)
+            .and_then(|record| record::gate_state(record.state, record.detail.as_deref()));
         let state = match (&gate.action, recorded) {
             (_, Some(state)) => state,
             (GateAction::Skip(reason), None) => GateState::Skipped {
@@ -77,9 +77,11 @@ fn ask_for_short_hash(short: &str) -> Result<bool, Failure> {
 }
 
 pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
-    let rev = context
-        .repo
-        .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    let rev = Rev::parse(
+        &context
+            .repo
+            .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?,
+    )?;
     settings::runtime()?.block_on(async {
         // Only a confirmed acceptance writes (its audit entry); a plain verdict just reads.
         let store = if arguments.confirm_while_running == 0 {
@@ -90,7 +92,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         let Some(run) = store.latest_run(&rev, arguments.lane.as_deref()).await? else {
             return Err(Failure::error(anyhow::anyhow!(
                 "no run of {} is recorded{}; run `fixlane run` first",
-                lines::short(&rev),
+                rev.short(),
                 arguments
                     .lane
                     .as_ref()
@@ -101,7 +103,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         // The emergency's standing as of now: an approval after the run counts.
         let (standing, missing) = if run.emergency {
             let config = context.load_config()?;
-            let incident = run.incident.as_deref().map(records::incident).transpose()?;
+            let incident = run.incident.clone();
             match records::for_run(&store, &config, incident.as_ref(), run.branch.as_deref())
                 .await?
             {
@@ -132,7 +134,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 lines::verdict_line("verdict:", report.verdict, &report.reasons),
                 run.run_id,
                 run.lane,
-                lines::short(&rev)
+                rev.short()
             );
             if let Some(why) = &abandoned {
                 println!("{why}; run `fixlane run` again");
@@ -150,7 +152,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 ),
             });
         }
-        let short = rev.get(..7).unwrap_or(&rev).to_owned();
+        let short = rev.abbrev(7).to_owned();
         if std::io::stdin().is_terminal() && !ask_for_short_hash(&short)? {
             return Err(Failure {
                 code: ExitCode::for_verdict(report.verdict),

@@ -52,7 +52,7 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
                 person.as_str(),
                 &NewCanary {
                     id: verify_id.clone(),
-                    incident: Some(id.to_string()),
+                    incident: Some(id.clone()),
                     rev: emergency.branch.clone(),
                     profile: format!("verify {}", arguments.check),
                     started_at: Timestamp::now(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use fixlane_core::emergency::Emergency;
-use fixlane_core::{RunEvent, Verdict};
+use fixlane_core::{Rev, RunEvent, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_runner::liveness::RunnerIdentity;
 use fixlane_runner::run::RunSettings;
@@ -113,11 +113,11 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
     };
     let new_run = NewRun {
         run_id: run_id.clone(),
-        rev: resolved.rev.clone(),
+        rev: Rev::parse(&resolved.rev)?,
         branch: resolved.branch.clone(),
         lane: resolved.plan.lane.to_string(),
         emergency: resolved.plan.emergency,
-        incident: resolved.incident.as_ref().map(ToString::to_string),
+        incident: resolved.incident.clone(),
         started_at: jiff::Timestamp::now(),
         plan: serde_json::json!({
             "plan": &resolved.plan,
