@@ -2,7 +2,7 @@
 //! (`SELECT … FOR UPDATE`), which serializes writers across every replica.
 //!
 //! This module connects (writable, or read-only for an auditor) and says how `PostgreSQL`
-//! begins transactions; the store's SQL is [`crate::sql`], shared with `SQLite`.
+//! begins transactions; the store's SQL is [`crate::SqlStore`], shared with `SQLite`.
 
 use std::time::Duration;
 

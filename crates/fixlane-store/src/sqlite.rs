@@ -2,7 +2,7 @@
 //! so several processes on one file never fork the audit chain.
 //!
 //! This module opens the file (writable, or read-only for an auditor) and says how `SQLite`
-//! begins transactions; the store's SQL is [`crate::sql`], shared with `PostgreSQL`.
+//! begins transactions; the store's SQL is [`crate::SqlStore`], shared with `PostgreSQL`.
 
 use std::path::Path;
 use std::time::Duration;
