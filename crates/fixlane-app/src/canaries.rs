@@ -45,10 +45,7 @@ fn kind(event: &CanaryEvent) -> String {
 impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
     /// Records the start of `canary` by `actor` and returns its recorder.
     pub async fn start(store: &'a S, actor: &str, canary: NewCanary) -> Result<Self, AppError> {
-        let incident = canary
-            .incident
-            .as_deref()
-            .and_then(|id| IncidentId::parse(id).ok());
+        let incident = canary.incident.clone();
         store.start_canary(actor, &canary).await?;
         Ok(Self {
             store,
@@ -69,21 +66,16 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
         let Some(id) = &self.incident else {
             return Ok(());
         };
-        let name = AuditAction::EmergencyUnchanged(EmergencyUnchanged {
-            state,
-            unchanged: true,
-        })
-        .name();
         let updated = self
             .store
-            .update_emergency(&self.actor, id.as_str(), name, |row| {
+            .update_emergency(&self.actor, id, |row| {
                 let mut emergency = from_row(&row)?;
                 let action = if emergency.state == state {
                     let action = AuditAction::EmergencyUnchanged(EmergencyUnchanged {
                         state,
                         unchanged: true,
                     });
-                    return Ok((row, details(&action)?));
+                    return Ok((row, action));
                 } else {
                     emergency.transition(state, at, &self.actor, note.clone())?;
                     AuditAction::EmergencyMoved(EmergencyMoved {
@@ -93,7 +85,7 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
                         note: note.clone(),
                     })
                 };
-                Ok::<_, AppError>((to_row(&emergency, Timestamp::now())?, details(&action)?))
+                Ok::<_, AppError>((to_row(&emergency, Timestamp::now())?, action))
             })
             .await?;
         match updated {
@@ -171,13 +163,6 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
     }
 }
 
-fn details(action: &AuditAction) -> Result<serde_json::Value, AppError> {
-    action.details().map_err(|source| AppError::Encode {
-        what: "the audit details",
-        source,
-    })
-}
-
 impl<'a, S: Store + Sync> App<'a, S> {
     /// Starts verifying the symptom of `id` after its canary promoted or rolled back: the
     /// verification is recorded like a canary run, under `verification_id`.
@@ -197,7 +182,7 @@ impl<'a, S: Store + Sync> App<'a, S> {
             person.as_str(),
             NewCanary {
                 id: verification_id,
-                incident: Some(id.to_string()),
+                incident: Some(id.clone()),
                 rev: emergency.branch.clone(),
                 profile: format!("verify {check}"),
                 started_at: Timestamp::now(),

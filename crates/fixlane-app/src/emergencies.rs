@@ -46,15 +46,8 @@ pub struct ApproveOutcome {
     pub missing: Vec<Vec<String>>,
 }
 
-/// The audit details of a change and the row to write, or why not.
-type Change = Result<(EmergencyRow, serde_json::Value), AppError>;
-
-fn details(action: &AuditAction) -> Result<serde_json::Value, AppError> {
-    action.details().map_err(|source| AppError::Encode {
-        what: "the audit details",
-        source,
-    })
-}
+/// The row to write and its audit action, or why not.
+type Change = Result<(EmergencyRow, AuditAction), AppError>;
 
 impl<S: Store + Sync> App<'_, S> {
     /// Declares an emergency by `author`, past pre-flight, eligibility and the rate limits.
@@ -74,7 +67,7 @@ impl<S: Store + Sync> App<'_, S> {
                     declarations: past
                         .iter()
                         .map(|declaration| PastDeclaration {
-                            id: declaration.id.clone(),
+                            id: declaration.id.to_string(),
                             author: declaration.author.clone(),
                             declared_at: declaration.declared_at,
                             drill: declaration.drill,
@@ -99,7 +92,7 @@ impl<S: Store + Sync> App<'_, S> {
                 let declared = policy::declare(config, &request, &history)?;
                 let action =
                     AuditAction::Declare(Declared::of(&declared.emergency, &declared.warnings));
-                Ok((to_row(&declared.emergency, now)?, details(&action)?))
+                Ok((to_row(&declared.emergency, now)?, action))
             })
             .await?;
         let (row, _) = decided?;
@@ -118,14 +111,14 @@ impl<S: Store + Sync> App<'_, S> {
         let config = self.config;
         let updated = self
             .store
-            .update_emergency(person.as_str(), id.as_str(), "approve", |row| -> Change {
+            .update_emergency(person.as_str(), id, |row| -> Change {
                 let mut emergency = from_row(&row)?;
                 let approval = policy::approve(config, &emergency, person, role, at)?;
                 let given = approval.clone();
                 policy::apply_approval(config, &mut emergency, approval)?;
                 let action =
                     AuditAction::Approve(Approved::of(&emergency.id, &given, emergency.state));
-                Ok((to_row(&emergency, at)?, details(&action)?))
+                Ok((to_row(&emergency, at)?, action))
             })
             .await?;
         let (row, _) = updated.ok_or_else(|| AppError::NoSuchEmergency(id.clone()))??;
@@ -146,7 +139,7 @@ impl<S: Store + Sync> App<'_, S> {
         let config = self.config;
         let updated = self
             .store
-            .update_emergency(person.as_str(), id.as_str(), "bypass", |row| -> Change {
+            .update_emergency(person.as_str(), id, |row| -> Change {
                 let mut emergency = from_row(&row)?;
                 let bypass = policy::bypass(
                     config,
@@ -159,7 +152,7 @@ impl<S: Store + Sync> App<'_, S> {
                 )?;
                 let action = AuditAction::Bypass(Bypassed::of(&emergency.id, &bypass));
                 policy::apply_bypass(&mut emergency, bypass)?;
-                Ok((to_row(&emergency, at)?, details(&action)?))
+                Ok((to_row(&emergency, at)?, action))
             })
             .await?;
         let (row, _) = updated.ok_or_else(|| AppError::NoSuchEmergency(id.clone()))??;

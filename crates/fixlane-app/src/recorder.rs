@@ -5,9 +5,9 @@
 //! Runs and canaries differ only in what a batch becomes (gate results and a verdict; canary
 //! events and emergency moves), so both drain their channel through [`next_batch`].
 
-use fixlane_core::RunEvent;
 use fixlane_core::policy_change::Weakening;
-use fixlane_store::{AnyStore, GateRecord, NewRun, Store, StoreLocation};
+use fixlane_core::{GateName, RunEvent, Tier};
+use fixlane_store::{AnyStore, GateRecord, NewRun, Store, StoreLocation, StoredGateState};
 use tokio::sync::{mpsc, watch};
 
 use crate::AppError;
@@ -45,18 +45,17 @@ pub async fn next_batch<E>(
 
 /// The store's row for a gate event, or `None` for events that are not a gate's result.
 pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
-    let record =
-        |gate: &fixlane_core::GateName, tier: fixlane_core::Tier, at, state: &str| GateRecord {
-            gate: gate.to_string(),
-            tier: tier.as_str().to_owned(),
-            state: state.to_owned(),
-            detail: None,
-            exit_code: None,
-            duration_ms: None,
-            log_path: None,
-            tail: Vec::new(),
-            finished_at: at,
-        };
+    let record = |gate: &GateName, tier: Tier, at, state: StoredGateState| GateRecord {
+        gate: gate.clone(),
+        tier,
+        state,
+        detail: None,
+        exit_code: None,
+        duration_ms: None,
+        log_path: None,
+        tail: Vec::new(),
+        finished_at: at,
+    };
     match event {
         RunEvent::GateFinished {
             at,
@@ -72,7 +71,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             duration_ms: i64::try_from(*duration_ms).ok(),
             log_path: log.clone(),
             tail: tail.clone(),
-            ..record(gate, *tier, *at, outcome_state(*outcome))
+            ..record(gate, *tier, *at, StoredGateState::from(*outcome))
         }),
         RunEvent::GateCancelled {
             at,
@@ -92,7 +91,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             ),
             duration_ms: i64::try_from(*duration_ms).ok(),
             log_path: log.clone(),
-            ..record(gate, *tier, *at, "cancelled")
+            ..record(gate, *tier, *at, StoredGateState::Cancelled)
         }),
         RunEvent::GateSkipped {
             at,
@@ -101,7 +100,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             reason,
         } => Some(GateRecord {
             detail: Some(reason.to_string()),
-            ..record(gate, *tier, *at, "skipped")
+            ..record(gate, *tier, *at, StoredGateState::Skipped)
         }),
         RunEvent::GateNotRun {
             at,
@@ -110,19 +109,9 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             because,
         } => Some(GateRecord {
             detail: Some(because.to_string()),
-            ..record(gate, *tier, *at, "not_run")
+            ..record(gate, *tier, *at, StoredGateState::NotRun)
         }),
         _ => None,
-    }
-}
-
-fn outcome_state(outcome: fixlane_core::Outcome) -> &'static str {
-    use fixlane_core::Outcome;
-    match outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::TimedOut => "timed_out",
-        Outcome::Cancelled => "cancelled",
     }
 }
 
@@ -187,7 +176,7 @@ pub async fn record_run(
                 } = event
                 {
                     store
-                        .finish_run(&actor, &run.run_id, verdict.as_str(), reasons, *at)
+                        .finish_run(&actor, &run.run_id, *verdict, reasons, *at)
                         .await?;
                 }
             }

@@ -11,7 +11,7 @@ use crate::{App, AppError};
 /// The store's row for a record: indexed columns plus the whole record as JSON.
 pub fn to_row(emergency: &Emergency, updated_at: Timestamp) -> Result<EmergencyRow, AppError> {
     Ok(EmergencyRow {
-        id: emergency.id.to_string(),
+        id: emergency.id.clone(),
         declared_at: emergency.declared_at,
         author: emergency.author.to_string(),
         drill: emergency.drill,
@@ -27,7 +27,7 @@ pub fn to_row(emergency: &Emergency, updated_at: Timestamp) -> Result<EmergencyR
 /// The typed record of a stored row.
 pub fn from_row(row: &EmergencyRow) -> Result<Emergency, AppError> {
     serde_json::from_value(row.document.clone()).map_err(|error| AppError::UnreadableRecord {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         why: error.to_string(),
     })
 }
@@ -92,7 +92,7 @@ fn missing_reason(
 
 /// One emergency by id, if the store has it.
 pub async fn find(store: &impl Store, id: &IncidentId) -> Result<Option<Emergency>, AppError> {
-    match store.emergency(id.as_str()).await? {
+    match store.emergency(id).await? {
         Some(row) => Ok(Some(from_row(&row)?)),
         None => Ok(None),
     }

@@ -10,20 +10,13 @@ use fixlane_core::plan::Plan;
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::verdict::GateState;
 use fixlane_core::verdict::{EmergencyStanding, RunProgress, VerdictReport};
-use fixlane_core::{GateName, IncidentId, Outcome};
+use fixlane_core::{GateName, IncidentId};
 use fixlane_runner::liveness::{Liveness, RunnerIdentity};
-use fixlane_store::{AuditEntry, NewRun, RunRecord, Store};
+use fixlane_store::{AuditEntry, NewRun, RunRecord, Store, StoredGateState};
 use jiff::Timestamp;
 
 use crate::AppError;
 use crate::records::{from_row, to_row};
-
-fn details(action: &AuditAction) -> Result<serde_json::Value, AppError> {
-    action.details().map_err(|source| AppError::Encode {
-        what: "the audit details",
-        source,
-    })
-}
 
 /// Appends a standalone audited action.
 pub async fn append(
@@ -31,9 +24,7 @@ pub async fn append(
     actor: &str,
     action: &AuditAction,
 ) -> Result<AuditEntry, AppError> {
-    Ok(store
-        .append_audit(actor, action.name(), details(action)?)
-        .await?)
+    Ok(store.append_audit(actor, action).await?)
 }
 
 /// The config file a run read, as shown, and the SHA-256 of its text.
@@ -59,7 +50,7 @@ pub async fn start_run(
     if !weakenings.is_empty() {
         let action = AuditAction::PolicyWeakened(PolicyWeakened {
             run_id: run.run_id.clone(),
-            rev: run.rev.clone(),
+            rev: run.rev.to_string(),
             lane: run.lane.clone(),
             base: run.plan.get("base").cloned(),
             file: config.file.clone(),
@@ -115,7 +106,7 @@ pub async fn abandon_dead_runs(
         {
             abandoned.push(AbandonedRun {
                 run_id: run.run_id,
-                rev: run.rev,
+                rev: run.rev.to_string(),
                 lane: run.lane,
                 why,
             });
@@ -126,24 +117,15 @@ pub async fn abandon_dead_runs(
 
 /// The state a stored gate result stands for, for recomputing a verdict from the store. `None`
 /// for a skip, which the plan already says.
-pub fn gate_state(state: &str, detail: Option<&str>) -> Option<GateState> {
+pub fn gate_state(state: StoredGateState, detail: Option<&str>) -> Option<GateState> {
     Some(match state {
-        "passed" => GateState::Finished {
-            outcome: Outcome::Passed,
-        },
-        "failed" => GateState::Finished {
-            outcome: Outcome::Failed,
-        },
-        "timed_out" => GateState::Finished {
-            outcome: Outcome::TimedOut,
-        },
-        "cancelled" => GateState::Finished {
-            outcome: Outcome::Cancelled,
-        },
-        "not_run" => GateState::NotRun {
+        StoredGateState::NotRun => GateState::NotRun {
             because: GateName::parse(detail.unwrap_or("unknown")).ok()?,
         },
-        _ => return None,
+        StoredGateState::Skipped => return None,
+        finished => GateState::Finished {
+            outcome: finished.outcome()?,
+        },
     })
 }
 
@@ -176,8 +158,8 @@ pub fn recorded_verdict(
     let recorded = |gate: &GateName| {
         run.gates
             .iter()
-            .find(|record| record.gate == gate.as_str())
-            .and_then(|record| gate_state(&record.state, record.detail.as_deref()))
+            .find(|record| record.gate == *gate)
+            .and_then(|record| gate_state(record.state, record.detail.as_deref()))
     };
     Ok(fixlane_core::verdict::recompute(
         &plan,
@@ -201,7 +183,7 @@ pub async fn mark_fix_ready(
     ready_at: Timestamp,
 ) -> Result<(), AppError> {
     let updated = store
-        .update_emergency(actor, id.as_str(), "fix-ready", |row| {
+        .update_emergency(actor, id, |row| {
             let mut emergency = from_row(&row)?;
             let owed = emergency.record_ready_run(plan, rev, run_id, ready_at, actor)?;
             let action = AuditAction::FixReady(FixReady {
@@ -211,7 +193,7 @@ pub async fn mark_fix_ready(
                 state: emergency.state,
                 owed: owed.iter().map(|gate| gate.gate.to_string()).collect(),
             });
-            Ok::<_, AppError>((to_row(&emergency, Timestamp::now())?, details(&action)?))
+            Ok::<_, AppError>((to_row(&emergency, Timestamp::now())?, action))
         })
         .await?;
     match updated {
@@ -229,7 +211,7 @@ pub async fn confirm_while_running(
     reasons: &[String],
 ) -> Result<AuditEntry, AppError> {
     let action = AuditAction::ConfirmWhileRunning(ConfirmWhileRunning {
-        rev: run.rev.clone(),
+        rev: run.rev.to_string(),
         run_id: run.run_id.clone(),
         lane: run.lane.clone(),
         reasons: reasons.to_vec(),

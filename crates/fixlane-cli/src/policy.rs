@@ -4,6 +4,7 @@
 //! shown and audited.
 
 use fixlane_core::policy_change::{self, Weakening};
+use fixlane_core::rev::short;
 use fixlane_core::{Config, plural};
 use fixlane_runner::git::Repository;
 
@@ -47,10 +48,6 @@ pub fn config_in_repo(context: &Context) -> Option<String> {
         .map(|part| part.as_os_str().to_string_lossy().into_owned())
         .collect();
     (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-fn short(rev: &str) -> &str {
-    rev.get(..12).unwrap_or(rev)
 }
 
 /// Reads and parses the config at `base` (the text from git, when the caller already has it).

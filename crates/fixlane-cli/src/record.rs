@@ -68,7 +68,7 @@ pub async fn record(
             format!(
                 "the earlier run {} of {} (lane {}) never finished and is now recorded as blocked: {}",
                 run.run_id,
-                crate::report::lines::short(&run.rev),
+                fixlane_core::rev::short(&run.rev),
                 run.lane,
                 run.why
             )

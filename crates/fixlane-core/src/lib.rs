@@ -1,5 +1,5 @@
 //! fixlane's pure core: the config model, tiers and lanes, run plans, verdicts, the `RunEvent`
-//! seam and the audit hash chain.
+//! seam, commit ids and the audit hash chain.
 //!
 //! Nothing in this crate does I/O, spawns, awaits or touches a database: callers hand it data
 //! and it hands back decisions, so every rule here is unit-tested on plain values.
@@ -17,6 +17,7 @@ pub mod names;
 pub mod plan;
 pub mod plural;
 pub mod policy_change;
+pub mod rev;
 pub mod suggest;
 pub mod text;
 pub mod verdict;
@@ -25,4 +26,5 @@ pub use config::model::{Config, Tier};
 pub use duration::Duration;
 pub use event::{Outcome, RunEvent};
 pub use names::{GateName, IncidentId, LaneName, PersonName};
+pub use rev::Rev;
 pub use verdict::Verdict;

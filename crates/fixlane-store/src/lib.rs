@@ -1,11 +1,15 @@
 //! fixlane's records and its tamper-evident audit log, on an embedded `SQLite` file or a shared
 //! `PostgreSQL` database.
 //!
-//! [`open`] picks the backend from a location; [`Store`] is the interface both implement. Every
-//! state change is written in one transaction with its audit entry (fail closed), and audit
-//! appends are serialized across processes and server replicas so the hash chain
+//! [`open`] picks the backend from a location; [`Store`] is the interface, implemented by
+//! [`AnyStore`] (`any.rs`) with the SQL written once for both databases in [`SqlStore`]
+//! (`sql/`), generic over a [`Backend`] (what differs between them: `backend.rs`, `sqlite.rs`,
+//! `postgres.rs`). Every state change is written in one
+//! transaction with its audit entry (fail closed: `sql/write.rs` is the one way state changes),
+//! and audit appends are serialized across processes and server replicas so the hash chain
 //! ([`fixlane_core::audit`]) never forks.
 
+mod any;
 mod backend;
 mod connect;
 pub mod error;
@@ -14,19 +18,23 @@ mod migrations;
 pub mod model;
 pub mod postgres;
 mod schema;
+mod sql;
 pub mod sqlite;
 pub mod store;
 
+pub use any::AnyStore;
+pub use backend::{Backend, ColumnType};
 pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
     CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
-    RateReview, RunRecord, format_time,
+    RateReview, RunRecord, StoredGateState, format_time,
 };
 pub use postgres::PostgresStore;
+pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
-pub use store::{AnyStore, EmergencyWrite, Store};
+pub use store::{EmergencyWrite, Store};
 
 /// Opens the store at `location` and brings its tables up to date: a `PostgreSQL` database, or
 /// a `SQLite` file (created, with its parent directories, when missing).

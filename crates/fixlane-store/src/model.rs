@@ -1,23 +1,86 @@
-//! The records the store keeps: runs, their gate results, and the text encodings shared by both
-//! databases (timestamps, JSON columns).
+//! The records the store keeps (runs and their gate results, emergencies, rate reviews,
+//! canaries), in fixlane-core's types, and the text encodings shared by both databases
+//! (timestamps, JSON columns, a gate's final state).
+//!
+//! Typed fields are checked where they are built, so the store no longer re-checks strings
+//! against copied lists; a column read back that is none of them is
+//! [`StoreError::Corrupt`]. Every column keeps exactly the text it always held.
 
+use fixlane_core::{GateName, IncidentId, Outcome, Rev, Tier, Verdict};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 
-/// The gate tiers the store accepts, as written in `GateRecord::tier`.
-pub const TIERS: [&str; 3] = ["critical", "required", "optional"];
+/// How a gate ended, as the store keeps it in `gate_results.state`: one of the four outcomes of
+/// a gate that ran, or `skipped` / `not_run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredGateState {
+    /// It ran and passed.
+    Passed,
+    /// It ran and failed.
+    Failed,
+    /// It ran past its timeout and was stopped.
+    TimedOut,
+    /// It was stopped (or never started) because the run was cancelled.
+    Cancelled,
+    /// The plan skipped it (the reason is in `detail`).
+    Skipped,
+    /// A gate it needs did not pass (that gate is named in `detail`).
+    NotRun,
+}
 
-/// The final gate states the store accepts, as written in `GateRecord::state`.
-pub const GATE_STATES: [&str; 6] = [
-    "passed",
-    "failed",
-    "timed_out",
-    "cancelled",
-    "skipped",
-    "not_run",
-];
+impl StoredGateState {
+    /// Every state, in the order the column documents them.
+    pub const ALL: [Self; 6] = [
+        Self::Passed,
+        Self::Failed,
+        Self::TimedOut,
+        Self::Cancelled,
+        Self::Skipped,
+        Self::NotRun,
+    ];
+
+    /// The column text: `passed`, `failed`, `timed_out`, `cancelled`, `skipped` or `not_run`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
+            Self::NotRun => "not_run",
+        }
+    }
+
+    /// The state whose column text is `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+
+    /// The outcome of a gate that ran; `None` for `skipped` and `not_run`.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            Self::Passed => Some(Outcome::Passed),
+            Self::Failed => Some(Outcome::Failed),
+            Self::TimedOut => Some(Outcome::TimedOut),
+            Self::Cancelled => Some(Outcome::Cancelled),
+            Self::Skipped | Self::NotRun => None,
+        }
+    }
+}
+
+impl From<Outcome> for StoredGateState {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Passed => Self::Passed,
+            Outcome::Failed => Self::Failed,
+            Outcome::TimedOut => Self::TimedOut,
+            Outcome::Cancelled => Self::Cancelled,
+        }
+    }
+}
 
 /// A run about to start, as handed to [`crate::Store::start_run`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,7 +88,7 @@ pub struct NewRun {
     /// Unique id of the run.
     pub run_id: String,
     /// The commit the run checks.
-    pub rev: String,
+    pub rev: Rev,
     /// The branch, when known.
     pub branch: Option<String>,
     /// The lane the run goes through.
@@ -33,7 +96,7 @@ pub struct NewRun {
     /// Whether the lane is an emergency lane.
     pub emergency: bool,
     /// The emergency change the run belongs to, if any.
-    pub incident: Option<String>,
+    pub incident: Option<IncidentId>,
     /// When the run started.
     pub started_at: Timestamp,
     /// The run's plan, as JSON.
@@ -47,11 +110,11 @@ pub struct NewRun {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
     /// The gate's name.
-    pub gate: String,
-    /// `critical`, `required` or `optional`.
-    pub tier: String,
-    /// `passed`, `failed`, `timed_out`, `cancelled`, `skipped` or `not_run`.
-    pub state: String,
+    pub gate: GateName,
+    /// How much the gate matters.
+    pub tier: Tier,
+    /// How it ended.
+    pub state: StoredGateState,
     /// The skip reason, or the need that failed for `not_run`.
     pub detail: Option<String>,
     /// The process exit code, when the gate ran to an exit.
@@ -72,7 +135,7 @@ pub struct RunRecord {
     /// Unique id of the run.
     pub run_id: String,
     /// The commit the run checks.
-    pub rev: String,
+    pub rev: Rev,
     /// The branch, when known.
     pub branch: Option<String>,
     /// The lane the run goes through.
@@ -80,13 +143,13 @@ pub struct RunRecord {
     /// Whether the lane is an emergency lane.
     pub emergency: bool,
     /// The emergency change the run belongs to, if any.
-    pub incident: Option<String>,
+    pub incident: Option<IncidentId>,
     /// When the run started.
     pub started_at: Timestamp,
     /// When the run's verdict was recorded, once it was.
     pub finished_at: Option<Timestamp>,
-    /// `green`, `ready`, `waiting` or `blocked`, once recorded.
-    pub verdict: Option<String>,
+    /// The verdict, once recorded.
+    pub verdict: Option<Verdict>,
     /// Why the verdict is what it is.
     pub reasons: Vec<String>,
     /// The run's plan, as JSON.
@@ -104,7 +167,7 @@ pub struct RunRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmergencyRow {
     /// The emergency's id (e.g. `INC-2026-05-20-001`); unique, never changes.
-    pub id: String,
+    pub id: IncidentId,
     /// When the emergency was declared.
     pub declared_at: Timestamp,
     /// Who declared it.
@@ -124,7 +187,7 @@ pub struct EmergencyRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PastDeclaration {
     /// The emergency's id.
-    pub id: String,
+    pub id: IncidentId,
     /// Who declared it.
     pub author: String,
     /// When it was declared.
@@ -150,8 +213,9 @@ pub struct NewCanary {
     /// Unique id of the canary run.
     pub id: String,
     /// The emergency change the canary belongs to, if any.
-    pub incident: Option<String>,
-    /// The commit being rolled out.
+    pub incident: Option<IncidentId>,
+    /// The commit being rolled out; a verification records the branch it checked instead, so
+    /// this stays text.
     pub rev: String,
     /// The canary profile it follows.
     pub profile: String,
@@ -181,8 +245,9 @@ pub struct CanaryRecord {
     /// Unique id of the canary run.
     pub id: String,
     /// The emergency change the canary belongs to, if any.
-    pub incident: Option<String>,
-    /// The commit being rolled out.
+    pub incident: Option<IncidentId>,
+    /// The commit being rolled out; a verification records the branch it checked instead, so
+    /// this stays text.
     pub rev: String,
     /// The canary profile it follows.
     pub profile: String,
@@ -221,51 +286,23 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Parses a stored column holding a typed value (a tier, a verdict, an id); `what` names the
+/// column for the error, and `parse` says why the text is not one.
+pub(crate) fn parse_text<T, E: std::fmt::Display>(
+    text: &str,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, StoreError> {
+    parse(text).map_err(|error| StoreError::Corrupt {
+        what: format!("{what} `{text}` is not what the store wrote ({error})"),
+    })
+}
+
 /// Encodes a value for a JSON column.
 pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|error| StoreError::Invalid {
         what: format!("{what}: it cannot be encoded as JSON ({error})"),
     })
-}
-
-/// Checks a gate result before it is written.
-pub(crate) fn validate_gate(gate: &GateRecord) -> Result<(), StoreError> {
-    if gate.gate.is_empty() {
-        return Err(StoreError::Invalid {
-            what: "a gate result with an empty gate name".to_owned(),
-        });
-    }
-    if !TIERS.contains(&gate.tier.as_str()) {
-        return Err(StoreError::Invalid {
-            what: format!(
-                "gate {}: tier `{}` is not one of {}",
-                gate.gate,
-                gate.tier,
-                TIERS.join(", ")
-            ),
-        });
-    }
-    if !GATE_STATES.contains(&gate.state.as_str()) {
-        return Err(StoreError::Invalid {
-            what: format!(
-                "gate {}: state `{}` is not one of {}",
-                gate.gate,
-                gate.state,
-                GATE_STATES.join(", ")
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Checks a verdict before it is written.
-pub(crate) fn validate_verdict(verdict: &str) -> Result<(), StoreError> {
-    if fixlane_core::Verdict::parse(verdict).is_none() {
-        return Err(StoreError::Invalid {
-            what: format!("verdict `{verdict}`: it is not one of green, ready, waiting, blocked"),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -280,5 +317,35 @@ mod tests {
         let text = format_time(fine);
         assert_eq!(text.len(), format_time(whole).len());
         assert_eq!(parse_time(&text, "t").unwrap(), fine);
+    }
+
+    #[test]
+    fn gate_states_keep_their_column_text() {
+        let texts: Vec<&str> = StoredGateState::ALL
+            .iter()
+            .map(|state| state.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "passed",
+                "failed",
+                "timed_out",
+                "cancelled",
+                "skipped",
+                "not_run"
+            ]
+        );
+        for state in StoredGateState::ALL {
+            assert_eq!(StoredGateState::parse(state.as_str()), Some(state));
+            // Serialized (a run's JSON output) as the column says it.
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+            if let Some(outcome) = state.outcome() {
+                assert_eq!(StoredGateState::from(outcome), state);
+            }
+        }
+        assert_eq!(StoredGateState::parse("timed out"), None);
+        assert_eq!(StoredGateState::Skipped.outcome(), None);
+        assert_eq!(StoredGateState::NotRun.outcome(), None);
     }
 }

@@ -1,26 +1,51 @@
 //! The `PostgreSQL` backend for teams and server replicas: appends lock the one-row `audit_head`
 //! (`SELECT … FOR UPDATE`), which serializes writers across every replica.
+//!
+//! This module connects (writable, or read-only for an auditor) and says how `PostgreSQL`
+//! begins transactions; the store's SQL is [`crate::SqlStore`], shared with `SQLite`.
 
 use std::time::Duration;
 
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Pool, Postgres, Transaction};
 
+use crate::backend::Backend;
 use crate::connect::{ANSWER_TIMEOUT, first_connection};
 use crate::error::{StoreError, query_error};
 use crate::location::StoreLocation;
-
-/// Locks the head row for the rest of the transaction; other writers wait here.
-const READ_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+use crate::sql::SqlStore;
 
 /// A store in a `PostgreSQL` database.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl Backend for Postgres {
+    const KIND: &'static str = "postgres";
+
+    /// Locks the head row for the rest of the transaction; other writers wait here.
+    const READ_HEAD_FOR_APPEND: &'static str =
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+
+    /// A write transaction; the append lock is the head row's `FOR UPDATE`.
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        pool.begin()
+            .await
+            .map_err(query_error("begin a write transaction"))
+    }
+
+    /// A read-only snapshot so the head and the log are read at one instant.
+    async fn begin_read(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(query_error("begin a read transaction"))
+    }
+
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl PostgresStore {
+impl SqlStore<Postgres> {
     /// Connects to the database at `location` and brings the tables up to date.
     pub async fn open(location: &StoreLocation) -> Result<Self, StoreError> {
         let options = options_of(location)?;
@@ -30,7 +55,7 @@ impl PostgresStore {
         let _ = connection.close().await;
         let pool = pool(options.clone());
         crate::migrations::run_postgres(&pool, location).await?;
-        Ok(Self { pool })
+        Ok(Self::new(pool))
     }
 
     /// Connects to the database at `location` for reading only: every transaction is read-only
@@ -43,30 +68,7 @@ impl PostgresStore {
         let mut connection = first_connection(location, &options, ANSWER_TIMEOUT).await?;
         crate::schema::check_postgres(&mut connection, location).await?;
         let _ = connection.close().await;
-        Ok(Self {
-            pool: pool(options),
-        })
-    }
-
-    /// The connection pool, for maintenance and tests.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// A write transaction; the append lock is the head row's `FOR UPDATE`.
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(query_error("begin a write transaction"))
-    }
-
-    /// A read-only snapshot so the head and the log are read at one instant.
-    async fn begin_read(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(query_error("begin a read transaction"))
+        Ok(Self::new(pool(options)))
     }
 }
 
@@ -88,5 +90,3 @@ fn pool(options: PgConnectOptions) -> PgPool {
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with(options)
 }
-
-crate::backend::impl_store!(PostgresStore, Postgres);

@@ -1,31 +1,55 @@
 //! The embedded `SQLite` backend: one file, WAL journal, appends serialized by `BEGIN IMMEDIATE`
 //! so several processes on one file never fork the audit chain.
+//!
+//! This module opens the file (writable, or read-only for an auditor) and says how `SQLite`
+//! begins transactions; the store's SQL is [`crate::SqlStore`], shared with `PostgreSQL`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Pool, Sqlite, Transaction};
 
+use crate::backend::Backend;
 use crate::error::{StoreError, query_error};
 use crate::location::StoreLocation;
-
-/// On `SQLite` the write lock is taken by `BEGIN IMMEDIATE`, so a plain read of the head suffices.
-const READ_HEAD_FOR_APPEND: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+use crate::sql::SqlStore;
 
 /// How long a writer waits for another process's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A store in a `SQLite` file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    path: PathBuf,
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl Backend for Sqlite {
+    const KIND: &'static str = "sqlite";
+
+    /// The write lock is taken by `BEGIN IMMEDIATE`, so a plain read of the head suffices.
+    const READ_HEAD_FOR_APPEND: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+    /// A write transaction holding `SQLite`'s write lock from its first statement, so the head
+    /// read and the append cannot interleave with another writer.
+    async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        pool.begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query_error("take the store's write lock (BEGIN IMMEDIATE)"))
+    }
+
+    /// A read transaction: one WAL snapshot for all its reads.
+    async fn begin_read(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
+        pool.begin()
+            .await
+            .map_err(query_error("begin a read transaction"))
+    }
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating when missing, with its parent directories) the store file at `path` and
     /// brings its tables up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -67,10 +91,7 @@ impl SqliteStore {
         };
         let location = StoreLocation::sqlite(path);
         crate::migrations::run_sqlite(&pool, &location).await?;
-        Ok(Self {
-            pool,
-            path: path.to_owned(),
-        })
+        Ok(Self::new(pool))
     }
 
     /// Opens the store file at `path` for reading only: nothing is created, no migration runs,
@@ -125,37 +146,7 @@ impl SqliteStore {
                 },
                 other => other,
             })?;
-        Ok(Self {
-            pool,
-            path: path.to_owned(),
-        })
-    }
-
-    /// The connection pool, for maintenance and tests.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// The store file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// A write transaction holding `SQLite`'s write lock from its first statement, so the head
-    /// read and the append cannot interleave with another writer.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_error("take the store's write lock (BEGIN IMMEDIATE)"))
-    }
-
-    /// A read transaction: one WAL snapshot for all its reads.
-    async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(query_error("begin a read transaction"))
+        Ok(Self::new(pool))
     }
 }
 
@@ -200,5 +191,3 @@ fn is_busy(error: &sqlx::Error) -> bool {
         .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "5" || code == "6")
 }
-
-crate::backend::impl_store!(SqliteStore, Sqlite);

@@ -1,8 +1,11 @@
-//! The `Store` trait every backend implements, and `AnyStore`, the backend chosen at run time.
+//! The `Store` trait: what fixlane asks of its records and audit log, whichever database holds
+//! them. [`crate::AnyStore`], the database chosen at run time, implements it by handing each
+//! call to [`crate::SqlStore`], the SQL written once for both databases.
 
 use std::future::Future;
 
-use fixlane_core::audit::{AuditEntry, ChainBreak};
+use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
+use fixlane_core::{IncidentId, Rev, Verdict};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
@@ -10,8 +13,6 @@ use crate::model::{
     CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
     RateReview, RunRecord,
 };
-use crate::postgres::PostgresStore;
-use crate::sqlite::SqliteStore;
 
 /// An emergency row as written, with the audit entry that recorded the write.
 pub type EmergencyWrite = (EmergencyRow, AuditEntry);
@@ -26,8 +27,7 @@ pub trait Store {
     fn append_audit(
         &self,
         actor: &str,
-        action: &str,
-        details: serde_json::Value,
+        action: &AuditAction,
     ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
 
     /// Records a new run, audited as `run-started`. Fails with [`StoreError::RunExists`] when the
@@ -53,7 +53,7 @@ pub trait Store {
         &self,
         actor: &str,
         run_id: &str,
-        verdict: &str,
+        verdict: Verdict,
         reasons: &[String],
         finished_at: Timestamp,
     ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
@@ -61,7 +61,7 @@ pub trait Store {
     /// The most recently started run of `rev` (in `lane`, when given), with its gates.
     fn latest_run(
         &self,
-        rev: &str,
+        rev: &Rev,
         lane: Option<&str>,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
@@ -110,7 +110,7 @@ pub trait Store {
     /// `decide` runs while the lock is held, so it must be quick and synchronous; no other
     /// declaration can commit between what it saw and the insert. Its `Err(E)` writes nothing
     /// and is handed back as the inner error. A duplicate id is [`StoreError::EmergencyExists`]
-    /// (nothing written); an empty actor, id, author or state is [`StoreError::Invalid`].
+    /// (nothing written); an empty actor, author or state is [`StoreError::Invalid`].
     fn declare_emergency<F, E>(
         &self,
         actor: &str,
@@ -122,32 +122,31 @@ pub trait Store {
                 Timestamp,
                 &[PastDeclaration],
                 Option<&RateReview>,
-            ) -> Result<(EmergencyRow, serde_json::Value), E>
+            ) -> Result<(EmergencyRow, AuditAction), E>
             + Send,
         E: Send;
 
     /// Changes an emergency. In one write transaction, with the write lock held from the start:
-    /// reads the row, calls `change`, and writes the row it returns with an audit entry
-    /// (`action`, the details `change` returned). No change can be lost to a concurrent one.
+    /// reads the row, calls `change`, and writes the row it returns with the audit entry of the
+    /// action `change` returned. No change can be lost to a concurrent one.
     ///
     /// `Ok(None)` when there is no such emergency. `change`'s `Err(E)` writes nothing and is
     /// handed back as the inner error. A returned row with another id, an empty author or
-    /// state, or an empty actor, id or action, is [`StoreError::Invalid`] (nothing written).
+    /// state, or an empty actor, is [`StoreError::Invalid`] (nothing written).
     fn update_emergency<F, E>(
         &self,
         actor: &str,
-        id: &str,
-        action: &str,
+        id: &IncidentId,
         change: F,
     ) -> impl Future<Output = Result<Option<Result<EmergencyWrite, E>>, StoreError>> + Send
     where
-        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, serde_json::Value), E> + Send,
+        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, AuditAction), E> + Send,
         E: Send;
 
     /// One emergency by id.
     fn emergency(
         &self,
-        id: &str,
+        id: &IncidentId,
     ) -> impl Future<Output = Result<Option<EmergencyRow>, StoreError>> + Send;
 
     /// Every emergency, newest declaration first.
@@ -213,7 +212,7 @@ pub trait Store {
     /// empty; read one with [`Store::canary`] for those).
     fn canaries_of(
         &self,
-        incident: &str,
+        incident: &IncidentId,
     ) -> impl Future<Output = Result<Vec<CanaryRecord>, StoreError>> + Send;
 
     /// Every audit entry, in sequence order.
@@ -229,285 +228,4 @@ pub trait Store {
     fn verify_audit(
         &self,
     ) -> impl Future<Output = Result<Result<usize, ChainBreak>, StoreError>> + Send;
-}
-
-/// A store on whichever database [`crate::open`] was pointed at.
-#[derive(Debug, Clone)]
-pub enum AnyStore {
-    /// An embedded `SQLite` file.
-    Sqlite(SqliteStore),
-    /// A shared `PostgreSQL` database.
-    Postgres(PostgresStore),
-}
-
-impl AnyStore {
-    /// `"sqlite"` or `"postgres"`, for messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyStore::Sqlite(_) => "sqlite",
-            AnyStore::Postgres(_) => "postgres",
-        }
-    }
-
-    /// Closes the connections, waiting for them to finish.
-    pub async fn close(&self) {
-        match self {
-            AnyStore::Sqlite(store) => store.pool().close().await,
-            AnyStore::Postgres(store) => store.pool().close().await,
-        }
-    }
-}
-
-impl Store for AnyStore {
-    async fn append_audit(
-        &self,
-        actor: &str,
-        action: &str,
-        details: serde_json::Value,
-    ) -> Result<AuditEntry, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.append_audit(actor, action, details).await,
-            AnyStore::Postgres(store) => store.append_audit(actor, action, details).await,
-        }
-    }
-
-    async fn start_run(&self, actor: &str, run: &NewRun) -> Result<AuditEntry, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.start_run(actor, run).await,
-            AnyStore::Postgres(store) => store.start_run(actor, run).await,
-        }
-    }
-
-    async fn record_gates(
-        &self,
-        actor: &str,
-        run_id: &str,
-        gates: &[GateRecord],
-    ) -> Result<Option<AuditEntry>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.record_gates(actor, run_id, gates).await,
-            AnyStore::Postgres(store) => store.record_gates(actor, run_id, gates).await,
-        }
-    }
-
-    async fn finish_run(
-        &self,
-        actor: &str,
-        run_id: &str,
-        verdict: &str,
-        reasons: &[String],
-        finished_at: Timestamp,
-    ) -> Result<AuditEntry, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => {
-                store
-                    .finish_run(actor, run_id, verdict, reasons, finished_at)
-                    .await
-            }
-            AnyStore::Postgres(store) => {
-                store
-                    .finish_run(actor, run_id, verdict, reasons, finished_at)
-                    .await
-            }
-        }
-    }
-
-    async fn latest_run(
-        &self,
-        rev: &str,
-        lane: Option<&str>,
-    ) -> Result<Option<RunRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.latest_run(rev, lane).await,
-            AnyStore::Postgres(store) => store.latest_run(rev, lane).await,
-        }
-    }
-
-    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.run(run_id).await,
-            AnyStore::Postgres(store) => store.run(run_id).await,
-        }
-    }
-
-    async fn unfinished_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.unfinished_runs().await,
-            AnyStore::Postgres(store) => store.unfinished_runs().await,
-        }
-    }
-
-    async fn abandon_run(
-        &self,
-        actor: &str,
-        run_id: &str,
-        why: &str,
-        at: Timestamp,
-    ) -> Result<Option<AuditEntry>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.abandon_run(actor, run_id, why, at).await,
-            AnyStore::Postgres(store) => store.abandon_run(actor, run_id, why, at).await,
-        }
-    }
-
-    async fn record_config_seen(
-        &self,
-        actor: &str,
-        file: &str,
-        sha256: &str,
-    ) -> Result<Option<AuditEntry>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.record_config_seen(actor, file, sha256).await,
-            AnyStore::Postgres(store) => store.record_config_seen(actor, file, sha256).await,
-        }
-    }
-
-    async fn declare_emergency<F, E>(
-        &self,
-        actor: &str,
-        since: Timestamp,
-        decide: F,
-    ) -> Result<Result<EmergencyWrite, E>, StoreError>
-    where
-        F: FnOnce(
-                Timestamp,
-                &[PastDeclaration],
-                Option<&RateReview>,
-            ) -> Result<(EmergencyRow, serde_json::Value), E>
-            + Send,
-        E: Send,
-    {
-        match self {
-            AnyStore::Sqlite(store) => store.declare_emergency(actor, since, decide).await,
-            AnyStore::Postgres(store) => store.declare_emergency(actor, since, decide).await,
-        }
-    }
-
-    async fn update_emergency<F, E>(
-        &self,
-        actor: &str,
-        id: &str,
-        action: &str,
-        change: F,
-    ) -> Result<Option<Result<EmergencyWrite, E>>, StoreError>
-    where
-        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, serde_json::Value), E> + Send,
-        E: Send,
-    {
-        match self {
-            AnyStore::Sqlite(store) => store.update_emergency(actor, id, action, change).await,
-            AnyStore::Postgres(store) => store.update_emergency(actor, id, action, change).await,
-        }
-    }
-
-    async fn emergency(&self, id: &str) -> Result<Option<EmergencyRow>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.emergency(id).await,
-            AnyStore::Postgres(store) => store.emergency(id).await,
-        }
-    }
-
-    async fn emergencies(&self) -> Result<Vec<EmergencyRow>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.emergencies().await,
-            AnyStore::Postgres(store) => store.emergencies().await,
-        }
-    }
-
-    async fn record_rate_review(
-        &self,
-        actor: &str,
-        notes: &str,
-    ) -> Result<(RateReview, AuditEntry), StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.record_rate_review(actor, notes).await,
-            AnyStore::Postgres(store) => store.record_rate_review(actor, notes).await,
-        }
-    }
-
-    async fn last_rate_review(&self) -> Result<Option<RateReview>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.last_rate_review().await,
-            AnyStore::Postgres(store) => store.last_rate_review().await,
-        }
-    }
-
-    async fn start_canary(
-        &self,
-        actor: &str,
-        canary: &NewCanary,
-    ) -> Result<AuditEntry, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.start_canary(actor, canary).await,
-            AnyStore::Postgres(store) => store.start_canary(actor, canary).await,
-        }
-    }
-
-    async fn record_canary_events(
-        &self,
-        actor: &str,
-        canary_id: &str,
-        events: &[CanaryEventRecord],
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.record_canary_events(actor, canary_id, events).await,
-            AnyStore::Postgres(store) => store.record_canary_events(actor, canary_id, events).await,
-        }
-    }
-
-    async fn finish_canary(
-        &self,
-        actor: &str,
-        canary_id: &str,
-        outcome: &str,
-        finished_at: Timestamp,
-    ) -> Result<AuditEntry, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => {
-                store
-                    .finish_canary(actor, canary_id, outcome, finished_at)
-                    .await
-            }
-            AnyStore::Postgres(store) => {
-                store
-                    .finish_canary(actor, canary_id, outcome, finished_at)
-                    .await
-            }
-        }
-    }
-
-    async fn canary(&self, id: &str) -> Result<Option<CanaryRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.canary(id).await,
-            AnyStore::Postgres(store) => store.canary(id).await,
-        }
-    }
-
-    async fn canaries_of(&self, incident: &str) -> Result<Vec<CanaryRecord>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.canaries_of(incident).await,
-            AnyStore::Postgres(store) => store.canaries_of(incident).await,
-        }
-    }
-
-    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.audit_entries().await,
-            AnyStore::Postgres(store) => store.audit_entries().await,
-        }
-    }
-
-    async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.audit_head().await,
-            AnyStore::Postgres(store) => store.audit_head().await,
-        }
-    }
-
-    async fn verify_audit(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => store.verify_audit().await,
-            AnyStore::Postgres(store) => store.verify_audit().await,
-        }
-    }
 }

@@ -16,11 +16,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use fixlane_core::Config;
+use fixlane_core::audit::{AuditAction, Declared};
 use fixlane_core::emergency::Refusals;
 use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, PastDeclaration};
 use fixlane_store::{AnyStore, EmergencyRow, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
 
 async fn open(location: &str) -> Result<AnyStore, StoreError> {
     fixlane_store::open(&location.parse()?).await
@@ -105,7 +105,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                 declarations: past
                     .iter()
                     .map(|declaration| PastDeclaration {
-                        id: declaration.id.clone(),
+                        id: declaration.id.to_string(),
                         author: declaration.author.clone(),
                         declared_at: declaration.declared_at,
                         drill: declaration.drill,
@@ -130,7 +130,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
             let declared = policy::declare(&config, &request, &history)?;
             let emergency = declared.emergency;
             let row = EmergencyRow {
-                id: emergency.id.to_string(),
+                id: emergency.id.clone(),
                 declared_at: emergency.declared_at,
                 author: emergency.author.to_string(),
                 drill: emergency.drill,
@@ -138,7 +138,8 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                 updated_at: emergency.declared_at,
                 document: serde_json::to_value(&emergency).unwrap(),
             };
-            Ok::<_, Refusals>((row, json!({ "id": id })))
+            let action = AuditAction::Declare(Declared::of(&emergency, &declared.warnings));
+            Ok::<_, Refusals>((row, action))
         })
         .await
         .unwrap();

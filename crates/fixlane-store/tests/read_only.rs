@@ -17,6 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fixlane_core::audit::{AuditAction, ConfirmWhileRunning};
 use fixlane_store::{AnyStore, NewRun, Store, StoreError, StoreLocation, open, open_read_only};
 use jiff::Timestamp;
 use serde_json::json;
@@ -29,7 +30,15 @@ fn location(text: &str) -> StoreLocation {
 /// Writes a small history: a standalone entry and a started run (two audit entries).
 async fn write_history(store: &AnyStore) {
     store
-        .append_audit("alice", "confirm-while-running", json!({"rev": "abc"}))
+        .append_audit(
+            "alice",
+            &AuditAction::ConfirmWhileRunning(ConfirmWhileRunning {
+                rev: "abc".into(),
+                run_id: "run-0".into(),
+                lane: "normal".into(),
+                reasons: vec![],
+            }),
+        )
         .await
         .unwrap();
     store
@@ -37,7 +46,7 @@ async fn write_history(store: &AnyStore) {
             "alice",
             &NewRun {
                 run_id: "run-1".to_owned(),
-                rev: "abc".to_owned(),
+                rev: fixlane_core::Rev::parse("abc").unwrap(),
                 branch: Some("main".to_owned()),
                 lane: "normal".to_owned(),
                 emergency: false,
@@ -58,7 +67,13 @@ async fn audit_without_writing(store: &AnyStore) {
     assert!(store.audit_head().await.unwrap().is_some());
     assert!(store.run("run-1").await.unwrap().is_some());
     assert!(store.emergencies().await.unwrap().is_empty());
-    let write = store.append_audit("mallory", "tamper", json!({})).await;
+    let tamper = AuditAction::ConfirmWhileRunning(ConfirmWhileRunning {
+        rev: "abc".into(),
+        run_id: "run-0".into(),
+        lane: "normal".into(),
+        reasons: vec!["tamper".into()],
+    });
+    let write = store.append_audit("mallory", &tamper).await;
     assert!(write.is_err(), "a read-only store accepted a write");
     assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
 }

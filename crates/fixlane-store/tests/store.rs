@@ -11,13 +11,16 @@
 
 mod common;
 
+use fixlane_core::audit::{ApprovalGiven, Approved, AuditAction, CanaryStep, Declared};
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Instant;
 
+use fixlane_core::{GateName, IncidentId, Rev, Tier, Verdict};
 use fixlane_store::{
     AnyStore, CanaryEventRecord, ChainBreak, EmergencyRow, GENESIS_HASH, GateRecord, NewCanary,
-    NewRun, PastDeclaration, RateReview, Store, StoreError,
+    NewRun, PastDeclaration, RateReview, Store, StoreError, StoredGateState,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -121,6 +124,7 @@ on_both_databases!(
     missing_head_fails_closed,
     concurrent_appends_form_one_chain,
     failed_audit_write_leaves_no_record,
+    foreign_column_text_is_named_on_read,
     many_gate_batches_stay_fast,
     config_changes_are_logged_once_each,
     emergency_declare_round_trip,
@@ -141,18 +145,67 @@ on_both_databases!(
     canaries_of_lists_newest_first,
 );
 
+/// A free-form standalone entry: a canary step, whose payload is the caller's JSON as it is.
+/// What tests append when only the chain, the lock or the encoding matters.
+fn step(data: serde_json::Value) -> AuditAction {
+    AuditAction::CanaryStep(CanaryStep {
+        kind: "step".into(),
+        canary: "can-0".into(),
+        incident: None,
+        seq: 0,
+        data,
+    })
+}
+
+/// A declaration's entry for `id`, with placeholder fields.
+fn declared_action(id: &IncidentId) -> AuditAction {
+    AuditAction::Declare(Declared {
+        id: id.clone(),
+        severity: "P0".into(),
+        category: "security".into(),
+        title: "a test emergency".into(),
+        cleanup_owner: fixlane_core::PersonName::parse("alice").unwrap(),
+        eta: None,
+        flag_flip: "no flag".into(),
+        rollback: "no rollback".into(),
+        branch: format!("hotfix/{id}"),
+        warnings: vec![],
+    })
+}
+
+/// An approval's entry for `id` by `person`.
+fn approved_action(id: &str, person: &str) -> AuditAction {
+    AuditAction::Approve(Approved {
+        approval: ApprovalGiven {
+            id: inc(id),
+            person: fixlane_core::PersonName::parse(person).unwrap(),
+            role: "incident-commander".into(),
+            group: 0,
+        },
+        state: fixlane_core::emergency::EmergencyState::Approved,
+    })
+}
+
 fn time(text: &str) -> Timestamp {
     text.parse().unwrap()
+}
+
+fn rev(text: &str) -> Rev {
+    Rev::parse(text).unwrap()
+}
+
+fn inc(text: &str) -> IncidentId {
+    IncidentId::parse(text).unwrap()
 }
 
 fn new_run(run_id: &str, rev: &str, lane: &str, started_at: &str) -> NewRun {
     NewRun {
         run_id: run_id.into(),
-        rev: rev.into(),
+        rev: self::rev(rev),
         branch: Some("hotfix/INC-2026-05-20-001-fix-payment-timeout".into()),
         lane: lane.into(),
         emergency: lane == "hotfix",
-        incident: (lane == "hotfix").then(|| "INC-2026-05-20-001".into()),
+        incident: (lane == "hotfix").then(|| inc("INC-2026-05-20-001")),
         started_at: time(started_at),
         plan: json!({"gates": ["build", "unit"], "lane": lane, "weights": [0.5, 1e-7]}),
         runner: None,
@@ -161,9 +214,9 @@ fn new_run(run_id: &str, rev: &str, lane: &str, started_at: &str) -> NewRun {
 
 fn gate(name: &str, tier: &str, state: &str, exit_code: Option<i32>) -> GateRecord {
     GateRecord {
-        gate: name.into(),
-        tier: tier.into(),
-        state: state.into(),
+        gate: GateName::parse(name).unwrap(),
+        tier: Tier::parse(tier).unwrap(),
+        state: StoredGateState::parse(state).unwrap(),
         detail: (state == "skipped").then(|| "lane hotfix skips it".into()),
         exit_code,
         duration_ms: exit_code.map(|_| 1234),
@@ -215,7 +268,7 @@ async fn run_round_trip(db: TestDb) {
         .record_gates("alice", "run-1", std::slice::from_ref(&unit))
         .await
         .unwrap();
-    unit.state = "passed".into();
+    unit.state = StoredGateState::Passed;
     unit.exit_code = Some(0);
     unit.finished_at = Timestamp::new(1_800_000_001, 0).unwrap();
     store
@@ -226,7 +279,7 @@ async fn run_round_trip(db: TestDb) {
     let reasons = vec!["every critical gate passed".to_owned()];
     let finished_at = time("2026-11-25T10:05:00.000000001Z");
     let verdict = store
-        .finish_run("alice", "run-1", "ready", &reasons, finished_at)
+        .finish_run("alice", "run-1", Verdict::Ready, &reasons, finished_at)
         .await
         .unwrap();
     assert_eq!(verdict.action, "run-verdict");
@@ -235,16 +288,23 @@ async fn run_round_trip(db: TestDb) {
     assert_eq!(verdict.details["lane"], "hotfix");
     assert_eq!(verdict.details["reasons"], json!(reasons));
 
-    let latest = store.latest_run("abc123", None).await.unwrap().unwrap();
+    let latest = store
+        .latest_run(&rev("abc123"), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.run_id, "run-1");
     assert_eq!(latest.rev, run.rev);
     assert_eq!(latest.branch, run.branch);
     assert_eq!(latest.lane, "hotfix");
     assert!(latest.emergency);
-    assert_eq!(latest.incident.as_deref(), Some("INC-2026-05-20-001"));
+    assert_eq!(
+        latest.incident.as_ref().map(IncidentId::as_str),
+        Some("INC-2026-05-20-001")
+    );
     assert_eq!(latest.started_at, run.started_at);
     assert_eq!(latest.finished_at, Some(finished_at));
-    assert_eq!(latest.verdict.as_deref(), Some("ready"));
+    assert_eq!(latest.verdict, Some(Verdict::Ready));
     assert_eq!(latest.reasons, reasons);
     assert_eq!(latest.plan, run.plan);
     let mut expected = first.clone();
@@ -260,23 +320,33 @@ async fn run_round_trip(db: TestDb) {
         )
         .await
         .unwrap();
-    let newest = store.latest_run("abc123", None).await.unwrap().unwrap();
+    let newest = store
+        .latest_run(&rev("abc123"), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(newest.run_id, "run-2");
     assert!(!newest.emergency);
     let hotfix = store
-        .latest_run("abc123", Some("hotfix"))
+        .latest_run(&rev("abc123"), Some("hotfix"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(hotfix.run_id, "run-1");
     assert!(
         store
-            .latest_run("abc123", Some("other"))
+            .latest_run(&rev("abc123"), Some("other"))
             .await
             .unwrap()
             .is_none()
     );
-    assert!(store.latest_run("def456", None).await.unwrap().is_none());
+    assert!(
+        store
+            .latest_run(&rev("def456"), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.run("nope").await.unwrap().is_none());
 
     let actions: Vec<String> = store
@@ -324,33 +394,13 @@ async fn invalid_input_writes_nothing(db: TestDb) {
         )
         .await;
     assert!(matches!(unknown, Err(StoreError::UnknownRun { .. })));
-    let bad_state = store
-        .record_gates(
-            "alice",
-            "run-1",
-            &[
-                gate("build", "critical", "passed", Some(0)),
-                gate("unit", "required", "exploded", None),
-            ],
-        )
-        .await;
-    let Err(error @ StoreError::Invalid { .. }) = bad_state else {
-        panic!("expected Invalid, got {bad_state:?}");
-    };
-    assert!(error.to_string().contains("exploded"), "{error}");
-    let bad_tier = store
-        .record_gates("alice", "run-1", &[gate("b", "vital", "passed", Some(0))])
-        .await;
-    assert!(matches!(bad_tier, Err(StoreError::Invalid { .. })));
-    let bad_verdict = store
-        .finish_run("alice", "run-1", "purple", &[], Timestamp::now())
-        .await;
-    assert!(matches!(bad_verdict, Err(StoreError::Invalid { .. })));
+    // A wrong tier, gate state or verdict cannot be written: they are typed (see
+    // `foreign_column_text_is_named_on_read` for one written behind the store's back).
     let unknown_finish = store
-        .finish_run("alice", "run-9", "green", &[], Timestamp::now())
+        .finish_run("alice", "run-9", Verdict::Green, &[], Timestamp::now())
         .await;
     assert!(matches!(unknown_finish, Err(StoreError::UnknownRun { .. })));
-    let no_actor = store.append_audit(" ", "x", json!({})).await;
+    let no_actor = store.append_audit(" ", &step(json!({}))).await;
     assert!(matches!(no_actor, Err(StoreError::Invalid { .. })));
 
     let run = store.run("run-1").await.unwrap().unwrap();
@@ -369,12 +419,7 @@ async fn append_many(store: &AnyStore, count: i32) {
             "tiny": 1e-300 * f64::from(index),
             "nested": {"z": [index, null, true, "x"], "a": {"b": "ünïcode \"quoted\""}},
         });
-        let action = if index % 2 == 0 {
-            "confirm-while-running"
-        } else {
-            "canary-step"
-        };
-        store.append_audit("alice", action, details).await.unwrap();
+        store.append_audit("alice", &step(details)).await.unwrap();
     }
 }
 
@@ -479,7 +524,7 @@ async fn missing_head_fails_closed(db: TestDb) {
         Err(StoreError::HeadMissing)
     ));
     assert!(matches!(
-        store.append_audit("alice", "x", json!({})).await,
+        store.append_audit("alice", &step(json!({}))).await,
         Err(StoreError::HeadMissing)
     ));
     let started = store
@@ -511,8 +556,7 @@ async fn concurrent_appends_form_one_chain(db: TestDb) {
                 store
                     .append_audit(
                         &format!("writer-{task}"),
-                        "canary-step",
-                        json!({"task": task, "index": index}),
+                        &step(json!({"task": task, "index": index})),
                     )
                     .await
                     .unwrap();
@@ -530,8 +574,8 @@ async fn concurrent_appends_form_one_chain(db: TestDb) {
         .iter()
         .map(|entry| {
             (
-                entry.details["task"].as_i64().unwrap(),
-                entry.details["index"].as_i64().unwrap(),
+                entry.details["data"]["task"].as_i64().unwrap(),
+                entry.details["data"]["index"].as_i64().unwrap(),
             )
         })
         .collect();
@@ -578,7 +622,7 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
         "{error}"
     );
     assert!(store.run("run-1").await.unwrap().is_none());
-    assert!(store.latest_run("abc", None).await.unwrap().is_none());
+    assert!(store.latest_run(&rev("abc"), None).await.unwrap().is_none());
     assert!(store.audit_entries().await.unwrap().is_empty());
     assert_eq!(store.audit_head().await.unwrap(), None);
 
@@ -617,7 +661,7 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
         .finish_run(
             "alice",
             "run-1",
-            "blocked",
+            Verdict::Blocked,
             &["refuse-me".to_owned()],
             Timestamp::now(),
         )
@@ -631,6 +675,50 @@ async fn failed_audit_write_leaves_no_record(db: TestDb) {
     assert_eq!(run.verdict, None);
     assert!(run.reasons.is_empty());
     assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
+}
+
+/// Revs, ids and gate names are typed, so no caller can write a malformed one; text written into
+/// their columns behind the store's back is named when read, not handed on. (Tiers, gate states
+/// and verdicts are typed too, and their columns' CHECK constraints refuse other text.)
+async fn foreign_column_text_is_named_on_read(db: TestDb) {
+    let store = &db.store;
+    store
+        .start_run(
+            "alice",
+            &new_run("run-1", "abc", "normal", "2026-11-25T10:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .record_gates(
+            "alice",
+            "run-1",
+            &[gate("build", "critical", "passed", Some(0))],
+        )
+        .await
+        .unwrap();
+    for (tamper, named) in [
+        ("UPDATE runs SET rev = 'main'", "`main`"),
+        ("UPDATE runs SET rev = 'abc', incident = 'INC 1'", "`INC 1`"),
+        (
+            "UPDATE runs SET incident = NULL; UPDATE gate_results SET gate = 'a gate'",
+            "`a gate`",
+        ),
+    ] {
+        db.exec_both(tamper).await;
+        let read = store.run("run-1").await;
+        let Err(error @ StoreError::Corrupt { .. }) = read else {
+            panic!("{tamper}: expected Corrupt, got {read:?}");
+        };
+        assert!(error.to_string().contains(named), "{tamper}: {error}");
+    }
+    db.exec_both("UPDATE gate_results SET gate = 'build'").await;
+    let run = store.run("run-1").await.unwrap().unwrap();
+    assert_eq!(run.rev, rev("abc"));
+    assert_eq!(run.incident, None);
+    assert_eq!(run.gates[0].gate.as_str(), "build");
+    assert_eq!(run.gates[0].tier, Tier::Critical);
+    assert_eq!(run.gates[0].state, StoredGateState::Passed);
 }
 
 async fn many_gate_batches_stay_fast(db: TestDb) {
@@ -722,8 +810,8 @@ async fn two_processes_opening_a_fresh_file_at_once_both_succeed() {
     let location = dir.path().join("race.db").display().to_string();
     let (one, two) = tokio::join!(open(&location), open(&location));
     let (one, two) = (one.unwrap(), two.unwrap());
-    one.append_audit("a", "x", json!({})).await.unwrap();
-    two.append_audit("b", "y", json!({})).await.unwrap();
+    one.append_audit("a", &step(json!({}))).await.unwrap();
+    two.append_audit("b", &step(json!({}))).await.unwrap();
     assert_eq!(one.verify_audit().await.unwrap(), Ok(2));
 }
 
@@ -743,7 +831,7 @@ async fn config_changes_are_logged_once_each(db: TestDb) {
             .unwrap()
             .is_none()
     );
-    store.append_audit("bob", "other", json!({})).await.unwrap();
+    store.append_audit("bob", &step(json!({}))).await.unwrap();
     let second = store
         .record_config_seen("alice", "fixlane.toml", "bbb")
         .await
@@ -755,7 +843,7 @@ async fn config_changes_are_logged_once_each(db: TestDb) {
 
 fn emergency(id: &str, declared_at: &str, author: &str, drill: bool) -> EmergencyRow {
     EmergencyRow {
-        id: id.into(),
+        id: inc(id),
         declared_at: time(declared_at),
         author: author.into(),
         drill,
@@ -778,8 +866,8 @@ async fn declare(store: &AnyStore, row: EmergencyRow) -> (EmergencyRow, fixlane_
     let since = time("2000-01-01T00:00:00Z");
     store
         .declare_emergency(&row.author.clone(), since, move |_, _, _| {
-            let details = json!({"id": row.id, "drill": row.drill});
-            Ok::<_, String>((row, details))
+            let action = declared_action(&row.id);
+            Ok::<_, String>((row, action))
         })
         .await
         .unwrap()
@@ -788,7 +876,7 @@ async fn declare(store: &AnyStore, row: EmergencyRow) -> (EmergencyRow, fixlane_
 
 async fn emergency_declare_round_trip(db: TestDb) {
     let store = &db.store;
-    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergency(&inc("INC-1")).await.unwrap().is_none());
     assert!(store.emergencies().await.unwrap().is_empty());
     let row = emergency("INC-1", "2026-05-20T10:00:00.123456789Z", "alice", false);
     let since = time("2026-05-19T10:00:00Z");
@@ -803,7 +891,7 @@ async fn emergency_declare_round_trip(db: TestDb) {
                 now >= called && now <= Timestamp::now(),
                 "{now} vs {called}"
             );
-            Ok::<_, String>((row, json!({"id": "INC-1", "severity": "P1"})))
+            Ok::<_, String>((row, declared_action(&inc("INC-1"))))
         })
         .await
         .unwrap()
@@ -812,9 +900,12 @@ async fn emergency_declare_round_trip(db: TestDb) {
     assert_eq!(entry.seq, 1);
     assert_eq!(entry.action, "declare");
     assert_eq!(entry.actor, "alice");
-    assert_eq!(entry.details, json!({"id": "INC-1", "severity": "P1"}));
+    assert_eq!(
+        entry.details,
+        declared_action(&inc("INC-1")).details().unwrap()
+    );
 
-    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    let read = store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     assert_eq!(read, expected);
     assert_eq!(
         read.document["weights"],
@@ -835,7 +926,7 @@ async fn emergency_declare_round_trip(db: TestDb) {
     assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
     // Another process or replica reads the same record.
     let other = db.reopen().await;
-    assert_eq!(other.emergency("INC-1").await.unwrap().unwrap(), read);
+    assert_eq!(other.emergency(&inc("INC-1")).await.unwrap().unwrap(), read);
 }
 
 async fn duplicate_emergency_is_refused(db: TestDb) {
@@ -850,7 +941,7 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     let since = time("2026-05-01T00:00:00Z");
     let refused = store
         .declare_emergency("bob", since, move |_, _, _| {
-            Ok::<_, String>((again, json!({"id": "INC-1"})))
+            Ok::<_, String>((again, declared_action(&inc("INC-1"))))
         })
         .await;
     let Err(error @ StoreError::EmergencyExists { .. }) = refused else {
@@ -860,15 +951,19 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     assert!(message.contains("INC-1"), "{message}");
     assert!(message.contains("fixlane show INC-1"), "{message}");
     assert!(message.contains("another id"), "{message}");
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), original);
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        original
+    );
     assert_eq!(store.emergencies().await.unwrap().len(), 1);
     assert_eq!(store.audit_entries().await.unwrap().len(), 1);
 
-    // Empty ids and actors are refused before anything is written.
-    let blank = emergency(" ", "2026-05-20T12:00:00Z", "carol", false);
+    // Empty authors and actors are refused before anything is written (an id is an
+    // `IncidentId`, never empty, and an action is typed, never blank).
+    let blank = emergency("INC-3", "2026-05-20T12:00:00Z", " ", false);
     let refused = store
         .declare_emergency("carol", since, move |_, _, _| {
-            Ok::<_, String>((blank, json!({})))
+            Ok::<_, String>((blank, declared_action(&inc("INC-3"))))
         })
         .await;
     assert!(
@@ -877,15 +972,8 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
     );
     let fine = emergency("INC-3", "2026-05-20T12:00:00Z", "carol", false);
     let refused = store
-        .declare_emergency("", since, move |_, _, _| Ok::<_, String>((fine, json!({}))))
-        .await;
-    assert!(
-        matches!(refused, Err(StoreError::Invalid { .. })),
-        "{refused:?}"
-    );
-    let refused = store
-        .update_emergency("", "INC-1", "approve", |row| {
-            Ok::<_, String>((row, json!({})))
+        .declare_emergency("", since, move |_, _, _| {
+            Ok::<_, String>((fine, declared_action(&inc("INC-3"))))
         })
         .await;
     assert!(
@@ -893,8 +981,8 @@ async fn duplicate_emergency_is_refused(db: TestDb) {
         "{refused:?}"
     );
     let refused = store
-        .update_emergency("carol", "", "approve", |row| {
-            Ok::<_, String>((row, json!({})))
+        .update_emergency("", &inc("INC-1"), |row| {
+            Ok::<_, String>((row, step(json!({}))))
         })
         .await;
     assert!(
@@ -912,12 +1000,12 @@ async fn refused_declaration_writes_nothing(db: TestDb) {
     let outcome = store
         .declare_emergency("alice", time("2026-05-01T00:00:00Z"), move |_, _, _| {
             drop(row);
-            Err::<(EmergencyRow, serde_json::Value), _>("P2: the normal pipeline".to_owned())
+            Err::<(EmergencyRow, AuditAction), _>("P2: the normal pipeline".to_owned())
         })
         .await
         .unwrap();
     assert_eq!(outcome, Err("P2: the normal pipeline".to_owned()));
-    assert!(store.emergency("INC-1").await.unwrap().is_none());
+    assert!(store.emergency(&inc("INC-1")).await.unwrap().is_none());
     assert!(store.emergencies().await.unwrap().is_empty());
     assert!(store.audit_entries().await.unwrap().is_empty());
     assert_eq!(store.audit_head().await.unwrap(), None);
@@ -965,7 +1053,7 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
         async move {
             store
                 .declare_emergency("zoe", since, |_, past, review| {
-                    Err::<(EmergencyRow, serde_json::Value), _>((past.to_vec(), review.cloned()))
+                    Err::<(EmergencyRow, AuditAction), _>((past.to_vec(), review.cloned()))
                 })
                 .await
                 .unwrap()
@@ -977,13 +1065,13 @@ async fn decide_sees_declarations_since_and_last_review(db: TestDb) {
         past,
         vec![
             PastDeclaration {
-                id: "INC-2".into(),
+                id: inc("INC-2"),
                 author: "bob".into(),
                 declared_at: time("2026-05-10T10:00:00Z"),
                 drill: true,
             },
             PastDeclaration {
-                id: "INC-3".into(),
+                id: inc("INC-3"),
                 author: "carol".into(),
                 declared_at: time("2026-05-20T10:00:00Z"),
                 drill: false,
@@ -1015,7 +1103,7 @@ async fn emergency_update_round_trip(db: TestDb) {
     .await;
     let approved_at = time("2026-05-20T10:05:00.5Z");
     let (changed, entry) = store
-        .update_emergency("carol", "INC-1", "approve", move |mut row| {
+        .update_emergency("carol", &inc("INC-1"), move |mut row| {
             assert_eq!(row.state, "declared");
             row.state = "approved".into();
             row.updated_at = approved_at;
@@ -1023,7 +1111,7 @@ async fn emergency_update_round_trip(db: TestDb) {
                 .as_array_mut()
                 .unwrap()
                 .push(json!({"by": "carol", "role": "incident-commander"}));
-            Ok::<_, String>((row, json!({"id": "INC-1", "by": "carol"})))
+            Ok::<_, String>((row, approved_action("INC-1", "carol")))
         })
         .await
         .unwrap()
@@ -1034,8 +1122,9 @@ async fn emergency_update_round_trip(db: TestDb) {
     assert_eq!(changed.declared_at, declared.declared_at);
     assert_eq!(entry.action, "approve");
     assert_eq!(entry.actor, "carol");
-    assert_eq!(entry.details, json!({"id": "INC-1", "by": "carol"}));
-    let read = store.emergency("INC-1").await.unwrap().unwrap();
+    assert_eq!(entry.details["approval"]["person"], "carol");
+    assert_eq!(entry.details["approval"]["id"], "INC-1");
+    let read = store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     assert_eq!(read, changed);
     assert_eq!(
         read.document["approvals"],
@@ -1046,17 +1135,20 @@ async fn emergency_update_round_trip(db: TestDb) {
 
     // The id never changes.
     let renamed = store
-        .update_emergency("carol", "INC-1", "approve", |mut row| {
-            row.id = "INC-9".into();
-            Ok::<_, String>((row, json!({})))
+        .update_emergency("carol", &inc("INC-1"), |mut row| {
+            row.id = inc("INC-9");
+            Ok::<_, String>((row, step(json!({}))))
         })
         .await;
     assert!(
         matches!(renamed, Err(StoreError::Invalid { .. })),
         "{renamed:?}"
     );
-    assert!(store.emergency("INC-9").await.unwrap().is_none());
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), changed);
+    assert!(store.emergency(&inc("INC-9")).await.unwrap().is_none());
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        changed
+    );
     assert_eq!(store.audit_entries().await.unwrap().len(), 2);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
 }
@@ -1064,8 +1156,8 @@ async fn emergency_update_round_trip(db: TestDb) {
 async fn update_of_missing_emergency_is_none(db: TestDb) {
     let store = &db.store;
     let outcome = store
-        .update_emergency("carol", "INC-404", "approve", |row| {
-            Ok::<_, String>((row, json!({})))
+        .update_emergency("carol", &inc("INC-404"), |row| {
+            Ok::<_, String>((row, step(json!({}))))
         })
         .await
         .unwrap();
@@ -1082,16 +1174,19 @@ async fn refused_change_writes_nothing(db: TestDb) {
     )
     .await;
     let outcome = store
-        .update_emergency("alice", "INC-1", "approve", |mut row| {
+        .update_emergency("alice", &inc("INC-1"), |mut row| {
             row.state = "approved".into();
             drop(row);
-            Err::<(EmergencyRow, serde_json::Value), _>("alice cannot approve her own".to_owned())
+            Err::<(EmergencyRow, AuditAction), _>("alice cannot approve her own".to_owned())
         })
         .await
         .unwrap()
         .unwrap();
     assert_eq!(outcome, Err("alice cannot approve her own".to_owned()));
-    assert_eq!(store.emergency("INC-1").await.unwrap().unwrap(), declared);
+    assert_eq!(
+        store.emergency(&inc("INC-1")).await.unwrap().unwrap(),
+        declared
+    );
     assert_eq!(store.audit_entries().await.unwrap().len(), 1);
     assert_eq!(store.verify_audit().await.unwrap(), Ok(1));
 }
@@ -1112,18 +1207,13 @@ async fn concurrent_updates_lose_nothing(db: TestDb) {
         };
         handles.push(tokio::spawn(async move {
             store
-                .update_emergency(
-                    &format!("writer-{task}"),
-                    "INC-1",
-                    "note",
-                    move |mut row| {
-                        row.document["log"]
-                            .as_array_mut()
-                            .unwrap()
-                            .push(json!(task));
-                        Ok::<_, String>((row, json!({"task": task})))
-                    },
-                )
+                .update_emergency(&format!("writer-{task}"), &inc("INC-1"), move |mut row| {
+                    row.document["log"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!(task));
+                    Ok::<_, String>((row, step(json!({"task": task}))))
+                })
                 .await
                 .unwrap()
                 .unwrap()
@@ -1133,7 +1223,7 @@ async fn concurrent_updates_lose_nothing(db: TestDb) {
     for handle in handles {
         handle.await.unwrap();
     }
-    let row = db.store.emergency("INC-1").await.unwrap().unwrap();
+    let row = db.store.emergency(&inc("INC-1")).await.unwrap().unwrap();
     let mut log: Vec<i64> = row.document["log"]
         .as_array()
         .unwrap()
@@ -1172,7 +1262,7 @@ async fn concurrent_declarations_respect_the_rate(db: TestDb) {
                     let mut row = emergency(&id, "2026-05-20T10:00:00Z", "oncall", false);
                     row.declared_at = now;
                     row.updated_at = now;
-                    Ok((row, json!({"id": id, "seen": past.len()})))
+                    Ok((row, step(json!({"id": id, "seen": past.len()}))))
                 })
                 .await
                 .unwrap()
@@ -1194,7 +1284,7 @@ async fn concurrent_declarations_respect_the_rate(db: TestDb) {
     let entries = db.store.audit_entries().await.unwrap();
     let seen: Vec<u64> = entries
         .iter()
-        .map(|entry| entry.details["seen"].as_u64().unwrap())
+        .map(|entry| entry.details["data"]["seen"].as_u64().unwrap())
         .collect();
     assert_eq!(
         seen,
@@ -1251,7 +1341,7 @@ async fn rate_reviews_round_trip(db: TestDb) {
 fn new_canary(id: &str, incident: Option<&str>, started_at: &str) -> NewCanary {
     NewCanary {
         id: id.into(),
-        incident: incident.map(str::to_owned),
+        incident: incident.map(inc),
         rev: "abc123".into(),
         profile: "web-standard".into(),
         started_at: time(started_at),
@@ -1404,7 +1494,10 @@ async fn canary_round_trip(db: TestDb) {
     let record = db.reopen().await.canary("can-1").await.unwrap().unwrap();
     let expected_canary = new_canary("can-1", Some(incident), "2026-05-20T10:00:00Z");
     assert_eq!(record.id, "can-1");
-    assert_eq!(record.incident.as_deref(), Some(incident));
+    assert_eq!(
+        record.incident.as_ref().map(IncidentId::as_str),
+        Some(incident)
+    );
     assert_eq!(record.rev, "abc123");
     assert_eq!(record.profile, "web-standard");
     assert_eq!(record.started_at, expected_canary.started_at);
@@ -1750,14 +1843,20 @@ async fn canaries_of_lists_newest_first(db: TestDb) {
         .finish_canary("bob", "can-b", "promoted", time("2026-05-20T11:30:00Z"))
         .await
         .unwrap();
-    let listed = store.canaries_of(incident).await.unwrap();
+    let listed = store.canaries_of(&inc(incident)).await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|canary| canary.id.as_str()).collect();
     assert_eq!(ids, ["can-c", "can-b", "can-a"]);
     assert!(listed.iter().all(|canary| canary.events.is_empty()));
     assert_eq!(listed[1].outcome.as_deref(), Some("promoted"));
     assert_eq!(listed[1].finished_at, Some(time("2026-05-20T11:30:00Z")));
     assert_eq!(listed[0].started_at, time("2026-05-20T12:00:00.5Z"));
-    assert!(store.canaries_of("INC-none").await.unwrap().is_empty());
+    assert!(
+        store
+            .canaries_of(&inc("INC-none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.verify_audit().await.unwrap(), Ok(7));
 }
 
@@ -1780,7 +1879,7 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
         .finish_run(
             "bob",
             "run-done",
-            "green",
+            Verdict::Green,
             &[],
             time("2026-12-01T16:02:00Z"),
         )
@@ -1810,7 +1909,7 @@ async fn a_killed_run_is_marked_abandoned_once(db: TestDb) {
     );
     assert_eq!(written[0].action, "run-abandoned");
     let stored = db.store.run("run-killed").await.unwrap().unwrap();
-    assert_eq!(stored.verdict.as_deref(), Some("blocked"));
+    assert_eq!(stored.verdict, Some(Verdict::Blocked));
     assert_eq!(stored.abandoned_at, Some(at));
     assert_eq!(stored.reasons, vec![why.to_owned()]);
     assert!(db.store.unfinished_runs().await.unwrap().is_empty());

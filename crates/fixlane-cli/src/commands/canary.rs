@@ -59,7 +59,7 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
                 &actor,
                 NewCanary {
                     id: canary_id.clone(),
-                    incident: incident.as_ref().map(ToString::to_string),
+                    incident: incident.clone(),
                     rev: rev.clone(),
                     profile: chosen.clone(),
                     started_at: Timestamp::now(),

@@ -87,7 +87,7 @@ pub fn check_commit(context: &Context, arguments: &CheckCommitArgs) -> CommandRe
         packages,
         strict: arguments.strict,
     });
-    let short = rev.get(..12).unwrap_or(&rev);
+    let short = fixlane_core::rev::short(&rev);
     let mut errors = 0;
     for refusal in &policy_errors {
         errors += 1;

@@ -26,7 +26,7 @@ pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResul
         let store = context.open_store_read_only().await?;
         let emergency = records::load(&store, &id, context).await?;
         let canaries: Vec<CanaryRun> = store
-            .canaries_of(id.as_str())
+            .canaries_of(&id)
             .await?
             .into_iter()
             .rev()

@@ -92,7 +92,7 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
                 owed.gate,
                 owed.tier.as_str(),
                 owed.lane,
-                shown(owed.rev.get(..12).unwrap_or(&owed.rev))
+                shown(fixlane_core::rev::short(&owed.rev))
             );
         }
     }

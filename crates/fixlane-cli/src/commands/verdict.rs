@@ -5,8 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
 use fixlane_app::App;
-use fixlane_core::Verdict;
 use fixlane_core::verdict::{EmergencyStanding, VerdictReport};
+use fixlane_core::{Rev, Verdict};
 use fixlane_runner::git::Repository;
 use fixlane_store::{RunRecord, Store};
 
@@ -42,9 +42,11 @@ fn ask_for_short_hash(short: &str) -> Result<bool, Failure> {
 }
 
 pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
-    let rev = context
-        .repo
-        .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
+    let rev = Rev::parse(
+        &context
+            .repo
+            .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?,
+    )?;
     settings::runtime()?.block_on(async {
         // Only a confirmed acceptance writes (its audit entry); a plain verdict just reads.
         let store = if arguments.confirm_while_running == 0 {
@@ -55,7 +57,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         let Some(run) = store.latest_run(&rev, arguments.lane.as_deref()).await? else {
             return Err(Failure::error(anyhow::anyhow!(
                 "no run of {} is recorded{}; run `fixlane run` first",
-                lines::short(&rev),
+                rev.short(),
                 arguments
                     .lane
                     .as_ref()
@@ -66,7 +68,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
         // The emergency's standing as of now: an approval after the run counts.
         let (standing, missing) = if run.emergency {
             let config = context.load_config()?;
-            let incident = run.incident.as_deref().map(records::incident).transpose()?;
+            let incident = run.incident.clone();
             match App::new(&store, &config)
                 .emergency_for_run(incident.as_ref(), run.branch.as_deref())
                 .await
@@ -105,7 +107,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 lines::verdict_line("verdict:", report.verdict, &report.reasons),
                 run.run_id,
                 run.lane,
-                lines::short(&rev)
+                rev.short()
             );
             if let Some(why) = &abandoned {
                 println!("{why}; run `fixlane run` again");
@@ -123,7 +125,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 ),
             });
         }
-        let short = rev.get(..7).unwrap_or(&rev).to_owned();
+        let short = rev.abbrev(7).to_owned();
         if std::io::stdin().is_terminal() && !ask_for_short_hash(&short)? {
             return Err(Failure {
                 code: ExitCode::for_verdict(report.verdict),

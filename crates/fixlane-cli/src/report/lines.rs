@@ -3,6 +3,7 @@
 //! Each line is escaped here, once for both views: a line names the branch, the reasons of
 //! the verdict and a failing gate's output, which anyone who can push or print can choose.
 
+use fixlane_core::rev::short;
 use fixlane_core::text::{for_terminal, for_terminal_output};
 use fixlane_core::{Outcome, RunEvent, Verdict};
 
@@ -20,10 +21,6 @@ pub fn seconds(milliseconds: u64) -> String {
 /// The time at the start of a plain line: UTC to the millisecond.
 pub fn timestamp(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-pub fn short(rev: &str) -> &str {
-    rev.get(..12).unwrap_or(rev)
 }
 
 pub fn verdict_word(verdict: Verdict) -> String {

@@ -71,7 +71,7 @@ impl<W: Write> Reporter for MarkdownSummary<W> {
                         .as_ref()
                         .map(|incident| format!(" for {incident}"))
                         .unwrap_or_default(),
-                    lines::short(rev),
+                    fixlane_core::rev::short(rev),
                     branch
                         .as_ref()
                         .map(|branch| format!(" ({})", cell(branch)))

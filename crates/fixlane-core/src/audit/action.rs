@@ -7,10 +7,11 @@
 //! existed still verify and read the same): times the store stamps keep its nine-digit form, and
 //! times the caller chose keep jiff's own.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
-use crate::canary::CanaryEvent;
 use crate::config::model::BypassElement;
 use crate::emergency::{Approval, Bypass, Emergency, EmergencyState};
 use crate::names::{IncidentId, LaneName, PersonName};
@@ -58,8 +59,8 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// The entry's `action`, as stored.
-    pub fn name(&self) -> &'static str {
-        match self {
+    pub fn name(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             AuditAction::ConfigSeen(_) => CONFIG_SEEN,
             AuditAction::Declare(_) => "declare",
             AuditAction::Approve(_) => "approve",
@@ -74,13 +75,15 @@ impl AuditAction {
             AuditAction::ConfirmWhileRunning(_) => "confirm-while-running",
             AuditAction::FixReady(_) => "fix-ready",
             AuditAction::CanaryStarted(_) => "canary-started",
-            AuditAction::CanaryStep(step) => step_name(&step.data),
+            AuditAction::CanaryStep(step) => {
+                return Cow::Owned(format!("canary-{}", step.kind.replace('_', "-")));
+            }
             AuditAction::CanaryFinished(_) => "canary-finished",
             AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
             | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
                 moved_name(*state)
             }
-        }
+        })
     }
 
     /// The entry's `details`, as stored.
@@ -105,24 +108,6 @@ impl AuditAction {
             AuditAction::EmergencyMoved(details) => serde_json::to_value(details),
             AuditAction::EmergencyUnchanged(details) => serde_json::to_value(details),
         }
-    }
-}
-
-/// `canary-<event>`, the event's tag with `_` turned into `-`.
-fn step_name(event: &CanaryEvent) -> &'static str {
-    match event {
-        CanaryEvent::CanaryStarted { .. } => "canary-canary-started",
-        CanaryEvent::RollbackCheckPassed { .. } => "canary-rollback-check-passed",
-        CanaryEvent::RollbackCheckFailed { .. } => "canary-rollback-check-failed",
-        CanaryEvent::StepStarted { .. } => "canary-step-started",
-        CanaryEvent::CheckEvaluated { .. } => "canary-check-evaluated",
-        CanaryEvent::RollbackStarted { .. } => "canary-rollback-started",
-        CanaryEvent::RolledBack { .. } => "canary-rolled-back",
-        CanaryEvent::Promoted { .. } => "canary-promoted",
-        CanaryEvent::CanaryFinished { .. } => "canary-canary-finished",
-        CanaryEvent::VerifyStarted { .. } => "canary-verify-started",
-        CanaryEvent::VerifySample { .. } => "canary-verify-sample",
-        CanaryEvent::VerifyFinished { .. } => "canary-verify-finished",
     }
 }
 
@@ -345,13 +330,18 @@ pub struct CanaryStarted {
     pub started_at: Timestamp,
 }
 
-/// An audited canary event with its place in the canary's sequence.
+/// An audited canary event with its place in the canary's sequence; its action is
+/// `canary-<event>`, the event's tag with `_` turned into `-`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CanaryStep {
+    /// The event's tag (`step_started`, `rolled_back`, …), which names the action.
+    #[serde(skip)]
+    pub kind: String,
     pub canary: String,
     pub incident: Option<String>,
     pub seq: i64,
-    pub data: CanaryEvent,
+    /// The event as the canary reported it.
+    pub data: serde_json::Value,
 }
 
 /// How a canary or verification ended.

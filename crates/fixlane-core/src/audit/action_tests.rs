@@ -138,15 +138,17 @@ fn every_action() -> Vec<AuditAction> {
             started_at: at("2026-12-01T22:18:00Z"),
         }),
         AuditAction::CanaryStep(CanaryStep {
+            kind: "step_started".into(),
             canary: "canary-1".into(),
             incident: None,
             seq: 3,
-            data: CanaryEvent::StepStarted {
+            data: serde_json::to_value(CanaryEvent::StepStarted {
                 at: at("2026-12-01T22:18:30Z"),
                 step: 1,
                 weight: 5,
                 bake_seconds: 60,
-            },
+            })
+            .unwrap(),
         }),
         AuditAction::CanaryFinished(CanaryFinished {
             canary: "canary-1".into(),
@@ -194,7 +196,7 @@ fn every_action() -> Vec<AuditAction> {
 fn every_action_with_its_json() {
     let mut text = String::new();
     for action in every_action() {
-        text.push_str(action.name());
+        text.push_str(&action.name());
         text.push_str(": ");
         text.push_str(&crate::audit::canonical_json(&action.details().unwrap()));
         text.push('\n');
@@ -204,9 +206,12 @@ fn every_action_with_its_json() {
 
 #[test]
 fn each_variant_has_its_own_name() {
-    let mut names: Vec<&str> = every_action().iter().map(AuditAction::name).collect();
+    let mut names: Vec<String> = every_action()
+        .iter()
+        .map(|action| action.name().into_owned())
+        .collect();
     // The two emergency moves share the state's name by design; every other name is unique.
-    names.retain(|name| !matches!(*name, "deploying" | "rolled-back"));
+    names.retain(|name| !matches!(name.as_str(), "deploying" | "rolled-back"));
     let count = names.len();
     names.sort_unstable();
     names.dedup();
@@ -251,10 +256,11 @@ fn details_match_what_earlier_versions_wrote() {
         at: at("2026-12-01T22:14:00Z"),
     };
     let step = AuditAction::CanaryStep(CanaryStep {
+        kind: "rollback_check_passed".into(),
         canary: "c".into(),
         incident: Some("INC-1".into()),
         seq: 1,
-        data: event.clone(),
+        data: serde_json::to_value(&event).unwrap(),
     });
     assert_eq!(step.name(), "canary-rollback-check-passed");
     assert_eq!(

@@ -68,6 +68,13 @@ impl Tier {
             Tier::Optional => "optional",
         }
     }
+
+    /// The tier [`Tier::as_str`] names, for text read back (a store column).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Tier::Critical, Tier::Required, Tier::Optional]
+            .into_iter()
+            .find(|tier| tier.as_str() == text)
+    }
 }
 
 /// What a gate does, which decides what windows and freezes apply to it.
@@ -293,5 +300,19 @@ impl Config {
     /// The lane definition, or `None` for `normal` (which has no settings).
     pub fn lane(&self, name: &LaneName) -> Option<&Lane> {
         self.lanes.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_parse_what_they_print() {
+        for tier in [Tier::Critical, Tier::Required, Tier::Optional] {
+            assert_eq!(Tier::parse(tier.as_str()), Some(tier));
+        }
+        assert_eq!(Tier::parse("vital"), None);
+        assert_eq!(Tier::parse("Critical"), None);
     }
 }

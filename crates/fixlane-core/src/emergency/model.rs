@@ -277,7 +277,7 @@ impl Emergency {
                 Some(format!(
                     "lane {} ready on {}",
                     plan.lane,
-                    rev.get(..12).unwrap_or(rev)
+                    crate::rev::short(rev)
                 )),
             )?;
         }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 
 use crate::emergency::model::Emergency;
+use crate::rev::Rev;
 use crate::text::{for_markdown as md, markdown_code};
 
 /// One canary or verification of the emergency, as the draft shows it.
@@ -19,17 +20,12 @@ pub struct CanaryRun {
     pub outcome: Option<String>,
 }
 
-fn short(rev: &str) -> &str {
-    rev.get(..12).unwrap_or(rev)
-}
-
 /// A commit for a table cell: a hash in code font; anything else (a verification records the
 /// branch it checked) as escaped text, since a code span cannot hold a `|` inside a table.
 fn commit_cell(rev: &str) -> String {
-    if !rev.is_empty() && rev.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        format!("`{}`", short(rev))
-    } else {
-        md(rev).into_owned()
+    match Rev::parse(rev) {
+        Ok(rev) => format!("`{}`", rev.short()),
+        Err(_) => md(rev).into_owned(),
     }
 }
 

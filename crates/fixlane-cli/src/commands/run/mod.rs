@@ -9,6 +9,7 @@ pub mod settings;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use fixlane_core::Rev;
 use fixlane_core::Verdict;
 use fixlane_core::emergency::Emergency;
 use fixlane_runner::Runner;
@@ -124,11 +125,11 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     };
     let new_run = NewRun {
         run_id: run_id.clone(),
-        rev: resolved.rev.clone(),
+        rev: Rev::parse(&resolved.rev)?,
         branch: resolved.branch.clone(),
         lane: resolved.plan.lane.to_string(),
         emergency: resolved.plan.emergency,
-        incident: resolved.incident.as_ref().map(ToString::to_string),
+        incident: resolved.incident.clone(),
         started_at: jiff::Timestamp::now(),
         plan: serde_json::json!({
             "plan": &resolved.plan,

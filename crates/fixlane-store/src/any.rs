@@ -1,0 +1,226 @@
+//! `AnyStore`: the store on whichever database [`crate::open`] was pointed at.
+//!
+//! The run-time choice is made once, at open: each variant holds the one generic
+//! implementation ([`SqlStore`]) over its database, and every [`Store`] method below only
+//! hands the call to `SqlStore`'s method of the same name through `dispatch!`, the one place
+//! the choice is read. This is the store's one [`Store`] implementation. (A trait object would
+//! need no dispatch at all, but [`Store`] is not object safe: its futures are `impl Future` and
+//! two of its methods are generic over a closure.) Adding a method to [`Store`] adds one
+//! dispatching line here.
+
+use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
+use fixlane_core::{IncidentId, Rev, Verdict};
+use jiff::Timestamp;
+use sqlx::{Postgres, Sqlite};
+
+use crate::error::StoreError;
+use crate::model::{
+    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
+    RateReview, RunRecord,
+};
+use crate::sql::SqlStore;
+use crate::store::{EmergencyWrite, Store};
+
+/// A store on whichever database [`crate::open`] was pointed at.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// An embedded `SQLite` file.
+    Sqlite(SqlStore<Sqlite>),
+    /// A shared `PostgreSQL` database.
+    Postgres(SqlStore<Postgres>),
+}
+
+/// Evaluates `$body` with `$store` bound to the backend's [`SqlStore`], whichever it is.
+macro_rules! dispatch {
+    ($self:expr, $store:ident => $body:expr) => {
+        match $self {
+            AnyStore::Sqlite($store) => $body,
+            AnyStore::Postgres($store) => $body,
+        }
+    };
+}
+
+impl AnyStore {
+    /// `"sqlite"` or `"postgres"`, for messages.
+    pub fn kind(&self) -> &'static str {
+        dispatch!(self, store => store.kind())
+    }
+
+    /// Closes the connections, waiting for them to finish.
+    pub async fn close(&self) {
+        dispatch!(self, store => store.pool().close().await);
+    }
+}
+
+impl Store for AnyStore {
+    async fn append_audit(
+        &self,
+        actor: &str,
+        action: &AuditAction,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => store.append_audit(actor, action).await)
+    }
+
+    async fn start_run(&self, actor: &str, run: &NewRun) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => store.start_run(actor, run).await)
+    }
+
+    async fn record_gates(
+        &self,
+        actor: &str,
+        run_id: &str,
+        gates: &[GateRecord],
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.record_gates(actor, run_id, gates).await)
+    }
+
+    async fn finish_run(
+        &self,
+        actor: &str,
+        run_id: &str,
+        verdict: Verdict,
+        reasons: &[String],
+        finished_at: Timestamp,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => {
+            store.finish_run(actor, run_id, verdict, reasons, finished_at).await
+        })
+    }
+
+    async fn latest_run(
+        &self,
+        rev: &Rev,
+        lane: Option<&str>,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        dispatch!(self, store => store.latest_run(rev, lane).await)
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        dispatch!(self, store => store.run(run_id).await)
+    }
+
+    async fn unfinished_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        dispatch!(self, store => store.unfinished_runs().await)
+    }
+
+    async fn abandon_run(
+        &self,
+        actor: &str,
+        run_id: &str,
+        why: &str,
+        at: Timestamp,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.abandon_run(actor, run_id, why, at).await)
+    }
+
+    async fn record_config_seen(
+        &self,
+        actor: &str,
+        file: &str,
+        sha256: &str,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.record_config_seen(actor, file, sha256).await)
+    }
+
+    async fn declare_emergency<F, E>(
+        &self,
+        actor: &str,
+        since: Timestamp,
+        decide: F,
+    ) -> Result<Result<EmergencyWrite, E>, StoreError>
+    where
+        F: FnOnce(
+                Timestamp,
+                &[PastDeclaration],
+                Option<&RateReview>,
+            ) -> Result<(EmergencyRow, AuditAction), E>
+            + Send,
+        E: Send,
+    {
+        dispatch!(self, store => store.declare_emergency(actor, since, decide).await)
+    }
+
+    async fn update_emergency<F, E>(
+        &self,
+        actor: &str,
+        id: &IncidentId,
+        change: F,
+    ) -> Result<Option<Result<EmergencyWrite, E>>, StoreError>
+    where
+        F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, AuditAction), E> + Send,
+        E: Send,
+    {
+        dispatch!(self, store => store.update_emergency(actor, id, change).await)
+    }
+
+    async fn emergency(&self, id: &IncidentId) -> Result<Option<EmergencyRow>, StoreError> {
+        dispatch!(self, store => store.emergency(id).await)
+    }
+
+    async fn emergencies(&self) -> Result<Vec<EmergencyRow>, StoreError> {
+        dispatch!(self, store => store.emergencies().await)
+    }
+
+    async fn record_rate_review(
+        &self,
+        actor: &str,
+        notes: &str,
+    ) -> Result<(RateReview, AuditEntry), StoreError> {
+        dispatch!(self, store => store.record_rate_review(actor, notes).await)
+    }
+
+    async fn last_rate_review(&self) -> Result<Option<RateReview>, StoreError> {
+        dispatch!(self, store => store.last_rate_review().await)
+    }
+
+    async fn start_canary(
+        &self,
+        actor: &str,
+        canary: &NewCanary,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => store.start_canary(actor, canary).await)
+    }
+
+    async fn record_canary_events(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        events: &[CanaryEventRecord],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self, store => {
+            store.record_canary_events(actor, canary_id, events).await
+        })
+    }
+
+    async fn finish_canary(
+        &self,
+        actor: &str,
+        canary_id: &str,
+        outcome: &str,
+        finished_at: Timestamp,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => {
+            store.finish_canary(actor, canary_id, outcome, finished_at).await
+        })
+    }
+
+    async fn canary(&self, id: &str) -> Result<Option<CanaryRecord>, StoreError> {
+        dispatch!(self, store => store.canary(id).await)
+    }
+
+    async fn canaries_of(&self, incident: &IncidentId) -> Result<Vec<CanaryRecord>, StoreError> {
+        dispatch!(self, store => store.canaries_of(incident).await)
+    }
+
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.audit_entries().await)
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        dispatch!(self, store => store.audit_head().await)
+    }
+
+    async fn verify_audit(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
+        dispatch!(self, store => store.verify_audit().await)
+    }
+}

@@ -1,0 +1,100 @@
+//! The store's SQL, written once for both databases: [`SqlStore`], generic over a [`Backend`],
+//! has one method for each of [`crate::Store`]'s, which [`crate::AnyStore`] dispatches to.
+//!
+//! One file per concept, each an `impl` block of `SqlStore` holding that concept's statements,
+//! row decoding and methods:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `write` | [`SqlStore::write`], the one way state changes, and the audit append it ends with |
+//! | `runs` | runs, their gate results, abandoned runs |
+//! | `emergencies` | emergency records and rate reviews |
+//! | `canaries` | canary runs and their events |
+//! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
+//!
+//! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
+//! so a new method is its signature in the trait, its SQL here, and one dispatching line there.
+//! Each `impl` here repeats the driver bounds explained in [`crate::backend`].
+
+mod audit;
+mod canaries;
+mod emergencies;
+mod runs;
+mod write;
+
+use std::fmt;
+
+use sqlx::{ColumnIndex, Database, Decode, Pool, Row as _, Type};
+
+use crate::backend::Backend;
+use crate::error::{StoreError, query_error};
+
+/// A store on database `B`: [`crate::SqliteStore`] or [`crate::PostgresStore`].
+pub struct SqlStore<B: Database> {
+    pool: Pool<B>,
+}
+
+impl<B: Database> SqlStore<B> {
+    /// A store on `pool`, whose tables are already checked or brought up to date.
+    pub(crate) fn new(pool: Pool<B>) -> Self {
+        Self { pool }
+    }
+
+    /// The connection pool, for maintenance and tests.
+    pub fn pool(&self) -> &Pool<B> {
+        &self.pool
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// `"sqlite"` or `"postgres"`, for messages.
+    pub fn kind(&self) -> &'static str {
+        B::KIND
+    }
+}
+
+// By hand: a derive would ask `B` itself to be `Clone` and `Debug`, which only its pool is.
+impl<B: Database> Clone for SqlStore<B> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl<B: Database> fmt::Debug for SqlStore<B> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SqlStore")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+/// Reads column `name` of a row; `what` says what was being read, for the error.
+fn column<'r, B, T>(row: &'r B::Row, name: &str, what: &'static str) -> Result<T, StoreError>
+where
+    B: Database,
+    T: Decode<'r, B> + Type<B>,
+    for<'a> &'a str: ColumnIndex<B::Row>,
+{
+    row.try_get(name).map_err(query_error(what))
+}
+
+/// Refuses an empty actor before anything is written.
+fn validate_actor(actor: &str, doing: &str) -> Result<(), StoreError> {
+    if actor.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            what: format!("{doing} without an actor: name who is acting"),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an empty (or blank) value before anything is written.
+fn validate_present(value: &str, what: impl FnOnce() -> String) -> Result<(), StoreError> {
+    if value.trim().is_empty() {
+        return Err(StoreError::Invalid { what: what() });
+    }
+    Ok(())
+}
