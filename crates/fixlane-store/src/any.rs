@@ -9,14 +9,15 @@
 //! dispatching line here.
 
 use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
+use fixlane_core::followup::FollowUp;
 use fixlane_core::{IncidentId, Rev, Verdict};
 use jiff::Timestamp;
 use sqlx::{Postgres, Sqlite};
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
-    RateReview, RunRecord,
+    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
+    PastDeclaration, RateReview, RunRecord,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -151,6 +152,27 @@ impl Store for AnyStore {
         E: Send,
     {
         dispatch!(self, store => store.update_emergency(actor, id, change).await)
+    }
+
+    async fn followups(&self, id: &IncidentId) -> Result<Vec<FollowUp>, StoreError> {
+        dispatch!(self, store => store.followups(id).await)
+    }
+
+    async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
+        dispatch!(self, store => store.open_followups().await)
+    }
+
+    async fn change_followups<F, E>(
+        &self,
+        actor: &str,
+        id: &IncidentId,
+        change: F,
+    ) -> Result<Option<Result<crate::store::FollowUpWrite, E>>, StoreError>
+    where
+        F: FnOnce(EmergencyRow, Vec<FollowUp>) -> Result<FollowUpChange, E> + Send,
+        E: Send,
+    {
+        dispatch!(self, store => store.change_followups(actor, id, change).await)
     }
 
     async fn emergency(&self, id: &IncidentId) -> Result<Option<EmergencyRow>, StoreError> {

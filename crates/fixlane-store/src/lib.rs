@@ -28,13 +28,13 @@ pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
-    RateReview, RunRecord, StoredGateState, format_time,
+    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
+    PastDeclaration, RateReview, RunRecord, StoredGateState, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
-pub use store::{EmergencyWrite, Store};
+pub use store::{EmergencyWrite, FollowUpWrite, Store};
 
 /// Opens the store at `location` and brings its tables up to date: a `PostgreSQL` database, or
 /// a `SQLite` file (created, with its parent directories, when missing).

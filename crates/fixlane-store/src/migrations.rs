@@ -39,6 +39,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "run runners",
         include_str!("../migrations/sqlite/0004_run_runners.sql"),
     ),
+    (
+        5,
+        "followups",
+        include_str!("../migrations/sqlite/0005_followups.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -62,6 +67,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "run runners",
         include_str!("../migrations/postgres/0004_run_runners.sql"),
+    ),
+    (
+        5,
+        "followups",
+        include_str!("../migrations/postgres/0005_followups.sql"),
     ),
 ];
 

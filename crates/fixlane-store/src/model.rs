@@ -349,3 +349,16 @@ mod tests {
         assert_eq!(StoredGateState::NotRun.outcome(), None);
     }
 }
+
+/// What a change to an emergency's follow-ups writes, as handed back to
+/// [`crate::Store::change_followups`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpChange {
+    /// The emergency row to write back (its state moved to closed, say), or `None`.
+    pub row: Option<EmergencyRow>,
+    /// Every follow-up of the emergency after the change, in opening order: the existing ones
+    /// (changed or not), then any opened now.
+    pub followups: Vec<fixlane_core::followup::FollowUp>,
+    /// One audit entry each, in order; none means nothing changed and nothing is written.
+    pub actions: Vec<fixlane_core::audit::AuditAction>,
+}

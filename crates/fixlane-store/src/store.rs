@@ -5,14 +5,18 @@
 use std::future::Future;
 
 use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
+use fixlane_core::followup::FollowUp;
 use fixlane_core::{IncidentId, Rev, Verdict};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, GateRecord, NewCanary, NewRun, PastDeclaration,
-    RateReview, RunRecord,
+    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
+    PastDeclaration, RateReview, RunRecord,
 };
+
+/// A change to follow-ups as written, with the audit entries that recorded it.
+pub type FollowUpWrite = (FollowUpChange, Vec<AuditEntry>);
 
 /// An emergency row as written, with the audit entry that recorded the write.
 pub type EmergencyWrite = (EmergencyRow, AuditEntry);
@@ -141,6 +145,32 @@ pub trait Store {
     ) -> impl Future<Output = Result<Option<Result<EmergencyWrite, E>>, StoreError>> + Send
     where
         F: FnOnce(EmergencyRow) -> Result<(EmergencyRow, AuditAction), E> + Send,
+        E: Send;
+
+    /// The follow-ups of an emergency, in opening order (none before its fix left the lane).
+    fn followups(
+        &self,
+        id: &IncidentId,
+    ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
+
+    /// Every open follow-up across emergencies, soonest deadline first.
+    fn open_followups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(IncidentId, FollowUp)>, StoreError>> + Send;
+
+    /// Changes an emergency's follow-ups (and, when the change says so, its record) in one
+    /// write transaction with the write lock held from the start: reads the row and the
+    /// follow-ups, calls `change`, and writes what it returns with one audit entry per action.
+    /// A change with no actions writes nothing. `Ok(None)` when there is no such emergency (or
+    /// nothing changed); `change`'s `Err(E)` writes nothing and is handed back.
+    fn change_followups<F, E>(
+        &self,
+        actor: &str,
+        id: &IncidentId,
+        change: F,
+    ) -> impl Future<Output = Result<Option<Result<FollowUpWrite, E>>, StoreError>> + Send
+    where
+        F: FnOnce(EmergencyRow, Vec<FollowUp>) -> Result<FollowUpChange, E> + Send,
         E: Send;
 
     /// One emergency by id.

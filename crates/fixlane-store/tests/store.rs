@@ -114,7 +114,18 @@ macro_rules! on_both_databases {
     )*};
 }
 
+#[path = "store/followups.rs"]
+mod followups;
+
+use followups::{
+    a_change_without_actions_writes_nothing, followups_open_and_read_back_in_order,
+    racing_closes_record_one,
+};
+
 on_both_databases!(
+    followups_open_and_read_back_in_order,
+    a_change_without_actions_writes_nothing,
+    racing_closes_record_one,
     run_round_trip,
     invalid_input_writes_nothing,
     chain_verifies_after_many_actions,

@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer};
 
 use crate::config::model::BypassElement;
 use crate::emergency::{Approval, Bypass, Emergency, EmergencyState};
+use crate::followup::{Evidence, FollowUpKind};
 use crate::names::{IncidentId, LaneName, PersonName};
 use crate::policy_change::Weakening;
 
@@ -55,6 +56,12 @@ pub enum AuditAction {
     /// A canary reached a state the emergency was already in (written so the step is still
     /// on record).
     EmergencyUnchanged(EmergencyUnchanged),
+    /// A follow-up opened, with its owner and deadline.
+    FollowUpOpened(FollowUpOpened),
+    /// A follow-up closed, by whom, with what evidence.
+    FollowUpClosed(FollowUpClosed),
+    /// The last follow-up closed: the emergency is closed.
+    EmergencyClosed(EmergencyClosed),
 }
 
 impl AuditAction {
@@ -79,6 +86,9 @@ impl AuditAction {
                 return Cow::Owned(format!("canary-{}", step.kind.replace('_', "-")));
             }
             AuditAction::CanaryFinished(_) => "canary-finished",
+            AuditAction::FollowUpOpened(_) => "followup-opened",
+            AuditAction::FollowUpClosed(_) => "followup-closed",
+            AuditAction::EmergencyClosed(_) => "closed",
             AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
             | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
                 moved_name(*state)
@@ -107,6 +117,9 @@ impl AuditAction {
             AuditAction::CanaryFinished(details) => serde_json::to_value(details),
             AuditAction::EmergencyMoved(details) => serde_json::to_value(details),
             AuditAction::EmergencyUnchanged(details) => serde_json::to_value(details),
+            AuditAction::FollowUpOpened(details) => serde_json::to_value(details),
+            AuditAction::FollowUpClosed(details) => serde_json::to_value(details),
+            AuditAction::EmergencyClosed(details) => serde_json::to_value(details),
         }
     }
 }
@@ -369,6 +382,36 @@ pub struct EmergencyUnchanged {
     pub state: EmergencyState,
     /// Always `true`.
     pub unchanged: bool,
+}
+
+/// A follow-up that opened: which, whose, due when, and why now (`promoted`, `merged`, a failed
+/// backfill).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUpOpened {
+    pub id: IncidentId,
+    pub kind: FollowUpKind,
+    pub owner: PersonName,
+    #[serde(serialize_with = "nanos")]
+    pub due_at: Timestamp,
+    pub because: String,
+}
+
+/// A follow-up that closed, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUpClosed {
+    pub id: IncidentId,
+    pub kind: FollowUpKind,
+    pub by: PersonName,
+    pub evidence: Evidence,
+    /// Whether it closed after its deadline.
+    pub late: bool,
+}
+
+/// The emergency closed with its last follow-up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmergencyClosed {
+    pub id: IncidentId,
+    pub state: EmergencyState,
 }
 
 #[cfg(test)]

@@ -166,6 +166,28 @@ fn every_action() -> Vec<AuditAction> {
             state: EmergencyState::Deploying,
             unchanged: true,
         }),
+        AuditAction::FollowUpOpened(FollowUpOpened {
+            id: id(),
+            kind: crate::followup::FollowUpKind::AuditReview,
+            owner: person("alice"),
+            due_at: at("2026-12-08T22:14:00Z"),
+            because: "promoted".into(),
+        }),
+        AuditAction::FollowUpClosed(FollowUpClosed {
+            id: id(),
+            kind: crate::followup::FollowUpKind::Cleanup,
+            by: person("bob"),
+            evidence: crate::followup::Evidence {
+                link: Some("https://git.example.com/pr/42".into()),
+                notes: None,
+                run_id: None,
+            },
+            late: false,
+        }),
+        AuditAction::EmergencyClosed(EmergencyClosed {
+            id: id(),
+            state: EmergencyState::Closed,
+        }),
     ];
     for action in &listed {
         match action {
@@ -186,7 +208,10 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::CanaryStep(_)
             | AuditAction::CanaryFinished(_)
             | AuditAction::EmergencyMoved(_)
-            | AuditAction::EmergencyUnchanged(_) => {}
+            | AuditAction::EmergencyUnchanged(_)
+            | AuditAction::FollowUpOpened(_)
+            | AuditAction::FollowUpClosed(_)
+            | AuditAction::EmergencyClosed(_) => {}
         }
     }
     listed

@@ -22,7 +22,7 @@ const INSERT_EMERGENCY: &str = "INSERT INTO emergencies \
      (id, declared_at, author, drill, state, updated_at, document) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-const UPDATE_EMERGENCY: &str = "UPDATE emergencies SET declared_at = $2, author = $3, \
+pub(super) const UPDATE_EMERGENCY: &str = "UPDATE emergencies SET declared_at = $2, author = $3, \
      drill = $4, state = $5, updated_at = $6, document = $7 WHERE id = $1";
 
 const SELECT_EMERGENCY: &str = "SELECT id, declared_at, author, drill, state, \
@@ -70,7 +70,9 @@ impl EmergencyText {
 /// Checks an emergency row and encodes its columns as stored: `(declared_at, updated_at,
 /// document)`. The row's document is replaced by what a reader will parse back from the stored
 /// canonical text, so the row handed back to the caller equals the row read later.
-fn encode_emergency(row: &mut EmergencyRow) -> Result<(String, String, String), StoreError> {
+pub(super) fn encode_emergency(
+    row: &mut EmergencyRow,
+) -> Result<(String, String, String), StoreError> {
     if row.author.trim().is_empty() {
         return Err(StoreError::Invalid {
             what: format!("emergency {} without an author", row.id),
@@ -297,7 +299,7 @@ where
     }
 
     /// One emergency, read on `conn` (inside a transaction when it is one).
-    async fn emergency_in(
+    pub(super) async fn emergency_in(
         conn: &mut B::Connection,
         id: &IncidentId,
     ) -> Result<Option<EmergencyRow>, StoreError> {

@@ -10,6 +10,7 @@
 //! | `runs` | runs, their gate results, abandoned runs |
 //! | `emergencies` | emergency records and rate reviews |
 //! | `canaries` | canary runs and their events |
+//! | `followups` | each emergency's follow-ups, opened and closed with their audit entries |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
 //! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
@@ -19,6 +20,7 @@
 mod audit;
 mod canaries;
 mod emergencies;
+mod followups;
 mod runs;
 mod write;
 
