@@ -5,7 +5,7 @@
 use fixlane_core::audit::{AuditAction, EmergencyMoved, EmergencyUnchanged};
 use fixlane_core::canary::CanaryEvent;
 use fixlane_core::emergency::{Emergency, EmergencyState};
-use fixlane_core::{IncidentId, PersonName};
+use fixlane_core::{Config, IncidentId, PersonName};
 use fixlane_store::{CanaryEventRecord, NewCanary, Store};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
@@ -18,6 +18,8 @@ use crate::{App, AppError};
 #[derive(Debug)]
 pub struct CanaryRecorder<'a, S> {
     pub store: &'a S,
+    /// The policy follow-ups open under when the canary promotes the fix.
+    pub config: &'a Config,
     pub actor: String,
     pub canary_id: String,
     pub incident: Option<IncidentId>,
@@ -44,11 +46,17 @@ fn kind(event: &CanaryEvent) -> String {
 
 impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
     /// Records the start of `canary` by `actor` and returns its recorder.
-    pub async fn start(store: &'a S, actor: &str, canary: NewCanary) -> Result<Self, AppError> {
+    pub async fn start(
+        store: &'a S,
+        config: &'a Config,
+        actor: &str,
+        canary: NewCanary,
+    ) -> Result<Self, AppError> {
         let incident = canary.incident.clone();
         store.start_canary(actor, &canary).await?;
         Ok(Self {
             store,
+            config,
             actor: actor.to_owned(),
             canary_id: canary.id,
             incident,
@@ -122,6 +130,12 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
                     _ => Some(format!("canary {}", self.canary_id)),
                 };
                 self.move_emergency(state, event.at(), note).await?;
+                // A promoted fix has left the emergency lane: its follow-ups open now.
+                if let (EmergencyState::Promoted, Some(id)) = (state, &self.incident) {
+                    App::new(self.store, self.config)
+                        .open_followups(&self.actor, id, "promoted", event.at())
+                        .await?;
+                }
             }
         }
         Ok(())
@@ -179,6 +193,7 @@ impl<'a, S: Store + Sync> App<'a, S> {
         fixlane_core::emergency::verification::may_verify(&emergency)?;
         let recorder = CanaryRecorder::start(
             self.store,
+            self.config,
             person.as_str(),
             NewCanary {
                 id: verification_id,

@@ -12,6 +12,7 @@
 mod canaries;
 mod emergencies;
 mod error;
+pub mod followups;
 pub mod recorder;
 pub mod records;
 pub mod runs;

@@ -101,6 +101,80 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write the postmortem draft of an emergency: its record, then the hotfix questions and the pipeline-gap checklist.
     Postmortem(PostmortemArgs),
+    /// Open an emergency's follow-ups now that its fix is merged (a canary's promotion opens them too).
+    Merged(MergedArgs),
+    /// Close a follow-up with its evidence: cleanup or postmortem --link, audit-review --notes, regression both.
+    Close(CloseArgs),
+    /// List every open follow-up across emergencies, overdue first; exit 1 when any is overdue.
+    Due(DueArgs),
+    /// Run every gate the emergency lane owes, in full with the normal lane's commands, on the merged commit.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The emergency whose owed gates to run.
+    pub id: String,
+    /// The merged commit [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// How many gates run at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print JSON Lines events instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+    /// Evaluate change windows at, and record the result at, this moment (RFC 3339) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Append a Markdown summary of the run to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergedArgs {
+    /// The emergency whose fix was merged.
+    pub id: String,
+    /// The merged commit [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// When it was merged, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The emergency.
+    pub id: String,
+    /// The follow-up: cleanup, postmortem, audit-review or regression.
+    pub kind: String,
+    /// A link to the normal-lane change, the postmortem, or the regression's fix.
+    #[arg(long, value_name = "URL")]
+    pub link: Option<String>,
+    /// What the review found, or what the regression turned out to be.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// When it was closed, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DueArgs {
+    /// Only the follow-ups this person owns.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The moment to judge deadlines at, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -136,3 +136,20 @@ pub fn moment(at: Option<&str>) -> Result<Timestamp, Failure> {
         }),
     }
 }
+
+/// A moment as people read it: `2026-12-01 22:14 IST`, in the configured zone (else UTC).
+pub fn human_time(at: Timestamp, config: &Config) -> String {
+    at.to_zoned_datetime(fixlane_app::followups::zone(config))
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// `in 3h05m` or `3h05m ago`, from `now` to `at`.
+pub fn until(at: Timestamp, now: Timestamp) -> String {
+    let seconds = at.as_second() - now.as_second();
+    if seconds >= 0 {
+        format!("in {}", clock(seconds))
+    } else {
+        format!("{} ago", clock(-seconds))
+    }
+}

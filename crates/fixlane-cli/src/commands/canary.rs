@@ -56,6 +56,7 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
         let canary_id = new_id("canary");
         let session = CanaryRecorder::start(
                 &store,
+                &config,
                 &actor,
                 NewCanary {
                     id: canary_id.clone(),

@@ -2,15 +2,19 @@
 
 mod approve;
 mod audit;
+mod backfill;
 mod bypass;
 mod canary;
 mod check_commit;
 mod ci;
+mod close;
 mod config;
 mod declare;
+mod due;
 mod export;
 mod init;
 mod list;
+mod merged;
 mod postmortem;
 mod review_rate;
 pub mod run;
@@ -44,6 +48,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Canary(arguments) => canary::canary(&context, &arguments),
         Command::Verify(arguments) => verify::verify(&context, &arguments),
         Command::Postmortem(arguments) => postmortem::postmortem(&context, &arguments),
+        Command::Merged(arguments) => merged::merged(&context, &arguments),
+        Command::Close(arguments) => close::close(&context, &arguments),
+        Command::Due(arguments) => due::due(&context, &arguments),
+        Command::Backfill(arguments) => backfill::backfill(&context, &arguments),
     });
     match result {
         Ok(code) => code.code(),

@@ -108,6 +108,16 @@ fn a_healthy_compressed_canary_promotes_and_verifies() {
     );
     assert_eq!(events.last().unwrap()["outcome"], "promoted");
     assert_eq!(record(&sandbox)["state"], "promoted");
+    // The promoted fix has left the emergency lane: its follow-ups are open and owned.
+    let due = sandbox.fixlane(&["due", "--json"]);
+    let open: Vec<serde_json::Value> = serde_json::from_str(&due.stdout()).unwrap();
+    let kinds: Vec<&str> = open
+        .iter()
+        .map(|item| item["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["cleanup", "postmortem", "audit-review"] {
+        assert!(kinds.contains(&kind), "{kind} not open: {kinds:?}");
+    }
 
     let verified = sandbox.fixlane(&[
         "verify",

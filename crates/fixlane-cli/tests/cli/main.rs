@@ -14,6 +14,7 @@ mod ci;
 mod config;
 mod emergency;
 mod exit_codes;
+mod followups;
 mod help;
 mod holes;
 mod hostile_text;

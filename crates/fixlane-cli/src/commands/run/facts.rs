@@ -145,7 +145,14 @@ pub fn resolve(
         };
         (head, Vec::new(), weakenings, lines)
     };
-    let mut plan = plan::plan(&config, &choice.lane, facts.changed_files.as_deref())?;
+    // A full run does not narrow by changed files: `None` runs every gate (as when the changes
+    // cannot be known).
+    let changed = if settings.full {
+        None
+    } else {
+        facts.changed_files.as_deref()
+    };
+    let mut plan = plan::plan(&config, &choice.lane, changed)?;
     for refusal in refusals {
         plan.refuse(refusal);
     }

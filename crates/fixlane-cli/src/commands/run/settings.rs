@@ -54,6 +54,8 @@ pub struct RunPlanSettings {
     pub view: View,
     pub junit: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    /// Every gate of the lane runs, whatever changed (a backfill pays every owed gate back).
+    pub full: bool,
 }
 
 impl RunPlanSettings {
@@ -86,6 +88,7 @@ impl RunPlanSettings {
             view: View::choose(arguments.json),
             junit: arguments.junit.clone(),
             summary: arguments.summary.clone(),
+            full: false,
         })
     }
 }

@@ -1,0 +1,101 @@
+//! `fixlane backfill`: the debt paid back. Every gate of the normal lane runs in full on the
+//! merged commit — so every gate the emergency lane skipped or shortened runs with its normal
+//! command — with the same runner, live view, `--json` and JUnit as `fixlane run`. All owed
+//! gates pass: the backfill follow-up closes with the run as evidence. Any fails: it stays open
+//! and a regression opens, to be explained before the emergency can close.
+
+use fixlane_app::App;
+use fixlane_core::{LaneName, Rev};
+use fixlane_runner::git::Repository;
+use fixlane_store::{Store, StoredGateState};
+
+use super::run::{self, settings::RunPlanSettings};
+use crate::cli::{BackfillArgs, RunArgs};
+use crate::exit::{CommandResult, ExitCode, Failure};
+use crate::records;
+use crate::settings::{self, Context};
+
+pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
+    let config = context.load_config()?;
+    let id = records::incident(&arguments.id)?;
+    let person = records::person(context, &config, &format!("backfilling {id}"))?;
+    let at = records::moment(arguments.at.as_deref())?;
+    let rev = Rev::parse(
+        &context
+            .repo
+            .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?,
+    )?;
+    let emergency = settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        records::load(&store, &id, context).await
+    })?;
+    if emergency.owed_gates.is_empty() {
+        return Err(Failure::failed(anyhow::anyhow!(
+            "{id} owes no gates: its emergency lane skipped none, so there is nothing to backfill"
+        )));
+    }
+    let lane = LaneName::normal();
+    let mut settings = RunPlanSettings::parse(&RunArgs {
+        lane: Some(lane.to_string()),
+        labels: Vec::new(),
+        rev: Some(rev.to_string()),
+        branch: None,
+        base: None,
+        incident: None,
+        jobs: arguments.jobs,
+        json: arguments.json,
+        at: arguments.at.clone(),
+        junit: arguments.junit.clone(),
+        summary: arguments.summary.clone(),
+    })?;
+    settings.full = true;
+    let code = run::execute(context, &settings)?;
+    if code == ExitCode::Interrupted {
+        eprintln!("interrupted: the backfill is not recorded; run it again");
+        return Ok(code);
+    }
+    settings::runtime()?.block_on(async {
+        let store = context.open_store().await?;
+        let Some(recorded) = store.latest_run(&rev, Some(lane.as_str())).await? else {
+            return Err(Failure::error(anyhow::anyhow!(
+                "the backfill run of {} was not recorded; run it again",
+                rev.short()
+            )));
+        };
+        let failing: Vec<String> = emergency
+            .owed_gates
+            .iter()
+            .filter(|owed| {
+                !recorded.gates.iter().any(|gate| {
+                    gate.gate == owed.gate && gate.state == StoredGateState::Passed
+                })
+            })
+            .map(|owed| owed.gate.to_string())
+            .collect();
+        let outcome = App::new(&store, &config)
+            .record_backfill(&person, &id, &recorded.run_id, &failing, at)
+            .await
+            .map_err(|error| records::app_failure(error, context))?;
+        if failing.is_empty() {
+            eprintln!(
+                "{id}: every owed gate passed on {}; the backfill is closed (run {})",
+                rev.short(),
+                recorded.run_id
+            );
+            if outcome.emergency_closed {
+                eprintln!("every follow-up is closed: {id} is closed");
+            }
+            Ok(ExitCode::Success)
+        } else {
+            eprintln!(
+                "{id}: owed gates failed on {}: {}; the backfill stays open and a regression is \
+                 open. Close it with notes saying whether this is a real side effect of the fix or \
+                 an evaluation that encoded the old behaviour, and a link to the fix or the update: \
+                 fixlane close {id} regression --notes \"…\" --link URL",
+                rev.short(),
+                failing.join(", ")
+            );
+            Ok(ExitCode::Failed)
+        }
+    })
+}

@@ -1,0 +1,280 @@
+//! After the fix: follow-ups open when it is merged, `due` lists them and fails once one is
+//! overdue, `backfill` pays the owed gates back (or opens a regression), `close` takes each
+//! with its evidence, the audit review never by the author or an approver, and the emergency
+//! closes with the last one.
+
+use crate::support::{IN_WINDOW, Run, Sandbox};
+
+const ID: &str = "INC-2026-05-20-001";
+/// The day after the merge below: inside the 24 h deadlines.
+const NEXT_MORNING: &str = "2026-11-25T10:00:00+05:30";
+/// Three days after the merge: cleanup, backfill and postmortem are overdue.
+const THREE_DAYS_LATER: &str = "2026-11-27T12:00:00+05:30";
+/// The merge, the evening before `NEXT_MORNING`.
+const MERGED_AT: &str = "2026-11-24T20:00:00+05:30";
+
+/// Declared, approved, bypassed, the hotfix lane `ready`, then merged into main.
+fn fixed_and_merged(sandbox: &Sandbox) {
+    sandbox
+        .fixlane(&[
+            "declare",
+            "--any-date",
+            ID,
+            "--severity",
+            "P0",
+            "--category",
+            "security",
+            "--title",
+            "payment timeout",
+            "--cleanup-owner",
+            "bob",
+            "--flag-flip",
+            "no flag covers the payment path",
+            "--rollback",
+            "the bug is in a brand-new feature",
+            "--branch",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    sandbox.write(
+        "crates/payments/src/lib.rs",
+        "//! Payments.\npub fn ok() -> bool {\n    false\n}\n",
+    );
+    sandbox.commit(&format!(
+        "hotfix(payments): raise the timeout\n\n{ID}\napprover: @carol"
+    ));
+    for approver in ["carol", "dave"] {
+        sandbox
+            .fixlane(&["approve", ID, "--as", approver])
+            .expect_code(0);
+    }
+    sandbox
+        .fixlane(&[
+            "bypass",
+            ID,
+            "eval",
+            "--reason",
+            "the integration suite takes 30 minutes; customers are failing now",
+            "--compensation",
+            "backfill the skipped gates within 24h",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    sandbox.fixlane(&["run", "--at", IN_WINDOW]).expect_code(0);
+    let branch = sandbox.git(&["branch", "--show-current"]);
+    sandbox.git(&["switch", "--quiet", "main"]);
+    sandbox.git(&[
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "merge the hotfix",
+        branch.trim(),
+    ]);
+}
+
+fn due(sandbox: &Sandbox, at: &str) -> Run {
+    sandbox.fixlane(&["due", "--at", at])
+}
+
+#[test]
+fn an_emergency_goes_from_merged_to_closed_by_hand() {
+    let sandbox = Sandbox::example();
+    fixed_and_merged(&sandbox);
+    // Before the merge is recorded nothing is owed yet.
+    due(&sandbox, NEXT_MORNING).expect_code(0);
+
+    let merged = sandbox.fixlane(&["merged", ID, "--at", MERGED_AT, "--as", "bob"]);
+    merged.expect_code(0);
+    let text = merged.stdout();
+    for kind in ["backfill", "cleanup", "postmortem", "audit-review"] {
+        assert!(text.contains(kind), "{kind} missing from: {text}");
+    }
+    // Deadlines read in the configured zone.
+    assert!(text.contains("2026-11-25 20:00 IST"), "{text}");
+
+    let morning = due(&sandbox, NEXT_MORNING);
+    morning.expect_code(0);
+    assert!(
+        morning.stdout().contains("4 follow-ups open, 0 overdue"),
+        "{}",
+        morning.stdout()
+    );
+    let late = due(&sandbox, THREE_DAYS_LATER);
+    late.expect_code(1);
+    assert!(late.stdout().starts_with("OVERDUE"), "{}", late.stdout());
+    let json = sandbox.fixlane(&["due", "--json", "--at", THREE_DAYS_LATER, "--owner", "bob"]);
+    json.expect_code(1);
+    let items: Vec<serde_json::Value> = serde_json::from_str(&json.stdout()).unwrap();
+    assert!(items.iter().all(|item| item["owner"] == "bob"), "{items:?}");
+    assert!(items.iter().any(|item| item["overdue"] == true));
+
+    // The backfill cannot be closed by hand.
+    let by_hand = sandbox.fixlane(&[
+        "close",
+        ID,
+        "backfill",
+        "--link",
+        "https://x",
+        "--as",
+        "bob",
+    ]);
+    by_hand.expect_code(1);
+    assert!(
+        by_hand.stderr().contains("followups.backfill"),
+        "{}",
+        by_hand.stderr()
+    );
+    let backfill = sandbox.fixlane(&["backfill", ID, "--at", IN_WINDOW, "--as", "bob"]);
+    backfill.expect_code(0);
+    assert!(
+        backfill.stderr().contains("the backfill is closed"),
+        "{}",
+        backfill.stderr()
+    );
+
+    sandbox
+        .fixlane(&[
+            "close",
+            ID,
+            "cleanup",
+            "--link",
+            "https://git.example.com/pr/7",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    // A link is evidence of a postmortem; none is refused.
+    let no_link = sandbox.fixlane(&["close", ID, "postmortem", "--as", "bob"]);
+    no_link.expect_code(1);
+    assert!(
+        no_link.stderr().contains("followups.evidence"),
+        "{}",
+        no_link.stderr()
+    );
+    sandbox
+        .fixlane(&[
+            "close",
+            ID,
+            "postmortem",
+            "--link",
+            "https://wiki.example.com/pm/7",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+
+    // Separation of duties: neither the author nor an approver reviews the audit trail.
+    for conflicted in ["bob", "carol", "dave"] {
+        let refused = sandbox.fixlane(&[
+            "close",
+            ID,
+            "audit-review",
+            "--notes",
+            "looks fine",
+            "--as",
+            conflicted,
+        ]);
+        refused.expect_code(1);
+        assert!(
+            refused.stderr().contains("followups.audit_review"),
+            "{conflicted}: {}",
+            refused.stderr()
+        );
+    }
+    let last = sandbox.fixlane(&[
+        "close",
+        ID,
+        "audit-review",
+        "--notes",
+        "the bypass was justified and compensated; the backfill passed",
+        "--as",
+        "alice",
+    ]);
+    last.expect_code(0);
+    assert!(
+        last.stdout().contains(&format!("{ID} is closed")),
+        "{}",
+        last.stdout()
+    );
+
+    due(&sandbox, THREE_DAYS_LATER).expect_code(0);
+    let show = sandbox.fixlane(&["show", ID, "--json"]);
+    let record: serde_json::Value = serde_json::from_str(&show.stdout()).unwrap();
+    assert_eq!(record["state"], "closed");
+    sandbox.fixlane(&["audit", "verify"]).expect_code(0);
+    let exported = sandbox.fixlane(&["audit", "export"]).stdout();
+    assert_eq!(exported.matches("\"followup-opened\"").count(), 4);
+    assert_eq!(exported.matches("\"followup-closed\"").count(), 4);
+    assert_eq!(
+        exported.matches("\"action\":\"closed\"").count(),
+        1,
+        "{exported}"
+    );
+}
+
+#[test]
+fn a_failed_backfill_opens_a_regression_that_closes_only_with_notes_and_a_link() {
+    let sandbox = Sandbox::example();
+    fixed_and_merged(&sandbox);
+    sandbox
+        .fixlane(&["merged", ID, "--at", MERGED_AT, "--as", "bob"])
+        .expect_code(0);
+    let failed = Run::of(
+        sandbox
+            .command(&["backfill", ID, "--at", IN_WINDOW, "--as", "bob"])
+            .env("EXAMPLE_FAIL", "integration"),
+    );
+    failed.expect_code(1);
+    assert!(
+        failed.stderr().contains("owed gates failed"),
+        "{}",
+        failed.stderr()
+    );
+    assert!(
+        failed.stderr().contains("integration"),
+        "{}",
+        failed.stderr()
+    );
+    let open = due(&sandbox, NEXT_MORNING);
+    assert!(open.stdout().contains("regression"), "{}", open.stdout());
+    assert!(open.stdout().contains("backfill"), "{}", open.stdout());
+
+    let notes_only = sandbox.fixlane(&[
+        "close",
+        ID,
+        "regression",
+        "--notes",
+        "the integration suite encoded the old timeout",
+        "--as",
+        "bob",
+    ]);
+    notes_only.expect_code(1);
+    assert!(
+        notes_only.stderr().contains("a link"),
+        "{}",
+        notes_only.stderr()
+    );
+    sandbox
+        .fixlane(&[
+            "close",
+            ID,
+            "regression",
+            "--notes",
+            "the integration suite encoded the old timeout",
+            "--link",
+            "https://git.example.com/pr/8",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    // The backfill is still owed until it passes.
+    let still = due(&sandbox, NEXT_MORNING);
+    assert!(still.stdout().contains("backfill"), "{}", still.stdout());
+    assert!(!still.stdout().contains("regression"), "{}", still.stdout());
+    sandbox
+        .fixlane(&["backfill", ID, "--at", IN_WINDOW, "--as", "bob"])
+        .expect_code(0);
+}
