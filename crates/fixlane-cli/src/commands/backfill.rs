@@ -1,6 +1,6 @@
 //! `fixlane backfill`: the debt paid back. Every gate of the normal lane runs in full on the
 //! merged commit — so every gate the emergency lane skipped or shortened runs with its normal
-//! command — with the same runner, live view, `--json` and JUnit as `fixlane run`. All owed
+//! command — with the same runner, live view, `--json` and `JUnit` as `fixlane run`. All owed
 //! gates pass: the backfill follow-up closes with the run as evidence. Any fails: it stays open
 //! and a regression opens, to be explained before the emergency can close.
 
