@@ -2,6 +2,7 @@
 //! lookups every operation starts from.
 
 use fixlane_core::emergency::{Emergency, EmergencyState};
+use fixlane_core::lane::NoEmergency;
 use fixlane_core::{Config, IncidentId};
 use fixlane_store::{EmergencyRow, Store};
 use jiff::Timestamp;
@@ -41,13 +42,14 @@ impl<S: Store + Sync> App<'_, S> {
     }
 
     /// The record an emergency-lane run belongs to: `incident` when named, else the branch.
-    /// The inner `Err` is what the verdict says instead: the id is not declared (with the
-    /// active ones), or the emergency belongs to another branch.
+    /// The inner `Err` is why there is none, for the verdict to say (each caller in its own
+    /// words): the id is not declared (with the active ones), or the emergency belongs to
+    /// another branch.
     pub async fn emergency_for_run(
         &self,
         incident: Option<&IncidentId>,
         branch: Option<&str>,
-    ) -> Result<Result<Emergency, String>, AppError> {
+    ) -> Result<Result<Emergency, NoEmergency>, AppError> {
         let found = match (incident, branch) {
             (Some(id), _) => find(self.store, id).await?,
             (None, Some(branch)) => for_branch(self.store, branch).await?,
@@ -59,7 +61,8 @@ impl<S: Store + Sync> App<'_, S> {
                 &emergency.branch,
                 branch,
             )
-            .map(|()| emergency));
+            .map(|()| emergency)
+            .map_err(NoEmergency::OtherBranch));
         }
         let mut active = Vec::new();
         for row in self.store.emergencies().await? {
@@ -72,21 +75,20 @@ impl<S: Store + Sync> App<'_, S> {
     }
 }
 
-/// Why an emergency-lane run has no record, worded for what it named.
+/// Why an emergency-lane run has no record, for what it named.
 fn missing_reason(
     config: &Config,
     incident: Option<&IncidentId>,
     branch: Option<&str>,
     active: &[(String, String)],
-) -> String {
-    let pattern = &config.emergency.id_pattern;
-    let shaped = |id: &str| fixlane_core::emergency::policy::matches_id_pattern(pattern, id);
+) -> NoEmergency {
     match incident {
-        Some(id) => format!(
-            "this emergency-lane run names {id} with --incident, and {id} is not declared: \
-             declare it with `fixlane declare {id} …`, or check the id"
-        ),
-        None => fixlane_core::lane::missing_emergency_reason(branch, shaped, active),
+        Some(id) => NoEmergency::NotDeclared { id: id.clone() },
+        None => NoEmergency::NoRecord(fixlane_core::lane::missing_emergency(
+            branch,
+            |id| config.emergency.id_pattern.matches(id),
+            active,
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ mod interrupt;
 mod policy;
 mod record;
 mod records;
+mod refusal;
 mod report;
 mod settings;
 

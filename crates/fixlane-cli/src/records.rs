@@ -3,7 +3,7 @@
 //! commands share (delegating to the application layer).
 
 use fixlane_app::AppError;
-use fixlane_core::emergency::{Emergency, Refusal, Refusals};
+use fixlane_core::emergency::{Emergency, Instead, Refusal, Refusals};
 use fixlane_core::{Config, IncidentId, PersonName};
 use fixlane_store::Store;
 use jiff::Timestamp;
@@ -16,12 +16,14 @@ use crate::settings::Context;
 pub fn app_failure(error: AppError, context: &Context) -> Failure {
     let file = context.config_display();
     match error {
-        AppError::Refused(refusal) => {
-            Failure::failed(anyhow::anyhow!("{}", refusal.render_with_file(&file)))
-        }
-        AppError::RefusedAll(refusals) => {
-            Failure::failed(anyhow::anyhow!("{}", refusals.render_with_file(&file)))
-        }
+        AppError::Refused(refusal) => Failure::failed(anyhow::anyhow!(
+            "{}",
+            crate::refusal::render(&refusal, Some(&file))
+        )),
+        AppError::RefusedAll(refusals) => Failure::failed(anyhow::anyhow!(
+            "{}",
+            crate::refusal::render_all(&refusals, Some(&file))
+        )),
         AppError::NoSuchEmergency(id) => Failure::error(anyhow::anyhow!(
             "there is no emergency {id}; `fixlane list` shows the active ones, `fixlane declare` records a new one"
         )),
@@ -43,7 +45,7 @@ pub fn failure(error: anyhow::Error, context: &Context) -> Failure {
         Ok(refusals) => {
             return Failure::failed(anyhow::anyhow!(
                 "{}",
-                refusals.render_with_file(&context.config_display())
+                crate::refusal::render_all(&refusals, Some(&context.config_display()))
             ));
         }
         Err(error) => error,
@@ -51,7 +53,7 @@ pub fn failure(error: anyhow::Error, context: &Context) -> Failure {
     match error.downcast::<Refusal>() {
         Ok(refusal) => Failure::failed(anyhow::anyhow!(
             "{}",
-            refusal.render_with_file(&context.config_display())
+            crate::refusal::render(&refusal, Some(&context.config_display()))
         )),
         Err(error) => Failure::error(error),
     }
@@ -62,19 +64,18 @@ pub fn failure(error: anyhow::Error, context: &Context) -> Failure {
 pub fn person(context: &Context, config: &Config, acting: &str) -> Result<PersonName, Failure> {
     let who = context.actor();
     fixlane_core::emergency::policy::identify(config, who).ok_or_else(|| {
+        let refused = Refusal::new(
+            "people",
+            format!("{acting} as `{who}`"),
+            format!(
+                "`{who}` is not a person under [people] (matched by name or email); only people \
+                 named there may declare, approve, bypass or review"
+            ),
+            Instead::Identify,
+        );
         Failure::failed(anyhow::anyhow!(
             "{}",
-            Refusal::new(
-                "people",
-                format!("{acting} as `{who}`"),
-                format!(
-                    "`{who}` is not a person under [people] (matched by name or email); only people \
-                     named there may declare, approve, bypass or review"
-                ),
-                "pass --as NAME or set FIXLANE_USER to a person listed in fixlane.toml, or add \
-                 them under [people] with their roles",
-            )
-            .render_with_file(&context.config_display())
+            crate::refusal::render(&refused, Some(&context.config_display()))
         ))
     })
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::model::Config;
 use crate::duration::Duration;
-use crate::emergency::{Emergency, Refusal};
+use crate::emergency::{Emergency, Instead, Refusal};
 use crate::names::PersonName;
 
 /// The kinds of follow-up.
@@ -257,7 +257,7 @@ pub fn may_close(
             "followups.open",
             refused,
             why,
-            "close one of the open follow-ups, or check the record",
+            Instead::advice("close one of the open follow-ups, or check the record"),
         ));
     }
     if !config.people.contains_key(by) {
@@ -267,7 +267,7 @@ pub fn may_close(
             format!(
                 "`{by}` is not a person under [people]; only people named there close follow-ups"
             ),
-            "act as a person listed in the config, or add them under [people]",
+            Instead::advice("act as a person listed in the config, or add them under [people]"),
         ));
     }
     if kind == FollowUpKind::Backfill {
@@ -275,7 +275,9 @@ pub fn may_close(
             "followups.backfill",
             refused,
             "the backfill closes itself when every owed gate passes on the merged commit",
-            format!("run the owed gates: fixlane backfill {}", emergency.id),
+            Instead::Backfill {
+                id: emergency.id.clone(),
+            },
         ));
     }
     if kind == FollowUpKind::AuditReview && conflicted(emergency, by) {
@@ -292,12 +294,12 @@ pub fn may_close(
                  change (separation of duties)",
                 emergency.id
             ),
-            match audit_reviewer(config, emergency) {
+            Instead::advice(match audit_reviewer(config, emergency) {
                 Some(reviewer) => format!("ask another person, such as {reviewer}, to review it"),
                 None => {
                     "add a person under [people] who neither declared nor approved it".to_owned()
                 }
-            },
+            }),
         ));
     }
     let evidence = request.evidence;
@@ -339,7 +341,7 @@ pub fn may_close(
             "followups.evidence",
             refused,
             format!("closing {kind} needs {}", missing.join(" and ")),
-            format!("close it with {what}"),
+            Instead::advice(format!("close it with {what}")),
         ));
     }
     Ok(())

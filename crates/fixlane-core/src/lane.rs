@@ -1,10 +1,12 @@
-//! Choosing the lane of a run: `--lane`, else a `--label`, else the branch, else `normal`.
+//! Choosing the lane of a run: `--lane`, else a `--label`, else the branch, else `normal`; and
+//! which emergency an emergency-lane run belongs to, or why none does, as data the caller words
+//! (the CLI names its own flags and commands).
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
 use crate::config::model::Config;
-use crate::names::LaneName;
+use crate::names::{IncidentId, LaneName};
 
 /// What the caller knows when choosing a lane.
 #[derive(Debug, Clone, Default)]
@@ -108,66 +110,88 @@ pub fn incident_candidates(branch: &str) -> Vec<String> {
     candidates
 }
 
-/// Whether a run on `run_branch` may use the emergency declared for `declared_branch`: an
-/// emergency covers the one branch it was declared for, so its approvals cannot turn an
-/// unrelated branch ready. `Err` says why not, in a whole sentence.
+/// Why an emergency-lane run has no emergency it may use, for the verdict to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum NoEmergency {
+    /// The run named `id` itself, and no emergency has that id.
+    NotDeclared { id: IncidentId },
+    /// The emergency found was declared for another branch.
+    OtherBranch(BranchMismatch),
+    /// No record matches the run's branch.
+    NoRecord(MissingEmergency),
+}
+
+/// A run on a branch other than the one its emergency was declared for, or on a detached HEAD
+/// (`run_branch` is `None`): an emergency covers the one branch it was declared for, so its
+/// approvals cannot turn an unrelated branch ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BranchMismatch {
+    pub incident: String,
+    pub declared_branch: String,
+    pub run_branch: Option<String>,
+}
+
+/// Whether a run on `run_branch` may use the emergency declared for `declared_branch`.
 pub fn check_emergency_branch(
     incident: &str,
     declared_branch: &str,
     run_branch: Option<&str>,
-) -> Result<(), String> {
-    match run_branch {
-        Some(branch) if branch == declared_branch => Ok(()),
-        Some(branch) => Err(format!(
-            "emergency {incident} belongs to the branch {declared_branch}, not {branch}: an \
-             emergency's approvals cover only the branch it was declared for; run the emergency \
-             lane on {declared_branch}, or declare a new emergency for this change"
-        )),
-        None => Err(format!(
-            "emergency {incident} belongs to the branch {declared_branch}, and this run is on a \
-             detached HEAD: check out {declared_branch}, or pass --branch {declared_branch} \
-             when CI checked out its commit"
-        )),
+) -> Result<(), BranchMismatch> {
+    if run_branch == Some(declared_branch) {
+        return Ok(());
     }
+    Err(BranchMismatch {
+        incident: incident.to_owned(),
+        declared_branch: declared_branch.to_owned(),
+        run_branch: run_branch.map(str::to_owned),
+    })
 }
 
-/// What an emergency-lane run says when no record matches it. `id_matches` tells which of the
-/// branch's candidate ids have the configured id shape; `active` lists the emergencies still
-/// open, as `(id, branch)`.
-pub fn missing_emergency_reason(
-    branch: Option<&str>,
-    id_matches: impl Fn(&str) -> bool,
-    active: &[(String, String)],
-) -> String {
-    let active_text = if active.is_empty() {
-        "no emergency is active".to_owned()
-    } else {
+/// An emergency-lane run that no record matches: the undeclared id its branch names, if any,
+/// and the emergencies still open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingEmergency {
+    /// `(branch, id)`: the run's branch and the id of the configured shape it names.
+    pub named: Option<(String, String)>,
+    /// The open emergencies, as `(id, branch)`.
+    pub active: Vec<(String, String)>,
+}
+
+impl MissingEmergency {
+    /// `the active emergencies are INC-1 (branch hotfix/INC-1-x)`, or `no emergency is active`.
+    pub fn active_text(&self) -> String {
+        if self.active.is_empty() {
+            return "no emergency is active".to_owned();
+        }
         format!(
             "the active emergencies are {}",
-            active
+            self.active
                 .iter()
                 .map(|(id, branch)| format!("{id} (branch {branch})"))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
-    };
+    }
+}
+
+/// Why an emergency-lane run has no record. `id_matches` tells which of the branch's candidate
+/// ids have the configured id shape; `active` lists the emergencies still open, as
+/// `(id, branch)`.
+pub fn missing_emergency(
+    branch: Option<&str>,
+    id_matches: impl Fn(&str) -> bool,
+    active: &[(String, String)],
+) -> MissingEmergency {
     let named = branch.and_then(|branch| {
         incident_candidates(branch)
             .into_iter()
             .find(|candidate| id_matches(candidate))
-            .map(|id| (branch, id))
+            .map(|id| (branch.to_owned(), id))
     });
-    match named {
-        Some((branch, id)) => format!(
-            "this emergency-lane run needs an approved emergency change, and {id} (named by the \
-             branch {branch}) is not declared: declare it with `fixlane declare {id} …`, or check \
-             the id in the branch name; {active_text}"
-        ),
-        None => format!(
-            "this emergency-lane run needs an approved emergency change and none matches it: \
-             declare one with `fixlane declare` and run on the branch it prints \
-             (hotfix/<ID>-…), or name it with `--incident ID`; {active_text}"
-        ),
+    MissingEmergency {
+        named,
+        active: active.to_vec(),
     }
 }
 
@@ -183,31 +207,42 @@ mod tests {
         );
         let other =
             check_emergency_branch("INC-1", "hotfix/INC-1-x", Some("feature/y")).unwrap_err();
-        assert!(other.contains("belongs to the branch hotfix/INC-1-x, not feature/y"));
+        assert_eq!(
+            other,
+            BranchMismatch {
+                incident: "INC-1".into(),
+                declared_branch: "hotfix/INC-1-x".into(),
+                run_branch: Some("feature/y".into()),
+            }
+        );
         let detached = check_emergency_branch("INC-1", "hotfix/INC-1-x", None).unwrap_err();
-        assert!(detached.contains("--branch hotfix/INC-1-x"));
+        assert_eq!(detached.run_branch, None);
+        assert_eq!(detached.declared_branch, "hotfix/INC-1-x");
     }
 
     #[test]
     fn an_undeclared_id_in_the_branch_is_named_with_the_active_ones() {
         let shaped = |id: &str| id.len() == "INC-2026-12-01-005".len() && id.starts_with("INC-");
-        let reason = missing_emergency_reason(
-            Some("hotfix/INC-2026-12-01-005-oops"),
-            shaped,
-            &[(
-                "INC-2026-12-01-001".into(),
-                "hotfix/INC-2026-12-01-001-a".into(),
-            )],
+        let active = [(
+            "INC-2026-12-01-001".to_owned(),
+            "hotfix/INC-2026-12-01-001-a".to_owned(),
+        )];
+        let missing = missing_emergency(Some("hotfix/INC-2026-12-01-005-oops"), shaped, &active);
+        assert_eq!(
+            missing.named,
+            Some((
+                "hotfix/INC-2026-12-01-005-oops".to_owned(),
+                "INC-2026-12-01-005".to_owned()
+            ))
         );
-        assert!(
-            reason.contains("INC-2026-12-01-005 (named by the branch hotfix/INC-2026-12-01-005-oops) is not declared"),
-            "{reason}"
+        assert_eq!(
+            missing.active_text(),
+            "the active emergencies are INC-2026-12-01-001 (branch hotfix/INC-2026-12-01-001-a)"
         );
-        assert!(reason.contains("INC-2026-12-01-001 (branch hotfix/INC-2026-12-01-001-a)"));
-        assert!(!reason.contains("hotfix/<ID>"), "{reason}");
-        let unnamed = missing_emergency_reason(Some("quick-fix"), shaped, &[]);
-        assert!(unnamed.contains("hotfix/<ID>-…"));
-        assert!(unnamed.contains("no emergency is active"));
+        let unnamed = missing_emergency(Some("quick-fix"), shaped, &[]);
+        assert_eq!(unnamed.named, None);
+        assert_eq!(unnamed.active_text(), "no emergency is active");
+        assert_eq!(missing_emergency(None, shaped, &active).named, None);
     }
 
     #[test]

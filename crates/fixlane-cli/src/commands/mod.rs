@@ -58,9 +58,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Err(Failure { code, error }) => {
             // Messages quote what was typed or printed (an argument, a program's error);
             // their own line breaks stay, anything else that could drive the terminal does not.
+            // A refusal among the causes reads with the CLI's commands.
             eprintln!(
                 "error: {}",
-                fixlane_core::text::for_terminal_lines(&format!("{error:#}"))
+                fixlane_core::text::for_terminal_lines(&crate::refusal::error_text(&error))
             );
             // A failure never exits 0, whatever code it was handed.
             if code == ExitCode::Success {

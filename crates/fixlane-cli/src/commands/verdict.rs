@@ -75,7 +75,7 @@ pub fn verdict(context: &Context, arguments: &VerdictArgs) -> CommandResult {
                 .map_err(|error| records::app_failure(error, context))?
             {
                 Ok(record) => (Some(record.standing()), None),
-                Err(reason) => (None, Some(reason)),
+                Err(reason) => (None, Some(crate::refusal::no_emergency(&reason))),
             }
         } else {
             (None, None)

@@ -47,7 +47,7 @@ pub fn window(context: &Context, arguments: &WindowArgs) -> CommandResult {
         }
         Err(refusal) => Err(Failure::failed(anyhow::anyhow!(
             "a normal-lane deploy would be {}",
-            refusal.render_with_file(&context.config_display())
+            crate::refusal::render(&refusal, Some(&context.config_display()))
         ))),
     }
 }

@@ -14,6 +14,8 @@ mod windows;
 #[cfg(test)]
 mod canary_profile_tests;
 #[cfg(test)]
+mod id_pattern_tests;
+#[cfg(test)]
 mod span_tests;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::duration::Duration;
+use crate::emergency::naming::IdPattern;
 use crate::names::{GateName, LaneName, PersonName};
 
 /// Where something was written, for messages that point back at the config.
@@ -138,8 +139,8 @@ pub struct Lane {
 #[derive(Debug, Clone, Serialize)]
 pub struct EmergencyPolicy {
     pub severities: Vec<String>,
-    /// A regular-language description of incident ids, e.g. `INC-YYYY-MM-DD-NNN`.
-    pub id_pattern: String,
+    /// How incident ids look, e.g. `INC-YYYY-MM-DD-NNN`: parsed when the config is read.
+    pub id_pattern: IdPattern,
     pub cleanup_within: Duration,
     pub postmortem_within: Duration,
     pub audit_review_within: Duration,

@@ -5,8 +5,9 @@ use jiff::Timestamp;
 
 use crate::config::model::{Category, Config};
 use crate::emergency::identity::unknown_person;
+use crate::emergency::instead::{Ask, Instead, MissingGroup, config_list};
 use crate::emergency::model::{Approval, Emergency, EmergencyState};
-use crate::emergency::policy::{find_category, list};
+use crate::emergency::policy::find_category;
 use crate::emergency::refusal::Refusal;
 use crate::names::PersonName;
 
@@ -75,11 +76,13 @@ pub fn approve(
                  approval is the second pair of eyes that makes the bypass accountable",
                 emergency.id
             ),
-            format!(
-                "ask an approver of category `{}`: {}",
-                category.name,
-                describe_groups(config, category, emergency)
-            ),
+            Instead::Approve {
+                id: emergency.id.clone(),
+                ask: Ask::CategoryApprover {
+                    category: category.name.clone(),
+                },
+                missing: describe_groups(config, category, emergency),
+            },
         )
         .at(category.source));
     }
@@ -98,12 +101,13 @@ pub fn approve(
                 group_text(category, earlier.group)
             ),
             if is_fully_approved(config, emergency) {
-                "nothing: every approver group is satisfied".to_owned()
+                Instead::nothing("every approver group is satisfied")
             } else {
-                format!(
-                    "ask another person: {}",
-                    describe_groups(config, category, emergency)
-                )
+                Instead::Approve {
+                    id: emergency.id.clone(),
+                    ask: Ask::AnotherPerson,
+                    missing: describe_groups(config, category, emergency),
+                }
             },
         )
         .at(category.source));
@@ -123,7 +127,7 @@ pub fn approve(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            "nothing: the emergency is approved",
+            Instead::nothing("the emergency is approved"),
         )
         .at(category.source));
     }
@@ -135,9 +139,11 @@ pub fn approve(
             refused,
             format!(
                 "{person} does not hold the role `{role}`; their roles are {}",
-                list(&details.roles)
+                config_list(&details.roles)
             ),
-            "approve as one of your own roles, or leave the role out to use the one that fits",
+            Instead::advice(
+                "approve as one of your own roles, or leave the role out to use the one that fits",
+            ),
         ));
     }
     let candidates: Vec<(usize, &String)> = open
@@ -161,7 +167,7 @@ pub fn approve(
     else {
         let held = match role {
             Some(role) => format!("the role `{role}`"),
-            None => format!("the roles {}", list(&details.roles)),
+            None => format!("the roles {}", config_list(&details.roles)),
         };
         return Err(Refusal::new(
             "emergency.approval.role",
@@ -172,7 +178,11 @@ pub fn approve(
                 category.name,
                 groups_text(category, &open)
             ),
-            format!("ask {}", describe_groups(config, category, emergency)),
+            Instead::Approve {
+                id: emergency.id.clone(),
+                ask: Ask::Eligible,
+                missing: describe_groups(config, category, emergency),
+            },
         )
         .at(category.source));
     };
@@ -225,13 +235,16 @@ fn groups_text(category: &Category, groups: &[usize]) -> String {
 }
 
 /// For each missing group: its roles and who could fill it.
-fn describe_groups(config: &Config, category: &Category, emergency: &Emergency) -> String {
-    let open = unsatisfied(category, emergency);
-    let parts: Vec<String> = open
-        .iter()
-        .map(|&group| {
+fn describe_groups(
+    config: &Config,
+    category: &Category,
+    emergency: &Emergency,
+) -> Vec<MissingGroup> {
+    unsatisfied(category, emergency)
+        .into_iter()
+        .map(|group| {
             let roles = category.approvers.get(group).cloned().unwrap_or_default();
-            let people: Vec<&str> = config
+            let eligible = config
                 .people
                 .iter()
                 .filter(|(name, details)| {
@@ -242,25 +255,11 @@ fn describe_groups(config: &Config, category: &Category, emergency: &Emergency) 
                             .any(|approval| approval.person == **name)
                         && details.roles.iter().any(|role| roles.contains(role))
                 })
-                .map(|(name, _)| name.as_str())
+                .map(|(name, _)| name.clone())
                 .collect();
-            let who = if people.is_empty() {
-                "nobody eligible in [people]".to_owned()
-            } else {
-                people.join(", ")
-            };
-            format!("a {} ({who})", roles.join(" or "))
+            MissingGroup { roles, eligible }
         })
-        .collect();
-    if parts.is_empty() {
-        "nobody: every group is satisfied".to_owned()
-    } else {
-        format!(
-            "{}, with `fixlane approve {} --as NAME`",
-            parts.join(" and "),
-            emergency.id
-        )
-    }
+        .collect()
 }
 
 /// Records `approval` (as returned by [`approve`] on this record) and, when it completes the
@@ -290,7 +289,9 @@ pub fn apply_approval(
                  distinct person, and this group or this person is already counted",
                 group_text(category, approval.group)
             ),
-            format!("check the record with `fixlane show {}`", emergency.id),
+            Instead::CheckRecord {
+                id: emergency.id.clone(),
+            },
         )
         .at(category.source));
     }

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 use crate::config::model::{BypassElement, Config};
 use crate::emergency::identity::unknown_person;
+use crate::emergency::instead::Instead;
 use crate::emergency::model::{Bypass, Emergency};
 use crate::emergency::policy::find_category;
 use crate::emergency::refusal::Refusal;
@@ -60,11 +61,11 @@ pub fn bypass(
             "emergency.bypass.scope",
             refused,
             format!("category `{}` may bypass only: {allowed}", category.name),
-            format!(
+            Instead::advice(format!(
                 "keep the `{}` discipline for this change; if the incident really belongs to a \
                  category whose may_bypass includes it, that is a different declaration",
                 element.as_str()
-            ),
+            )),
         )
         .at(category.source));
     }
@@ -82,14 +83,10 @@ pub fn bypass(
                  and the compensation is in place",
                 blank.join(" and ")
             ),
-            format!(
-                "say why this element must be bypassed for this incident and what compensates \
-                 for it, e.g. `fixlane bypass {} {} --reason \"the eval suite takes 40 minutes; \
-                 the fix is one guard clause\" --compensation \"the full suite runs on the \
-                 cleanup change within 24h\"`",
-                emergency.id,
-                element.as_str()
-            ),
+            Instead::JustifyBypass {
+                id: emergency.id.clone(),
+                element,
+            },
         ));
     }
     if let Some(earlier) = emergency
@@ -107,7 +104,7 @@ pub fn bypass(
                 earlier.at.strftime("%Y-%m-%d %H:%M UTC"),
                 earlier.reason
             ),
-            "nothing: the existing bypass stands, with its reason and compensation",
+            Instead::nothing("the existing bypass stands, with its reason and compensation"),
         ));
     }
     Ok(Bypass {
@@ -142,7 +139,7 @@ pub fn apply_bypass(emergency: &mut Emergency, bypass: Bypass) -> Result<(), Ref
                 earlier.by,
                 earlier.at.strftime("%Y-%m-%d %H:%M UTC"),
             ),
-            "nothing: the existing bypass stands, with its reason and compensation",
+            Instead::nothing("the existing bypass stands, with its reason and compensation"),
         ));
     }
     emergency.bypasses.push(bypass);

@@ -5,10 +5,11 @@ use jiff::Timestamp;
 
 use crate::config::model::{Config, RateLimit};
 use crate::duration::Duration;
-use crate::emergency::identity::{holders, identify, unknown_person};
+use crate::emergency::identity::{holder_names, identify, unknown_person};
+use crate::emergency::instead::{Instead, PreflightAnswer, config_list, holders_note};
 use crate::emergency::model::{Emergency, EmergencyState, Transition};
 use crate::emergency::naming::{IdDate, IdPattern, branch_name};
-use crate::emergency::policy::{find_category, list};
+use crate::emergency::policy::find_category;
 use crate::emergency::refusal::{Refusal, Refusals};
 use crate::names::{IncidentId, PersonName};
 use crate::suggest::closest;
@@ -73,11 +74,10 @@ pub fn declare(
     let policy = &config.emergency;
     let id_text = request.id.trim();
     let refused = format!("declaring emergency {id_text}");
-    // Parsed once, for the match, the date and the example in a refusal.
-    let pattern = IdPattern::parse(&policy.id_pattern);
-    let id = check_id(config, &pattern, request, &refused);
+    let pattern = &policy.id_pattern;
+    let id = check_id(config, pattern, request, &refused);
     let id_date = match &id {
-        Ok(_) => check_id_date(config, &pattern, request, &refused),
+        Ok(_) => check_id_date(config, pattern, request, &refused),
         Err(_) => Ok(()),
     };
     let severity = check_severity(config, &request.severity, &refused);
@@ -108,7 +108,7 @@ pub fn declare(
             "emergency.eta",
             refused.clone(),
             format!("the expected merge time `{eta}` is not a time of day written HH:MM"),
-            "give --eta as HH:MM, for example --eta 23:30, or leave it out",
+            Instead::GiveEta,
         )),
         _ => Ok(()),
     };
@@ -207,9 +207,9 @@ fn check_id(
 ) -> Result<IncidentId, Refusal> {
     let id = request.id.trim();
     let example = pattern.example(request.now);
-    let at_pattern = |refusal: Refusal| refusal.at_line(config.emergency.lines.id_pattern);
-    if !pattern.matches(id) {
-        return Err(at_pattern(Refusal::new(
+    // The pattern was checked when the config was read: an id of its form is a usable name.
+    pattern.incident_id(id).ok_or_else(|| {
+        Refusal::new(
             "emergency.id_pattern",
             refused,
             format!(
@@ -217,19 +217,11 @@ fn check_id(
                  stand for digits, everything else for itself)",
                 pattern.as_str()
             ),
-            format!("use the incident's id in that form, for example {example}"),
-        )));
-    }
-    IncidentId::parse(id).map_err(|error| {
-        at_pattern(Refusal::new(
-            "emergency.id_pattern",
-            refused,
-            format!("the incident id `{id}` is not usable as a name: {error}"),
-            format!(
-                "use an id with letters, digits, `-`, `_` and `.` only, for example {example}; \
-                 if emergency.id_pattern allows other characters, change it"
-            ),
-        ))
+            Instead::advice(format!(
+                "use the incident's id in that form, for example {example}"
+            )),
+        )
+        .at_line(config.emergency.lines.id_pattern)
     })
 }
 
@@ -254,7 +246,9 @@ fn check_id_date(
                 "the incident id `{id}` carries the date {year:04}-{month:02}-{day:02}, which is \
                  not a day of the calendar"
             ),
-            format!("use the incident's id with its real date, for example {example}"),
+            Instead::advice(format!(
+                "use the incident's id with its real date, for example {example}"
+            )),
         ),
         Some(IdDate::Valid(_)) if request.any_date => return Ok(()),
         Some(IdDate::Valid(date)) => {
@@ -281,10 +275,10 @@ fn check_id_date(
                      id more than {ID_DATE_SLACK_DAYS} days from today is usually an old \
                      incident's id used again, or a typo in its date"
                 ),
-                format!(
-                    "use today's incident id, for example {example}; if the incident really is \
-                     dated {date}, declare again with --any-date"
-                ),
+                Instead::TodaysId {
+                    example,
+                    dated: date,
+                },
             )
         }
     };
@@ -315,8 +309,6 @@ fn check_severity<'a>(
             .map(String::as_str)
             .filter(|severity| !is_another_level(typed, severity)),
     );
-    let instead = "use the normal lane (`fixlane run`); declare an emergency only for a severity \
-                   listed in emergency.severities";
     let refusal = Refusal::new(
         "emergency.severities",
         refused,
@@ -324,11 +316,10 @@ fn check_severity<'a>(
             "severity `{typed}` is not an emergency severity here (emergency.severities = {}): \
              the normal pipeline is fast enough, and a hotfix's cost (cleanup, audit, \
              postmortem) exceeds its benefit",
-            list(&policy.severities)
+            config_list(&policy.severities)
         ),
-        match suggestion {
-            Some(severity) => format!("did you mean `{severity}`? Otherwise, {instead}"),
-            None => instead.to_owned(),
+        Instead::UseNormalLane {
+            did_you_mean: suggestion.map(str::to_owned),
         },
     );
     Err(refusal.at_line(policy.lines.severities))
@@ -348,13 +339,13 @@ fn is_another_level(typed: &str, severity: &str) -> bool {
 }
 
 fn check_preflight(request: &DeclareRequest, refused: &str) -> Result<(), Refusal> {
-    let missing: Vec<&str> = [
-        ("--flag-flip", &request.flag_flip),
-        ("--rollback", &request.rollback),
+    let missing: Vec<(&str, PreflightAnswer)> = [
+        ("--flag-flip", PreflightAnswer::FlagFlip, &request.flag_flip),
+        ("--rollback", PreflightAnswer::Rollback, &request.rollback),
     ]
     .into_iter()
-    .filter(|(_, answer)| answer.as_deref().is_none_or(|text| text.trim().is_empty()))
-    .map(|(flag, _)| flag)
+    .filter(|(_, _, answer)| answer.as_deref().is_none_or(|text| text.trim().is_empty()))
+    .map(|(flag, answer, _)| (flag, answer))
     .collect();
     if missing.is_empty() {
         return Ok(());
@@ -366,11 +357,15 @@ fn check_preflight(request: &DeclareRequest, refused: &str) -> Result<(), Refusa
             "the pre-flight answers are missing ({}): a feature-flag flip mitigates in about a \
              minute and a rollback in a few, with no hotfix debt, so a hotfix is the right tool \
              only when neither applies",
-            missing.join(", ")
+            missing
+                .iter()
+                .map(|(flag, _)| *flag)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
-        "try the feature-flag flip first, then the rollback; if neither mitigates, declare again \
-         with --flag-flip \"why no flag covers it\" and --rollback \"why a rollback does not \
-         fix it\"",
+        Instead::AnswerPreflight {
+            missing: missing.iter().map(|(_, answer)| *answer).collect(),
+        },
     ))
 }
 
@@ -395,11 +390,7 @@ fn check_unique(
             day(earlier.declared_at),
             earlier.author
         ),
-        format!(
-            "work on the existing record (`fixlane show {}`), or declare a new incident with its \
-             own id",
-            earlier.id
-        ),
+        Instead::UseExistingRecord { id: id.clone() },
     ))
 }
 
@@ -432,12 +423,10 @@ fn check_rate_limit(
             limit.within,
             describe(&recent)
         ),
-        format!(
-            "record a team review first: `fixlane review-rate --notes \"…\"` by a person holding \
-             one of {}{}, then declare again",
-            list(&config.emergency.rate_review_roles),
-            holders(config, &config.emergency.rate_review_roles)
-        ),
+        Instead::ReviewRate {
+            roles: config.emergency.rate_review_roles.clone(),
+            holders: holder_names(config, &config.emergency.rate_review_roles),
+        },
     )
     .at_line(config.emergency.lines.rate_limit))
 }
@@ -516,13 +505,13 @@ pub fn review_rate(config: &Config, person: &PersonName) -> Result<(), Refusal> 
         refused,
         format!(
             "{person} holds {}, but a rate review needs one of emergency.rate_review_roles = {}",
-            list(&details.roles),
-            list(roles)
+            config_list(&details.roles),
+            config_list(roles)
         ),
-        format!(
+        Instead::advice(format!(
             "ask a person holding one of those roles{} to record the review",
-            holders(config, roles)
-        ),
+            holders_note(&holder_names(config, roles))
+        )),
     ))
 }
 

@@ -1,6 +1,7 @@
 //! A declaration's refusals all at once, with "did you mean", and the id's date.
 
 use super::*;
+use crate::emergency::instead::Instead;
 use crate::emergency::naming::{IdDate, IdPattern};
 use crate::emergency::test_support::{NOW, at, config, only, past, request};
 
@@ -29,21 +30,27 @@ fn every_problem_of_a_declaration_is_reported_at_once() {
     );
     let [severity, category, owner] = refusals.clone().into_vec().try_into().unwrap();
     // `P1` is another level, not a typo of `P0`: no suggestion to raise it.
-    assert!(!severity.instead.contains("did you mean"), "{severity}");
-    assert!(severity.instead.starts_with("use the normal lane"));
+    assert_eq!(
+        *severity.instead,
+        Instead::UseNormalLane { did_you_mean: None },
+        "{severity}"
+    );
     assert!(
         category
             .instead
+            .to_string()
             .starts_with("did you mean `security`? Otherwise, pick one of the known categories"),
         "{category}"
     );
-    assert!(
-        owner
-            .instead
-            .starts_with("did you mean `bob`? Otherwise, name a person"),
+    assert_eq!(
+        *owner.instead,
+        Instead::NamePerson {
+            did_you_mean: Some("bob".to_owned()),
+            key: "bobby".to_owned()
+        },
         "{owner}"
     );
-    insta::assert_snapshot!(refusals.render_with_file("fixlane.toml"));
+    insta::assert_snapshot!(refusals.render_with(Some("fixlane.toml"), &ToString::to_string));
 }
 
 #[test]
@@ -92,8 +99,11 @@ fn a_typo_in_the_severity_gets_a_suggestion() {
     typo.severity = "PO".to_owned();
     let refusal = only(refused(&typo));
     assert_eq!(refusal.rule, "emergency.severities");
-    assert!(
-        refusal.instead.starts_with("did you mean `P0`?"),
+    assert_eq!(
+        *refusal.instead,
+        Instead::UseNormalLane {
+            did_you_mean: Some("P0".to_owned())
+        },
         "{refusal}"
     );
     assert!(refusal.config_line.is_some());
@@ -121,8 +131,13 @@ fn an_id_dated_far_from_today_is_refused_unless_any_date() {
         "{}",
         refusal.why
     );
-    assert!(refusal.instead.contains("INC-2026-05-20-001"));
-    assert!(refusal.instead.contains("--any-date"));
+    assert_eq!(
+        *refusal.instead,
+        Instead::TodaysId {
+            example: "INC-2026-05-20-001".to_owned(),
+            dated: date("2020-01-01")
+        }
+    );
     old.any_date = true;
     assert!(declare(&config(), &old, &DeclarationHistory::default()).is_ok());
 
@@ -155,7 +170,7 @@ fn an_id_with_an_impossible_date_is_refused_even_with_any_date() {
 
 #[test]
 fn the_pattern_reads_the_date_an_id_carries() {
-    let default = IdPattern::parse("INC-YYYY-MM-DD-NNN");
+    let default = IdPattern::parse("INC-YYYY-MM-DD-NNN").unwrap();
     assert_eq!(
         default.date("INC-2026-05-20-001"),
         Some(IdDate::Valid(date("2026-05-20")))
@@ -170,34 +185,22 @@ fn the_pattern_reads_the_date_an_id_carries() {
         })
     );
     assert_eq!(
-        IdPattern::parse("OPS-YYMMDD-N").date("OPS-260520-7"),
+        IdPattern::parse("OPS-YYMMDD-N")
+            .unwrap()
+            .date("OPS-260520-7"),
         Some(IdDate::Valid(date("2026-05-20")))
     );
     // Without a whole date in the pattern there is nothing to compare.
-    assert_eq!(IdPattern::parse("DNS-NN").date("DNS-42"), None);
-    assert_eq!(IdPattern::parse("INC-YYYY-NNN").date("INC-2020-001"), None);
+    assert_eq!(IdPattern::parse("DNS-NN").unwrap().date("DNS-42"), None);
+    assert_eq!(
+        IdPattern::parse("INC-YYYY-NNN")
+            .unwrap()
+            .date("INC-2020-001"),
+        None
+    );
     let now = at("2026-05-20T10:00:00Z");
     assert_eq!(default.example(now), "INC-2026-05-20-001");
     assert_eq!(default.as_str(), "INC-YYYY-MM-DD-NNN");
-}
-
-#[test]
-fn several_refusals_of_one_request_share_one_refused_line() {
-    let refusals = Refusals::from_vec(vec![
-        Refusal::new("rule.one", "doing x", "because y", "do z")
-            .at(crate::config::model::SourceLine { line: 7, column: 3 }),
-        Refusal::new("rule.two", "doing x", "because w", "do v"),
-    ]);
-    assert_eq!(
-        refusals.render_with_file("fixlane.toml"),
-        "refused: doing x, for 2 reasons; fix them all, then try again:\n\n   rule: rule.one — \
-         because y\n  where: fixlane.toml:7:3\ninstead: do z\n\n   rule: rule.two — because \
-         w\ninstead: do v"
-    );
-    assert!(refusals.to_string().contains("config line 7, column 3"));
-    // One refusal reads exactly as a lone refusal does.
-    let one = Refusal::new("rule.one", "doing x", "because y", "do z");
-    assert_eq!(Refusals::from(one.clone()).to_string(), one.to_string());
 }
 
 #[test]

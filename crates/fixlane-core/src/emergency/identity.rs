@@ -2,6 +2,7 @@
 //! person: every emergency step is taken by someone the config knows.
 
 use crate::config::model::Config;
+use crate::emergency::instead::Instead;
 use crate::emergency::naming::slugify;
 use crate::emergency::refusal::Refusal;
 use crate::names::PersonName;
@@ -28,19 +29,14 @@ pub fn identify(config: &Config, who: &str) -> Option<PersonName> {
         .map(|(name, _)| name.clone())
 }
 
-/// ` (alice, dave)`: the people holding any of `roles`, or nothing when nobody does.
-pub(super) fn holders(config: &Config, roles: &[String]) -> String {
-    let names: Vec<&str> = config
+/// The people holding any of `roles`, in the config's order.
+pub(super) fn holder_names(config: &Config, roles: &[String]) -> Vec<PersonName> {
+    config
         .people
         .iter()
         .filter(|(_, person)| person.roles.iter().any(|role| roles.contains(role)))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if names.is_empty() {
-        " (nobody in [people] holds one yet)".to_owned()
-    } else {
-        format!(" ({})", names.join(", "))
-    }
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 fn known_people(config: &Config) -> String {
@@ -64,10 +60,7 @@ pub(super) fn unknown_person(
         .people
         .iter()
         .flat_map(|(name, person)| std::iter::once(name.as_str()).chain(person.email.as_deref()));
-    let otherwise = match closest(who.trim(), candidates) {
-        Some(candidate) => format!("did you mean `{candidate}`? Otherwise, name"),
-        None => "name".to_owned(),
-    };
+    let did_you_mean = closest(who.trim(), candidates).map(str::to_owned);
     Refusal::new(
         rule,
         refused,
@@ -75,11 +68,10 @@ pub(super) fn unknown_person(
             "{what} `{who}` is not a person in [people] (by name or email); {}",
             known_people(config)
         ),
-        format!(
-            "{otherwise} a person from [people] (with --as, FIXLANE_USER or git's user.email \
-             for yourself), or add `[people.{}]` with their roles to the config",
-            suggested_key(who)
-        ),
+        Instead::NamePerson {
+            did_you_mean,
+            key: suggested_key(who),
+        },
     )
 }
 

@@ -7,6 +7,7 @@ pub mod bypasses;
 pub mod commit;
 pub mod declaration;
 pub mod identity;
+pub mod instead;
 pub mod model;
 pub mod naming;
 pub mod policy;
@@ -19,5 +20,6 @@ pub mod windows;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub use instead::Instead;
 pub use model::{Approval, Bypass, Emergency, EmergencyState, OwedGate, Transition};
 pub use refusal::{Refusal, Refusals};

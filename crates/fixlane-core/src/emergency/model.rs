@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::{BypassElement, Tier};
+use crate::emergency::instead::Instead;
 use crate::emergency::refusal::Refusal;
 use crate::names::{GateName, IncidentId, LaneName, PersonName};
 use crate::verdict::EmergencyStanding;
@@ -211,11 +212,9 @@ impl Emergency {
                 "an emergency moves forward through declared → approved → fix_ready → deploying → \
                  promoted or rolled_back → verified → closed; the only way back is to rolled_back, \
                  and nothing follows closed",
-                format!(
-                    "check where it stands with `fixlane show {}`; a fix that needs another \
-                     attempt after a rollback is a new incident: declare one",
-                    self.id
-                ),
+                Instead::CheckState {
+                    id: self.id.clone(),
+                },
             ));
         }
         self.state = state;

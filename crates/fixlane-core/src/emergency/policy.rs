@@ -10,6 +10,7 @@
 
 use crate::config::model::{Category, Config};
 use crate::emergency::identity::suggested_key;
+use crate::emergency::instead::{Instead, after_suggestion};
 use crate::suggest::closest;
 
 pub use crate::emergency::approvals::{apply_approval, approve, is_fully_approved, missing_groups};
@@ -19,14 +20,8 @@ pub use crate::emergency::declaration::{
     review_rate,
 };
 pub use crate::emergency::identity::identify;
-pub use crate::emergency::naming::{branch_name, example_id, matches_id_pattern};
+pub use crate::emergency::naming::branch_name;
 pub use crate::emergency::refusal::{Refusal, Refusals};
-
-/// `["P0", "P1"]`, as the config writes lists.
-pub(super) fn list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
-    format!("[{}]", quoted.join(", "))
-}
 
 pub(super) fn find_category<'a>(
     config: &'a Config,
@@ -43,19 +38,19 @@ pub(super) fn find_category<'a>(
                 known.join(", ")
             )
         };
-        let pick = match closest(name.trim(), known.iter().map(String::as_str)) {
-            Some(candidate) => format!("did you mean `{candidate}`? Otherwise, pick"),
-            None => "pick".to_owned(),
-        };
+        let suggestion = closest(name.trim(), known.iter().map(String::as_str));
         Refusal::new(
             "emergency.categories",
             refused,
             why,
-            format!(
-                "{pick} one of the known categories, or add `[emergency.categories.{}]` with its \
-                 approvers and may_bypass to the config",
-                suggested_key(name)
-            ),
+            Instead::advice(after_suggestion(
+                suggestion,
+                &format!(
+                    "pick one of the known categories, or add `[emergency.categories.{}]` with \
+                     its approvers and may_bypass to the config",
+                    suggested_key(name)
+                ),
+            )),
         )
     })
 }

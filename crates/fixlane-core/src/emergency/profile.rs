@@ -4,6 +4,7 @@
 //! Outside an emergency a change uses `canary.profile`.
 
 use crate::config::model::{BypassElement, Config};
+use crate::emergency::instead::Instead;
 use crate::emergency::model::{Emergency, EmergencyState};
 use crate::emergency::refusal::Refusal;
 
@@ -25,12 +26,11 @@ pub fn for_emergency(
                 emergency.id, emergency.state
             ),
             if emergency.state.is_approved() {
-                "after a promotion verify the symptom (`fixlane verify`); after a rollback, a new attempt is a new incident: declare one".to_owned()
+                Instead::VerifyOrDeclare
             } else {
-                format!(
-                    "get the approvals first: `fixlane show {}` lists what is missing",
-                    emergency.id
-                )
+                Instead::GetApprovals {
+                    id: emergency.id.clone(),
+                }
             },
         ));
     }
@@ -44,10 +44,10 @@ pub fn for_emergency(
                 "an emergency gets the `{default}` profile (emergency.canary_profile); another profile bypasses the canary discipline, and {} has no `canary` bypass recorded",
                 emergency.id
             ),
-            format!(
-                "use the `{default}` profile, or record the bypass first: `fixlane bypass {} canary --reason \"…\" --compensation \"…\"`",
-                emergency.id
-            ),
+            Instead::ProfileOrBypass {
+                profile: default.clone(),
+                id: emergency.id.clone(),
+            },
         ));
     }
     let requires = config
@@ -76,10 +76,10 @@ pub fn for_emergency(
                 missing.join(", and "),
                 emergency.id
             ),
-            format!(
+            Instead::advice(format!(
                 "use the `{default}` profile: `{profile}` is for emergencies approved by a {} as well (its category's approvers must include one)",
                 missing.join(" and a "),
-            ),
+            )),
         ));
     }
     Ok(profile)
@@ -98,7 +98,9 @@ pub fn for_normal_change(config: &Config, requested: Option<&str>) -> Result<Str
             format!(
                 "a normal change uses the `{default}` profile (canary.profile); a faster profile bypasses the canary discipline"
             ),
-            "use the normal profile, or declare an emergency and record its `canary` bypass",
+            Instead::advice(
+                "use the normal profile, or declare an emergency and record its `canary` bypass",
+            ),
         )),
         _ => Ok(default),
     }

@@ -1,6 +1,7 @@
 //! When the symptom may be verified: after the canary promoted the fix or rolled it back, never
 //! before (there is nothing deployed to judge) and never twice over a closed record.
 
+use crate::emergency::instead::Instead;
 use crate::emergency::model::{Emergency, EmergencyState};
 use crate::emergency::refusal::Refusal;
 
@@ -19,7 +20,9 @@ pub fn may_verify(emergency: &Emergency) -> Result<(), Refusal> {
             "{} is {}; the symptom is verified after the canary promoted or rolled back",
             emergency.id, emergency.state
         ),
-        format!("run the canary first: fixlane canary {}", emergency.id),
+        Instead::RunCanary {
+            id: emergency.id.clone(),
+        },
     ))
 }
 
@@ -44,5 +47,11 @@ mod tests {
         let refusal = may_verify(&emergency).unwrap_err();
         assert_eq!(refusal.rule, "emergency.states");
         assert!(refusal.why.contains("is approved"), "{}", refusal.why);
+        assert_eq!(
+            *refusal.instead,
+            Instead::RunCanary {
+                id: emergency.id.clone()
+            }
+        );
     }
 }

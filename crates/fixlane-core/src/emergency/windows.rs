@@ -9,6 +9,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
 use crate::config::model::{BypassElement, ChangeWindow, Freeze, Windows};
+use crate::emergency::instead::Instead;
 use crate::emergency::refusal::Refusal;
 
 /// How far ahead the next opening of a change window is looked for.
@@ -57,8 +58,10 @@ pub fn zone(windows: &Windows) -> Result<TimeZone, Refusal> {
                 "windows.timezone",
                 "checking change windows and freezes",
                 format!("windows.timezone `{name}` is not a known time zone: {error}"),
-                "set windows.timezone to an IANA zone name such as `Asia/Kolkata`, \
-                 `Europe/Berlin` or `UTC`",
+                Instead::advice(
+                    "set windows.timezone to an IANA zone name such as `Asia/Kolkata`, \
+                     `Europe/Berlin` or `UTC`",
+                ),
             )
         })
 }
@@ -131,20 +134,20 @@ pub fn deploy_allowed(
             freeze.reason, freeze.from, freeze.to, now.zone
         );
         if !bypassed.contains(&BypassElement::Freeze) {
-            let ends = freeze
+            // The freeze ends as the day after its last one begins.
+            let until = freeze
                 .to
                 .tomorrow()
-                .map_or_else(|_| "never".to_owned(), |date| format!("{date} 00:00"));
+                .ok()
+                .map(|date| date.to_datetime(jiff::civil::Time::midnight()));
             return Err(Refusal::new(
                 "windows.freeze",
                 refused,
                 format!("{when} is inside {described}"),
-                format!(
-                    "wait until the freeze ends ({ends} {}); in a declared emergency whose \
-                     category may bypass `freeze`, record it first with `fixlane bypass INC-… \
-                     freeze --reason \"…\" --compensation \"…\"`",
-                    now.zone
-                ),
+                Instead::WaitForFreeze {
+                    until,
+                    zone: now.zone.clone(),
+                },
             )
             .at(freeze.source));
         }
@@ -162,25 +165,14 @@ pub fn deploy_allowed(
             .collect();
         let texts = texts.join(", ");
         if !bypassed.contains(&BypassElement::Window) {
-            let next = next_opening(windows, &zone, at).map_or_else(
-                || "no window opens in the next year".to_owned(),
-                |opening| {
-                    format!(
-                        "the next window opens {} {}",
-                        opening.strftime("%A %Y-%m-%d %H:%M"),
-                        now.zone
-                    )
-                },
-            );
             let mut refusal = Refusal::new(
                 "windows.change",
                 refused,
                 format!("{when} is outside every change window ({texts})"),
-                format!(
-                    "deploy inside a change window ({next}); in a declared emergency whose \
-                     category may bypass `window`, record it first with `fixlane bypass INC-… \
-                     window --reason \"…\" --compensation \"…\"`"
-                ),
+                Instead::DeployInWindow {
+                    next: next_opening(windows, &zone, at),
+                    zone: now.zone.clone(),
+                },
             );
             if let Some(first) = windows.change.first() {
                 refusal = refusal.at(first.source);
@@ -303,7 +295,13 @@ mod tests {
         assert_eq!(refusal.rule, "windows.change");
         assert!(refusal.why.contains("Mon-Thu 09:00-17:00"));
         assert_eq!(refusal.config_line.map(|line| line.line), Some(42));
-        assert!(refusal.instead.contains("Monday 2026-05-25 09:00"));
+        assert_eq!(
+            *refusal.instead,
+            Instead::DeployInWindow {
+                next: Some(date(2026, 5, 25).at(9, 0, 0, 0)),
+                zone: "Asia/Kolkata".to_owned()
+            }
+        );
         insta::assert_snapshot!(refusal.to_string());
 
         let permission =
@@ -321,6 +319,13 @@ mod tests {
         assert_eq!(refusal.rule, "windows.freeze");
         assert!(refusal.why.contains("holiday freeze"));
         assert_eq!(refusal.config_line.map(|line| line.line), Some(43));
+        assert_eq!(
+            *refusal.instead,
+            Instead::WaitForFreeze {
+                until: Some(date(2027, 1, 4).at(0, 0, 0, 0)),
+                zone: "Asia/Kolkata".to_owned()
+            }
+        );
         insta::assert_snapshot!(refusal.to_string());
         let permission =
             deploy_allowed(Some(&kolkata()), inside, &[BypassElement::Freeze]).unwrap();
@@ -361,7 +366,10 @@ mod tests {
         // The next opening skips the rest of the freeze: Monday 2027-01-04.
         let refusal =
             deploy_allowed(Some(&kolkata()), saturday, &[BypassElement::Freeze]).unwrap_err();
-        assert!(refusal.instead.contains("2027-01-04 09:00"), "{refusal}");
+        assert!(
+            refusal.instead.to_string().contains("2027-01-04 09:00"),
+            "{refusal}"
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub async fn prepare(
             Err(reason) => {
                 // The run does not belong to the emergency it named: it is not attached to it.
                 resolved.incident = None;
-                resolved.plan.missing_emergency = Some(reason);
+                resolved.plan.missing_emergency = Some(crate::refusal::no_emergency(&reason));
                 None
             }
         }
@@ -96,7 +96,7 @@ pub async fn prepare(
                     None => refusal.why.clone(),
                 };
                 resolved.plan.refuse_deploys(&why);
-                eprintln!("{}", refusal.render_with_file(&file));
+                eprintln!("{}", crate::refusal::render(&refusal, Some(&file)));
             }
         }
     }

@@ -9,6 +9,7 @@ use crate::config::model::{
     BypassElement, Canary, Category, EmergencyLines, EmergencyPolicy, Lane, RateLimit,
 };
 use crate::duration::Duration;
+use crate::emergency::naming::{DEFAULT_ID_PATTERN, IdPattern, IdPatternError};
 
 const KEYS: [&str; 11] = [
     "severities",
@@ -30,7 +31,7 @@ const DEFAULT_CANARY_PROFILE: &str = "compressed";
 fn defaults() -> EmergencyPolicy {
     EmergencyPolicy {
         severities: vec!["P0".to_owned()],
-        id_pattern: "INC-YYYY-MM-DD-NNN".to_owned(),
+        id_pattern: IdPattern::default(),
         cleanup_within: Duration::from_seconds(24 * 3_600),
         postmortem_within: Duration::from_seconds(48 * 3_600),
         audit_review_within: Duration::from_seconds(7 * 86_400),
@@ -99,8 +100,15 @@ pub(super) fn read_emergency(
         }
     }
     if let Some(value) = fields.get("id_pattern") {
-        match reader.text(value, &fields.path("id_pattern")) {
-            Some(pattern) => policy.id_pattern = pattern,
+        match reader
+            .text(value, &fields.path("id_pattern"))
+            .map(|text| (IdPattern::parse(&text), text))
+        {
+            Some((Ok(pattern), _)) => policy.id_pattern = pattern,
+            Some((Err(error), text)) => {
+                complete = false;
+                bad_id_pattern(reader, value, &text, &error);
+            }
             None => complete = false,
         }
     }
@@ -228,6 +236,30 @@ fn check_profile(
         ),
     }
     false
+}
+
+/// A pattern whose ids could never be incident ids: said at its line when the config is read,
+/// not mid-incident when every declaration under it would be refused.
+fn bad_id_pattern(reader: &mut Reader<'_>, value: &Value<'_>, text: &str, error: &IdPatternError) {
+    let found = match error {
+        IdPatternError::Empty => "an empty pattern".to_owned(),
+        IdPatternError::BadCharacter { character, .. } => {
+            format!("`{text}`, whose ids would have the character {character:?}")
+        }
+        IdPatternError::TooLong { length, max, .. } => {
+            format!("`{text}`, whose ids would be {length} characters long (at most {max})")
+        }
+    };
+    reader.error(
+        value.span(),
+        "an incident id pattern for `emergency.id_pattern` of letters, digits, `-`, `_` and `.`",
+        found,
+        Some(format!(
+            "an incident id names its branch and its record, so it keeps to letters, digits, \
+             `-`, `_` and `.`; in the pattern Y, M, D and N stand for digits and everything \
+             else for itself, as in `{DEFAULT_ID_PATTERN}`"
+        )),
+    );
 }
 
 fn read_rate_limit(reader: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<RateLimit> {
