@@ -195,61 +195,61 @@ impl<S: Store + Sync> App<'_, S> {
     ) -> Result<Closed, AppError> {
         let config = self.config;
         let zone = zone(config);
-        let changed = self
-            .store
-            .change_followups(person.as_str(), id, |row, mut followups| {
-                let mut emergency = from_row(&row)?;
-                let Some(backfill) = followups
-                    .iter_mut()
-                    .find(|followup| followup.kind == FollowUpKind::Backfill && followup.is_open())
-                else {
-                    return Err(AppError::Refused(fixlane_core::emergency::Refusal::new(
-                        "followups.backfill",
-                        format!("recording a backfill of {id}"),
-                        format!("{id} has no open backfill follow-up"),
-                        "check the record: the backfill opens when the fix leaves the emergency \
-                         lane, if the lane skipped gates",
-                    )));
-                };
-                let mut actions = Vec::new();
-                if failing.is_empty() {
-                    let evidence = Evidence {
-                        link: None,
-                        notes: None,
-                        run_id: Some(run_id.to_owned()),
+        let changed =
+            self.store
+                .change_followups(person.as_str(), id, |row, mut followups| {
+                    let mut emergency = from_row(&row)?;
+                    let Some(backfill) = followups.iter_mut().find(|followup| {
+                        followup.kind == FollowUpKind::Backfill && followup.is_open()
+                    }) else {
+                        return Err(AppError::Refused(fixlane_core::emergency::Refusal::new(
+                            "followups.backfill",
+                            format!("recording a backfill of {id}"),
+                            format!("{id} has no open backfill follow-up"),
+                            fixlane_core::emergency::Instead::advice(
+                                "check the record: the backfill opens when the fix leaves the \
+                             emergency lane, if the lane skipped gates",
+                            ),
+                        )));
                     };
-                    let late = at > backfill.due_at;
-                    backfill.closed_at = Some(at);
-                    backfill.closed_by = Some(person.clone());
-                    backfill.evidence = evidence.clone();
-                    actions.push(AuditAction::FollowUpClosed(FollowUpClosed {
-                        id: id.clone(),
-                        kind: FollowUpKind::Backfill,
-                        by: person.clone(),
-                        evidence,
-                        late,
-                    }));
-                } else if !followups
-                    .iter()
-                    .any(|followup| followup.kind == FollowUpKind::Regression && followup.is_open())
-                {
-                    let regression = followup::regression(config, &emergency, at, &zone);
-                    actions.push(opened_action(
-                        id,
-                        &regression,
-                        &format!("backfill run {run_id} failed: {}", failing.join(", ")),
-                    ));
-                    followups.push(regression);
-                }
-                let row_out =
-                    close_when_done(&mut emergency, &followups, person, at, &mut actions)?;
-                Ok::<_, AppError>(FollowUpChange {
-                    row: row_out,
-                    followups,
-                    actions,
+                    let mut actions = Vec::new();
+                    if failing.is_empty() {
+                        let evidence = Evidence {
+                            link: None,
+                            notes: None,
+                            run_id: Some(run_id.to_owned()),
+                        };
+                        let late = at > backfill.due_at;
+                        backfill.closed_at = Some(at);
+                        backfill.closed_by = Some(person.clone());
+                        backfill.evidence = evidence.clone();
+                        actions.push(AuditAction::FollowUpClosed(FollowUpClosed {
+                            id: id.clone(),
+                            kind: FollowUpKind::Backfill,
+                            by: person.clone(),
+                            evidence,
+                            late,
+                        }));
+                    } else if !followups.iter().any(|followup| {
+                        followup.kind == FollowUpKind::Regression && followup.is_open()
+                    }) {
+                        let regression = followup::regression(config, &emergency, at, &zone);
+                        actions.push(opened_action(
+                            id,
+                            &regression,
+                            &format!("backfill run {run_id} failed: {}", failing.join(", ")),
+                        ));
+                        followups.push(regression);
+                    }
+                    let row_out =
+                        close_when_done(&mut emergency, &followups, person, at, &mut actions)?;
+                    Ok::<_, AppError>(FollowUpChange {
+                        row: row_out,
+                        followups,
+                        actions,
+                    })
                 })
-            })
-            .await?;
+                .await?;
         let followups = match changed {
             Some(Ok((change, _))) => change.followups,
             Some(Err(error)) => return Err(error),
