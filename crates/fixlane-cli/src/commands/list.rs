@@ -2,6 +2,7 @@
 
 use fixlane_core::emergency::{EmergencyState, policy};
 use fixlane_core::text::for_terminal;
+use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ListArgs;
@@ -12,12 +13,23 @@ use crate::settings::{self, Context};
 pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
     let config = context.load_config()?;
     let now = Timestamp::now();
-    let emergencies = settings::runtime()?.block_on(async {
+    let (emergencies, open) = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        fixlane_app::records::all(&store)
+        let emergencies = fixlane_app::records::all(&store)
             .await
-            .map_err(|error| records::app_failure(error, context))
+            .map_err(|error| records::app_failure(error, context))?;
+        let open = store.open_followups().await?;
+        Ok::<_, crate::exit::Failure>((emergencies, open))
     })?;
+    // Open and overdue follow-ups per emergency, for the clocks after the title.
+    let debt = |id: &fixlane_core::IncidentId| {
+        let mine = open.iter().filter(|(owner, _)| owner == id);
+        let overdue = mine
+            .clone()
+            .filter(|(_, followup)| followup.is_overdue(now))
+            .count();
+        (mine.count(), overdue)
+    };
     let shown: Vec<_> = emergencies
         .into_iter()
         .filter(|emergency| arguments.all || emergency.state != EmergencyState::Closed)
@@ -38,6 +50,8 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
                     "eta": emergency.eta,
                     "missing_approvals": policy::missing_groups(&config, emergency),
                     "drill": emergency.drill,
+                    "followups_open": debt(&emergency.id).0,
+                    "followups_overdue": debt(&emergency.id).1,
                 })
             })
             .collect();
@@ -54,7 +68,7 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
     );
     for emergency in &shown {
         println!(
-            "{:<24} {:<10} {:>9}  {:<6} {:<8} {}{}",
+            "{:<24} {:<10} {:>9}  {:<6} {:<8} {}{}{}",
             emergency.id.as_str(),
             emergency.state.as_str(),
             format!(
@@ -64,7 +78,18 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
             for_terminal(emergency.eta.as_deref().unwrap_or("-")),
             for_terminal(&emergency.severity),
             for_terminal(&emergency.title),
-            if emergency.drill { " [drill]" } else { "" }
+            if emergency.drill { " [drill]" } else { "" },
+            match debt(&emergency.id) {
+                (0, _) => String::new(),
+                (open, 0) => format!(
+                    " · {} open",
+                    fixlane_core::plural::count(open, "follow-up", "follow-ups")
+                ),
+                (open, overdue) => format!(
+                    " · {} open, {overdue} OVERDUE",
+                    fixlane_core::plural::count(open, "follow-up", "follow-ups")
+                ),
+            }
         );
     }
     Ok(ExitCode::Success)

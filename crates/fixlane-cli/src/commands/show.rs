@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use fixlane_core::Config;
 use fixlane_core::emergency::{Emergency, policy};
+use fixlane_core::followup::FollowUp;
 use fixlane_core::text::for_terminal as shown;
+use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ShowArgs;
@@ -16,7 +18,12 @@ use crate::settings::{self, Context};
 ///
 /// Every typed value goes through `shown`: one line each, whatever was typed, so a title
 /// cannot forge the `state:` line under it.
-pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String {
+pub fn render(
+    config: &Config,
+    emergency: &Emergency,
+    followups: &[FollowUp],
+    now: Timestamp,
+) -> String {
     let mut out = String::new();
     let since = now.duration_since(emergency.declared_at).as_secs();
     let _ = writeln!(
@@ -96,6 +103,36 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
             );
         }
     }
+    if !followups.is_empty() {
+        out.push_str("follow-ups:\n");
+        for followup in followups {
+            let _ = match (&followup.closed_at, &followup.closed_by) {
+                (Some(at), by) => writeln!(
+                    out,
+                    "  ✓ {:<13} closed by {} at {}",
+                    followup.kind.as_str(),
+                    shown(by.as_ref().map_or("?", |by| by.as_str())),
+                    records::human_time(*at, config)
+                ),
+                (None, _) => writeln!(
+                    out,
+                    "  {} {:<13} owner {}, due {} ({})",
+                    if followup.is_overdue(now) { "!" } else { "✗" },
+                    followup.kind.as_str(),
+                    shown(followup.owner.as_str()),
+                    records::human_time(followup.due_at, config),
+                    if followup.is_overdue(now) {
+                        format!(
+                            "overdue by {}",
+                            records::clock(now.as_second() - followup.due_at.as_second())
+                        )
+                    } else {
+                        records::until(followup.due_at, now)
+                    }
+                ),
+            };
+        }
+    }
     for warning in &emergency.warnings {
         let _ = writeln!(out, "warning:        {}", shown(warning));
     }
@@ -120,9 +157,11 @@ pub fn render(config: &Config, emergency: &Emergency, now: Timestamp) -> String 
 pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    let emergency = settings::runtime()?.block_on(async {
+    let (emergency, followups) = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        records::load(&store, &id, context).await
+        let emergency = records::load(&store, &id, context).await?;
+        let followups = store.followups(&id).await?;
+        Ok::<_, crate::exit::Failure>((emergency, followups))
     })?;
     if arguments.json {
         let mut value = serde_json::to_value(&emergency)?;
@@ -131,10 +170,14 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
                 "missing_approvals".to_owned(),
                 serde_json::to_value(policy::missing_groups(&config, &emergency))?,
             );
+            object.insert("followups".to_owned(), serde_json::to_value(&followups)?);
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!("{}", render(&config, &emergency, Timestamp::now()));
+        print!(
+            "{}",
+            render(&config, &emergency, &followups, Timestamp::now())
+        );
     }
     Ok(ExitCode::Success)
 }

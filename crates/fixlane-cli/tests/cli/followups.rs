@@ -95,6 +95,12 @@ fn an_emergency_goes_from_merged_to_closed_by_hand() {
     // Deadlines read in the configured zone.
     assert!(text.contains("2026-11-25 20:00 IST"), "{text}");
 
+    let listed = sandbox.fixlane(&["list"]);
+    assert!(listed.stdout().contains("4 follow-ups open"), "{}", listed.stdout());
+    let shown = sandbox.fixlane(&["show", ID]).stdout();
+    assert!(shown.contains("follow-ups:\n"), "{shown}");
+    assert!(shown.contains("audit-review  owner alice"), "{shown}");
+
     let morning = due(&sandbox, NEXT_MORNING);
     morning.expect_code(0);
     assert!(
@@ -204,6 +210,15 @@ fn an_emergency_goes_from_merged_to_closed_by_hand() {
     let show = sandbox.fixlane(&["show", ID, "--json"]);
     let record: serde_json::Value = serde_json::from_str(&show.stdout()).unwrap();
     assert_eq!(record["state"], "closed");
+    let closed_by: Vec<&str> = record["followups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|followup| followup["closed_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(closed_by, ["bob", "bob", "bob", "alice"]);
+    let timeline = record["timeline"].as_array().unwrap();
+    assert_eq!(timeline.last().unwrap()["state"], "closed");
     sandbox.fixlane(&["audit", "verify"]).expect_code(0);
     let exported = sandbox.fixlane(&["audit", "export"]).stdout();
     assert_eq!(exported.matches("\"followup-opened\"").count(), 4);
