@@ -7,7 +7,9 @@ use fixlane_core::PersonName;
 use fixlane_core::audit::{Approved, AuditAction, Bypassed, Declared};
 use fixlane_core::config::model::BypassElement;
 use fixlane_core::emergency::Emergency;
-use fixlane_core::emergency::policy::{self, DeclarationHistory, DeclareRequest, PastDeclaration};
+use fixlane_core::emergency::policy::{
+    self, DeclarationHistory, DeclareRequest, OverdueFollowUp, PastDeclaration,
+};
 use fixlane_store::{EmergencyRow, RateReview, Store};
 use jiff::Timestamp;
 
@@ -51,49 +53,69 @@ type Change = Result<(EmergencyRow, AuditAction), AppError>;
 
 impl<S: Store + Sync> App<'_, S> {
     /// Declares an emergency by `author`, past pre-flight, eligibility and the rate limits.
+    ///
+    /// `at` is the moment it is declared at, for tests and replays; `None` is the store's clock,
+    /// read under its write lock.
     pub async fn declare(
         &self,
         author: &PersonName,
         input: DeclareInput,
+        at: Option<Timestamp>,
     ) -> Result<Emergency, AppError> {
         let config = self.config;
-        let since = policy::history_since(config, Timestamp::now());
+        let since = policy::history_since(config, at.unwrap_or_else(Timestamp::now));
+        // Read before the lock: a follow-up closed meanwhile only makes the warning stale.
+        let open = self.store.open_followups().await?;
         // `now` is read by the store under its write lock: deciding on a clock read before it
         // would let a declaration that committed first with a later stamp go uncounted.
         let decided = self
             .store
-            .declare_emergency(author.as_str(), since, |now, past, review| -> Change {
-                let history = DeclarationHistory {
-                    declarations: past
-                        .iter()
-                        .map(|declaration| PastDeclaration {
-                            id: declaration.id.to_string(),
-                            author: declaration.author.clone(),
-                            declared_at: declaration.declared_at,
-                            drill: declaration.drill,
-                        })
-                        .collect(),
-                    last_rate_review: review.map(|review| review.at),
-                };
-                let request = DeclareRequest {
-                    id: input.id,
-                    severity: input.severity,
-                    category: input.category,
-                    title: input.title,
-                    author: author.clone(),
-                    cleanup_owner: input.cleanup_owner,
-                    eta: input.eta,
-                    flag_flip: input.flag_flip,
-                    rollback: input.rollback,
-                    drill: false,
-                    any_date: input.any_date,
-                    now,
-                };
-                let declared = policy::declare(config, &request, &history)?;
-                let action =
-                    AuditAction::Declare(Declared::of(&declared.emergency, &declared.warnings));
-                Ok((to_row(&declared.emergency, now)?, action))
-            })
+            .declare_emergency(
+                author.as_str(),
+                since,
+                |store_now, past, review| -> Change {
+                    let now = at.unwrap_or(store_now);
+                    let history = DeclarationHistory {
+                        declarations: past
+                            .iter()
+                            .map(|declaration| PastDeclaration {
+                                id: declaration.id.to_string(),
+                                author: declaration.author.clone(),
+                                declared_at: declaration.declared_at,
+                                drill: declaration.drill,
+                            })
+                            .collect(),
+                        last_rate_review: review.map(|review| review.at),
+                        overdue: open
+                            .iter()
+                            .filter(|(_, followup)| followup.is_overdue(now))
+                            .map(|(id, followup)| OverdueFollowUp {
+                                id: id.to_string(),
+                                kind: followup.kind,
+                                due_at: followup.due_at,
+                            })
+                            .collect(),
+                    };
+                    let request = DeclareRequest {
+                        id: input.id,
+                        severity: input.severity,
+                        category: input.category,
+                        title: input.title,
+                        author: author.clone(),
+                        cleanup_owner: input.cleanup_owner,
+                        eta: input.eta,
+                        flag_flip: input.flag_flip,
+                        rollback: input.rollback,
+                        drill: false,
+                        any_date: input.any_date,
+                        now,
+                    };
+                    let declared = policy::declare(config, &request, &history)?;
+                    let action =
+                        AuditAction::Declare(Declared::of(&declared.emergency, &declared.warnings));
+                    Ok((to_row(&declared.emergency, now)?, action))
+                },
+            )
             .await?;
         let (row, _) = decided?;
         from_row(&row)

@@ -97,7 +97,10 @@ async fn actions(store: &AnyStore) -> Vec<String> {
 async fn declare_then_two_approvals_make_the_change_approved_with_an_entry_each() {
     let fixture = fixture().await;
     let app = App::new(&fixture.store, &fixture.config);
-    let declared = app.declare(&person("alice"), declaration()).await.unwrap();
+    let declared = app
+        .declare(&person("alice"), declaration(), None)
+        .await
+        .unwrap();
     assert_eq!(declared.state, EmergencyState::Declared);
 
     let first = app
@@ -125,7 +128,9 @@ async fn declare_then_two_approvals_make_the_change_approved_with_an_entry_each(
 async fn a_refused_approval_writes_nothing() {
     let fixture = fixture().await;
     let app = App::new(&fixture.store, &fixture.config);
-    app.declare(&person("alice"), declaration()).await.unwrap();
+    app.declare(&person("alice"), declaration(), None)
+        .await
+        .unwrap();
     let refused = app
         .approve(&person("bob"), &id(), None, Timestamp::now())
         .await
@@ -143,7 +148,9 @@ async fn a_refused_approval_writes_nothing() {
 async fn a_bypass_is_recorded_once() {
     let fixture = fixture().await;
     let app = App::new(&fixture.store, &fixture.config);
-    app.declare(&person("alice"), declaration()).await.unwrap();
+    app.declare(&person("alice"), declaration(), None)
+        .await
+        .unwrap();
     let bypass = || BypassInput {
         element: BypassElement::Eval,
         reason: "the eval suite takes 40 minutes; the fix is one guard clause".into(),
@@ -212,7 +219,9 @@ async fn parallel_approvals_of_one_group_count_one_person() {
         config.people.insert(person(name), details);
     }
     let app = App::new(&fixture.store, &config);
-    app.declare(&person("alice"), declaration()).await.unwrap();
+    app.declare(&person("alice"), declaration(), None)
+        .await
+        .unwrap();
     let approve = |name: &'static str| {
         let app = &app;
         async move {

@@ -256,6 +256,9 @@ pub struct DeclareArgs {
     /// Print the record as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Declare as of this moment, RFC 3339 (rate limits and overdue follow-ups are judged then) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -112,6 +112,7 @@ async fn declare(location: String, config: Arc<Config>, id: String) -> bool {
                     })
                     .collect(),
                 last_rate_review: review.map(|review| review.at),
+                overdue: Vec::new(),
             };
             let request = DeclareRequest {
                 id: id.clone(),

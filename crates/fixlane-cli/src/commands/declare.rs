@@ -14,6 +14,11 @@ use crate::settings::{self, Context};
 pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
     let config = context.load_config()?;
     let author = records::person(context, &config, "declaring an emergency")?;
+    let at = arguments
+        .at
+        .as_deref()
+        .map(|at| records::moment(Some(at)))
+        .transpose()?;
     let input = DeclareInput {
         id: arguments.id.clone(),
         severity: arguments.severity.clone(),
@@ -28,7 +33,7 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
     let declared = settings::runtime()?.block_on(async {
         let store = context.open_store().await?;
         App::new(&store, &config)
-            .declare(&author, input)
+            .declare(&author, input, at)
             .await
             .map_err(|error| records::app_failure(error, context))
     })?;

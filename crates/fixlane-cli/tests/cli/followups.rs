@@ -96,7 +96,11 @@ fn an_emergency_goes_from_merged_to_closed_by_hand() {
     assert!(text.contains("2026-11-25 20:00 IST"), "{text}");
 
     let listed = sandbox.fixlane(&["list"]);
-    assert!(listed.stdout().contains("4 follow-ups open"), "{}", listed.stdout());
+    assert!(
+        listed.stdout().contains("4 follow-ups open"),
+        "{}",
+        listed.stdout()
+    );
     let shown = sandbox.fixlane(&["show", ID]).stdout();
     assert!(shown.contains("follow-ups:\n"), "{shown}");
     assert!(shown.contains("audit-review  owner alice"), "{shown}");
@@ -292,4 +296,70 @@ fn a_failed_backfill_opens_a_regression_that_closes_only_with_notes_and_a_link()
     sandbox
         .fixlane(&["backfill", ID, "--at", IN_WINDOW, "--as", "bob"])
         .expect_code(0);
+}
+
+#[test]
+fn overdue_debt_warns_a_new_declaration_and_blocks_it_when_configured() {
+    let sandbox = Sandbox::example();
+    fixed_and_merged(&sandbox);
+    sandbox
+        .fixlane(&["merged", ID, "--at", MERGED_AT, "--as", "bob"])
+        .expect_code(0);
+    let second = |at: &str| {
+        sandbox.fixlane(&[
+            "declare",
+            "--any-date",
+            "INC-2026-05-20-002",
+            "--severity",
+            "P0",
+            "--category",
+            "security",
+            "--title",
+            "another one",
+            "--cleanup-owner",
+            "bob",
+            "--flag-flip",
+            "no flag",
+            "--rollback",
+            "no rollback",
+            "--at",
+            at,
+            "--as",
+            "alice",
+        ])
+    };
+    let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
+    sandbox.write(
+        "fixlane.toml",
+        &config.replacen("[emergency]\n", "[emergency]\noverdue_blocks = true\n", 1),
+    );
+    let blocked = second(THREE_DAYS_LATER);
+    blocked.expect_code(1);
+    assert!(
+        blocked.stderr().contains("emergency.overdue_blocks"),
+        "{}",
+        blocked.stderr()
+    );
+    assert!(
+        blocked.stderr().contains("cleanup of INC-2026-05-20-001"),
+        "{}",
+        blocked.stderr()
+    );
+    // A rate reviewer's review lifts the block for the next declaration, which still warns.
+    sandbox
+        .fixlane(&[
+            "review-rate",
+            "--notes",
+            "one overdue cleanup; owner on it",
+            "--as",
+            "dave",
+        ])
+        .expect_code(0);
+    let warned = second(THREE_DAYS_LATER);
+    warned.expect_code(0);
+    assert!(warned.stderr().contains("overdue"), "{}", warned.stderr());
+    let record = sandbox
+        .fixlane(&["show", "INC-2026-05-20-002", "--json"])
+        .stdout();
+    assert!(record.contains("Debt blocks more debt"), "{record}");
 }

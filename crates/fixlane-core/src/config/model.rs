@@ -148,6 +148,8 @@ pub struct EmergencyPolicy {
     pub rate_limit: Option<RateLimit>,
     pub author_limit: Option<RateLimit>,
     pub rate_review_roles: Vec<String>,
+    /// Refuse a declaration while follow-ups are overdue, until a rate review (else it warns).
+    pub overdue_blocks: bool,
     pub canary_profile: String,
     pub categories: IndexMap<String, Category>,
     /// Where the settings a declaration's refusals cite were written.
@@ -161,6 +163,7 @@ pub struct EmergencyLines {
     pub severities: Option<SourceLine>,
     pub id_pattern: Option<SourceLine>,
     pub rate_limit: Option<SourceLine>,
+    pub overdue_blocks: Option<SourceLine>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

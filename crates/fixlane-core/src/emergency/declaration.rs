@@ -42,6 +42,16 @@ pub struct DeclarationHistory {
     pub declarations: Vec<PastDeclaration>,
     /// When the last team review of the emergency rate was recorded.
     pub last_rate_review: Option<Timestamp>,
+    /// Follow-ups of earlier emergencies past their deadline: debt that blocks more debt.
+    pub overdue: Vec<OverdueFollowUp>,
+}
+
+/// An earlier emergency's follow-up past its deadline, as a declaration sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueFollowUp {
+    pub id: String,
+    pub kind: crate::followup::FollowUpKind,
+    pub due_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +126,11 @@ pub fn declare(
         Ok(id) => check_unique(history, id, &refused),
         Err(_) => Ok(()),
     };
+    let debt = if request.drill {
+        Ok(None)
+    } else {
+        check_debt(config, history, &refused)
+    };
     let rate = match policy.rate_limit {
         Some(limit) if !request.drill => {
             check_rate_limit(config, limit, history, request.now, &refused)
@@ -135,6 +150,7 @@ pub fn declare(
         eta.as_ref().err(),
         unique.as_ref().err(),
         rate.as_ref().err(),
+        debt.as_ref().err(),
     ]
     .into_iter()
     .flatten()
@@ -146,7 +162,7 @@ pub fn declare(
         return Err(Refusals::from_vec(refusals));
     };
 
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = debt.ok().flatten().into_iter().collect();
     if !request.drill
         && let Some(limit) = policy.author_limit
     {
@@ -429,6 +445,53 @@ fn check_rate_limit(
         },
     )
     .at_line(config.emergency.lines.rate_limit))
+}
+
+/// Debt blocks more debt: with follow-ups overdue, a declaration warns (the warning stays on
+/// the record) or, with `emergency.overdue_blocks`, is refused until a rate reviewer records a
+/// review after the last declaration, which lets the next one through.
+fn check_debt(
+    config: &Config,
+    history: &DeclarationHistory,
+    refused: &str,
+) -> Result<Option<String>, Refusal> {
+    if history.overdue.is_empty() {
+        return Ok(None);
+    }
+    let listed: Vec<String> = history
+        .overdue
+        .iter()
+        .map(|debt| format!("{} of {} (due {})", debt.kind, debt.id, day(debt.due_at)))
+        .collect();
+    let count = crate::plural::count(history.overdue.len(), "follow-up is", "follow-ups are");
+    let last_declared = history
+        .declarations
+        .iter()
+        .map(|earlier| earlier.declared_at)
+        .max();
+    let reviewed_since = history
+        .last_rate_review
+        .is_some_and(|review| last_declared.is_none_or(|last| review > last));
+    if config.emergency.overdue_blocks && !reviewed_since {
+        return Err(Refusal::new(
+            "emergency.overdue_blocks",
+            refused,
+            format!(
+                "{count} overdue: {}. With emergency.overdue_blocks the next emergency waits until \
+                 the debt is paid or the team has reviewed it",
+                listed.join(", ")
+            ),
+            Instead::ReviewRate {
+                roles: config.emergency.rate_review_roles.clone(),
+                holders: holder_names(config, &config.emergency.rate_review_roles),
+            },
+        )
+        .at_line(config.emergency.lines.overdue_blocks));
+    }
+    Ok(Some(format!(
+        "{count} overdue: {}. Debt blocks more debt: close them before the next emergency",
+        listed.join(", ")
+    )))
 }
 
 /// Non-drill declarations since the start of the window `within` before `now`, and from

@@ -65,6 +65,7 @@ fn the_id_the_limits_and_the_answers_are_reported_together() {
             past("INC-2026-05-17-001", "dave", "2026-05-17T08:00:00Z", false),
         ],
         last_rate_review: None,
+        overdue: Vec::new(),
     };
     let refusals = declare(&config(), &bad, &history).unwrap_err();
     assert_eq!(
@@ -223,4 +224,60 @@ fn the_rate_history_covers_the_longer_window_and_a_day() {
         now.duration_since(history_since(&unlimited, now)).as_secs(),
         86_400
     );
+}
+
+fn overdue_history() -> DeclarationHistory {
+    DeclarationHistory {
+        declarations: vec![past(
+            "INC-2026-05-10-001",
+            "alice",
+            "2026-05-10T10:00:00Z",
+            false,
+        )],
+        last_rate_review: None,
+        overdue: vec![OverdueFollowUp {
+            id: "INC-2026-05-10-001".into(),
+            kind: crate::followup::FollowUpKind::Cleanup,
+            due_at: at("2026-05-11T10:00:00Z"),
+        }],
+    }
+}
+
+#[test]
+fn overdue_follow_ups_warn_and_stay_on_the_record() {
+    let declared = declare(&config(), &request(), &overdue_history()).unwrap();
+    assert!(
+        declared
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("cleanup of INC-2026-05-10-001")),
+        "{:?}",
+        declared.warnings
+    );
+    assert_eq!(declared.emergency.warnings, declared.warnings);
+}
+
+#[test]
+fn with_overdue_blocks_debt_refuses_until_a_review_after_the_last_declaration() {
+    let mut config = config();
+    config.emergency.overdue_blocks = true;
+    let mut history = overdue_history();
+    let refused = only(declare(&config, &request(), &history).unwrap_err());
+    assert_eq!(refused.rule, "emergency.overdue_blocks");
+    // A review before the last declaration does not count for this one.
+    history.last_rate_review = Some(at("2026-05-09T00:00:00Z"));
+    assert!(declare(&config, &request(), &history).is_err());
+    history.last_rate_review = Some(at("2026-05-12T00:00:00Z"));
+    let declared = declare(&config, &request(), &history).unwrap();
+    assert!(
+        declared
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("overdue"))
+    );
+    // A drill is never blocked by debt.
+    history.last_rate_review = None;
+    let mut drill = request();
+    drill.drill = true;
+    assert!(declare(&config, &drill, &history).is_ok());
 }

@@ -16,8 +16,8 @@ use crate::suggest::closest;
 pub use crate::emergency::approvals::{apply_approval, approve, is_fully_approved, missing_groups};
 pub use crate::emergency::bypasses::{apply_bypass, bypass};
 pub use crate::emergency::declaration::{
-    DeclarationHistory, DeclareRequest, Declared, PastDeclaration, declare, history_since,
-    review_rate,
+    DeclarationHistory, DeclareRequest, Declared, OverdueFollowUp, PastDeclaration, declare,
+    history_since, review_rate,
 };
 pub use crate::emergency::identity::identify;
 pub use crate::emergency::naming::branch_name;

@@ -207,6 +207,7 @@ fn an_id_already_declared_is_refused() {
             false,
         )],
         last_rate_review: None,
+        overdue: Vec::new(),
     };
     let refusal = only(declare(&config(), &request(), &history).unwrap_err());
     assert_eq!(refusal.rule, "emergency.unique_id");
@@ -259,6 +260,7 @@ fn busy_week() -> DeclarationHistory {
             past("INC-2026-05-12-001", "alice", "2026-05-12T08:00:00Z", false),
         ],
         last_rate_review: None,
+        overdue: Vec::new(),
     }
 }
 
@@ -378,6 +380,7 @@ fn beyond_the_author_limit_a_warning_is_given_and_kept() {
             past("INC-2026-05-02-001", "alice", "2026-05-02T08:00:00Z", false),
         ],
         last_rate_review: None,
+        overdue: Vec::new(),
     };
     let declared = declare(&config(), &request(), &history).unwrap();
     assert_eq!(declared.warnings.len(), 1);

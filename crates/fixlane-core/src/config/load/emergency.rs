@@ -11,8 +11,9 @@ use crate::config::model::{
 use crate::duration::Duration;
 use crate::emergency::naming::{DEFAULT_ID_PATTERN, IdPattern, IdPatternError};
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "severities",
+    "overdue_blocks",
     "id_pattern",
     "cleanup_within",
     "postmortem_within",
@@ -39,6 +40,7 @@ fn defaults() -> EmergencyPolicy {
         rate_limit: None,
         author_limit: None,
         rate_review_roles: vec!["platform-lead".to_owned(), "eng-manager".to_owned()],
+        overdue_blocks: false,
         canary_profile: DEFAULT_CANARY_PROFILE.to_owned(),
         categories: IndexMap::new(),
         lines: EmergencyLines::default(),
@@ -136,6 +138,15 @@ pub(super) fn read_emergency(
             }
         }
     }
+    if let Some(value) = fields.get("overdue_blocks") {
+        match reader.boolean(value, &fields.path("overdue_blocks")) {
+            Some(blocks) => policy.overdue_blocks = blocks,
+            None => complete = false,
+        }
+    }
+    policy.lines.overdue_blocks = fields
+        .get("overdue_blocks")
+        .map(|value| reader.position(value.span().start));
     if let Some(value) = fields.get("rate_review_roles") {
         match reader.strings(value, &fields.path("rate_review_roles")) {
             Some(roles) => {
