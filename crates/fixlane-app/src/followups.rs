@@ -264,6 +264,36 @@ impl<S: Store + Sync> App<'_, S> {
         })
     }
 
+    /// After a run on the default branch: every emergency whose fix was made ready (and is
+    /// not closed) and has no follow-ups yet, and that `merged` says is in the branch's history,
+    /// gets its follow-ups opened. Returns the emergencies opened.
+    pub async fn open_merged(
+        &self,
+        actor: &str,
+        merged: impl Fn(&IncidentId) -> bool,
+        at: Timestamp,
+    ) -> Result<Vec<IncidentId>, AppError> {
+        let mut opened = Vec::new();
+        for emergency in crate::records::all(self.store).await? {
+            let shipped = matches!(
+                emergency.state,
+                EmergencyState::FixReady
+                    | EmergencyState::Deploying
+                    | EmergencyState::Promoted
+                    | EmergencyState::Verified
+            );
+            if !shipped || !self.store.followups(&emergency.id).await?.is_empty() {
+                continue;
+            }
+            if merged(&emergency.id) {
+                self.open_followups(actor, &emergency.id, "merged into the default branch", at)
+                    .await?;
+                opened.push(emergency.id);
+            }
+        }
+        Ok(opened)
+    }
+
     /// Every open follow-up across emergencies (of `owner`, when given), overdue first, then by
     /// deadline.
     pub async fn due(

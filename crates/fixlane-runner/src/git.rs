@@ -71,6 +71,9 @@ pub trait Repository {
     fn user_email(&self) -> Option<String>;
     /// The full message of the commit `rev`.
     fn commit_message(&self, rev: &str) -> Result<String, GitError>;
+    /// Whether a commit reachable from `rev` has `text` in its message (fixed text, not a
+    /// pattern): how a fix merged by hand, even squashed, is found by the incident id it carries.
+    fn history_mentions(&self, rev: &str, text: &str) -> Result<bool, GitError>;
     /// Lines added and removed per file between `base` and `rev`.
     fn numstat(&self, base: &str, rev: &str) -> Result<Vec<FileChange>, GitError>;
     /// Creates the branch `name` at HEAD and switches to it.
@@ -81,6 +84,10 @@ pub trait Repository {
     /// Tracked paths whose working-tree content differs from `base`: committed and uncommitted
     /// changes alike, since a run executes the working tree.
     fn worktree_changes(&self, base: &str) -> Result<Vec<String>, GitError>;
+}
+
+fn text_is_empty(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
 }
 
 /// `Repository` over the `git` command.
@@ -342,6 +349,20 @@ impl Repository for GitCli {
         let commit = self.resolve(rev)?;
         let output = self.git(&["log", "-1", "--format=%B", &commit, "--"])?;
         Ok(text(&output.stdout))
+    }
+
+    fn history_mentions(&self, rev: &str, text: &str) -> Result<bool, GitError> {
+        let grep = format!("--grep={text}");
+        let output = self.git(&[
+            "log",
+            "-1",
+            "--format=%H",
+            "--fixed-strings",
+            &grep,
+            rev,
+            "--",
+        ])?;
+        Ok(!text_is_empty(&output.stdout))
     }
 
     fn file_at(&self, rev: &str, path: &str) -> Result<Option<String>, GitError> {

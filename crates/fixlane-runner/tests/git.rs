@@ -318,3 +318,24 @@ fn a_commit_on_main_judges_itself_but_a_one_branch_clone_does_not() {
         "the fix judged itself"
     );
 }
+
+#[test]
+fn a_squash_merge_is_found_by_the_incident_id_in_its_message() {
+    let (directory, _, _) = repository();
+    let repo = GitCli::discover(directory.path()).unwrap();
+    assert!(!repo.history_mentions("HEAD", "INC-2026-05-20-001").unwrap());
+    commit_file(
+        directory.path(),
+        "src/fix.rs",
+        b"fn fixed() {}\n",
+        "hotfix(payments): squash of the fix\n\nINC-2026-05-20-001\napprover: @carol",
+    );
+    assert!(repo.history_mentions("HEAD", "INC-2026-05-20-001").unwrap());
+    // Fixed text, not a pattern: a dot does not match any character.
+    assert!(!repo.history_mentions("HEAD", "INC-2026-05-20.001").unwrap());
+    assert!(
+        !repo
+            .history_mentions("HEAD~1", "INC-2026-05-20-001")
+            .unwrap()
+    );
+}

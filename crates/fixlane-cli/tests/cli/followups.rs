@@ -363,3 +363,24 @@ fn overdue_debt_warns_a_new_declaration_and_blocks_it_when_configured() {
         .stdout();
     assert!(record.contains("Debt blocks more debt"), "{record}");
 }
+
+#[test]
+fn a_run_on_the_default_branch_that_contains_the_fix_opens_its_follow_ups() {
+    let sandbox = Sandbox::example();
+    fixed_and_merged(&sandbox);
+    due(&sandbox, NEXT_MORNING).expect_code(0);
+    let run = sandbox.fixlane(&["run", "--at", IN_WINDOW]);
+    assert!(
+        run.stderr().contains(&format!("{ID} is merged into the default branch")),
+        "{}",
+        run.stderr()
+    );
+    let open = sandbox.fixlane(&["due", "--json", "--at", NEXT_MORNING]);
+    let items: Vec<serde_json::Value> = serde_json::from_str(&open.stdout()).unwrap();
+    assert_eq!(items.len(), 4, "{items:?}");
+    // Once: the next run opens nothing more.
+    let again = sandbox.fixlane(&["run", "--at", IN_WINDOW]);
+    assert!(!again.stderr().contains("is merged"), "{}", again.stderr());
+    let exported = sandbox.fixlane(&["audit", "export"]).stdout();
+    assert_eq!(exported.matches("\"followup-opened\"").count(), 4);
+}

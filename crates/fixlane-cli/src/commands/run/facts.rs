@@ -100,6 +100,9 @@ pub struct Resolved {
     /// lines that say so.
     pub weakenings: Vec<Weakening>,
     pub weakening_lines: Vec<String>,
+    /// The commit is on the default branch (its policy base is itself): a fix found in its
+    /// history has been merged.
+    pub on_default_branch: bool,
 }
 
 /// Chooses the lane and the policy, and plans the run. The lane is chosen by the base's policy
@@ -156,6 +159,7 @@ pub fn resolve(
     for refusal in refusals {
         plan.refuse(refusal);
     }
+    let on_default_branch = facts.policy_base.as_deref() == Some(facts.rev.as_str());
     Ok(Resolved {
         config,
         plan,
@@ -168,5 +172,6 @@ pub fn resolve(
         base: facts.base,
         weakenings,
         weakening_lines,
+        on_default_branch,
     })
 }

@@ -247,6 +247,28 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             .await
             .map_err(|error| records::app_failure(error, context))?;
         }
+        if resolved.on_default_branch && !resolved.plan.emergency && !interrupted.is_finished() {
+            // A fix found in the default branch's history has left the emergency lane, merged
+            // or squashed by hand (its commit message carries the incident id).
+            let opened_store = match &store {
+                Some(store) => store.clone(),
+                None => context.open_store().await?,
+            };
+            let repo = &context.repo;
+            let merged = fixlane_app::App::new(&opened_store, &resolved.config)
+                .open_merged(
+                    &actor,
+                    |id| repo.history_mentions(&resolved.rev, id.as_str()).unwrap_or(false),
+                    jiff::Timestamp::now(),
+                )
+                .await
+                .map_err(|error| records::app_failure(error, context))?;
+            for id in merged {
+                eprintln!(
+                    "note: {id} is merged into the default branch: its follow-ups are open (fixlane due)"
+                );
+            }
+        }
         if interrupted.is_finished() {
             eprintln!(
                 "interrupted: every running gate was stopped and the run is recorded as cancelled"
