@@ -39,7 +39,7 @@ pub fn render(
     let _ = writeln!(
         out,
         "declared:       {} by {} ({} ago)",
-        emergency.declared_at,
+        records::human_time(emergency.declared_at, config),
         shown(emergency.author.as_str()),
         records::clock(since)
     );
@@ -69,7 +69,7 @@ pub fn render(
             "  ✓ {} as {} at {}",
             shown(approval.person.as_str()),
             shown(&approval.role),
-            approval.at
+            records::human_time(approval.at, config)
         );
     }
     for group in policy::missing_groups(config, emergency) {
@@ -141,7 +141,7 @@ pub fn render(
         let _ = writeln!(
             out,
             "  {}  {:<12} by {}{}",
-            transition.at,
+            records::human_time(transition.at, config),
             transition.state.as_str(),
             shown(&transition.by),
             transition

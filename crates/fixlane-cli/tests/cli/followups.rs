@@ -104,6 +104,8 @@ fn an_emergency_goes_from_merged_to_closed_by_hand() {
     let shown = sandbox.fixlane(&["show", ID]).stdout();
     assert!(shown.contains("follow-ups:\n"), "{shown}");
     assert!(shown.contains("audit-review  owner alice"), "{shown}");
+    // Times for people, in the configured zone, not nanosecond RFC 3339.
+    assert!(shown.contains(" IST  declared     by bob"), "{shown}");
 
     let morning = due(&sandbox, NEXT_MORNING);
     morning.expect_code(0);
@@ -371,7 +373,8 @@ fn a_run_on_the_default_branch_that_contains_the_fix_opens_its_follow_ups() {
     due(&sandbox, NEXT_MORNING).expect_code(0);
     let run = sandbox.fixlane(&["run", "--at", IN_WINDOW]);
     assert!(
-        run.stderr().contains(&format!("{ID} is merged into the default branch")),
+        run.stderr()
+            .contains(&format!("{ID} is merged into the default branch")),
         "{}",
         run.stderr()
     );

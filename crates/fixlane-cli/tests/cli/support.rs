@@ -193,6 +193,11 @@ pub fn redactions(sandbox: &Sandbox) -> insta::Settings {
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIME]");
     settings.add_filter(r"\d{8}T\d{6}\.\d{3}Z-\d{5}", "[RUN]");
     settings.add_filter(r"\(\d{4}-\d{2}-\d{2}\)", "([DATE])");
+    // Times for people: `2026-12-01 22:14 IST`, in the configured zone.
+    settings.add_filter(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} [A-Z][A-Za-z0-9+-]*",
+        "[WHEN]",
+    );
     settings.add_filter(r"\b[0-9a-f]{40}\b", "[SHA]");
     settings.add_filter(r"\b[0-9a-f]{12}\b", "[SHORT]");
     settings.add_filter(r"\d+\.\ds\b", "[SECS]");
