@@ -79,6 +79,9 @@ pub struct Plan {
     /// its branch (an undeclared id, or a branch without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_emergency: Option<String>,
+    /// On an emergency lane: how soon what it skips must be backfilled, for the verdict to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill_within: Option<crate::duration::Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +236,7 @@ pub fn plan(
         gates,
         refusals: Vec::new(),
         missing_emergency: None,
+        backfill_within: emergency.then_some(config.emergency.backfill_within),
     })
 }
 
@@ -330,6 +334,7 @@ mod tests {
             ],
             refusals: vec!["a refusal".into()],
             missing_emergency: None,
+            backfill_within: None,
         };
         let json = serde_json::to_value(&plan).unwrap();
         let back: Plan = serde_json::from_value(json).unwrap();

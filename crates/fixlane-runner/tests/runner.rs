@@ -43,6 +43,7 @@ fn plan(gates: Vec<PlannedGate>) -> Plan {
         gates,
         refusals: vec![],
         missing_emergency: None,
+        backfill_within: None,
     }
 }
 

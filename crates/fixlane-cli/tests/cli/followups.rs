@@ -62,7 +62,14 @@ fn fixed_and_merged(sandbox: &Sandbox) {
             "bob",
         ])
         .expect_code(0);
-    sandbox.fixlane(&["run", "--at", IN_WINDOW]).expect_code(0);
+    let ready = sandbox.fixlane(&["run", "--at", IN_WINDOW]);
+    ready.expect_code(0);
+    // The debt is in the verdict: ready, never green, with what is owed and by when.
+    assert!(
+        ready.stderr().contains("5 gates owed, backfill within 1d"),
+        "{}",
+        ready.stderr()
+    );
     let branch = sandbox.git(&["branch", "--show-current"]);
     sandbox.git(&["switch", "--quiet", "main"]);
     sandbox.git(&[

@@ -330,6 +330,7 @@ mod tests {
             ],
             refusals: vec![],
             missing_emergency: None,
+            backfill_within: None,
         };
         let mut emergency = sample();
         emergency.state = EmergencyState::Approved;

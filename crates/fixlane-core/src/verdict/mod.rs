@@ -96,6 +96,8 @@ pub struct RunTerms {
     pub refusals: Vec<String>,
     /// What to say when an emergency lane has no record (see [`Plan::missing_emergency`]).
     pub missing_emergency: Option<String>,
+    /// How soon the skipped gates must be backfilled (see [`Plan::backfill_within`]).
+    pub backfill_within: Option<crate::duration::Duration>,
 }
 
 impl RunTerms {
@@ -104,6 +106,7 @@ impl RunTerms {
             emergency_lane: plan.emergency,
             refusals: plan.refusals.clone(),
             missing_emergency: plan.missing_emergency.clone(),
+            backfill_within: plan.backfill_within,
         }
     }
 }
@@ -232,8 +235,13 @@ pub fn compute_for<'a>(
         let mut reasons = Vec::new();
         if !owed.is_empty() {
             // An emergency lane that skipped gates is never green: what it skipped is debt.
+            let within = terms
+                .backfill_within
+                .map(|within| format!(", backfill within {within}"))
+                .unwrap_or_default();
             reasons.push(format!(
-                "the emergency lane skipped {}, owed as a backfill",
+                "{} owed{within}: the emergency lane skipped {}",
+                crate::plural::count(owed.len(), "gate", "gates"),
                 owed.join(", ")
             ));
         }
@@ -573,6 +581,7 @@ mod tests {
             gates: vec![gate("build", Tier::Critical), gate("perf", Tier::Optional)],
             refusals: vec![],
             missing_emergency: None,
+            backfill_within: None,
         };
         let mut tracker = VerdictTracker::new(&plan, None);
         assert_eq!(
@@ -612,6 +621,7 @@ mod tests {
             gates: vec![],
             refusals: vec![],
             missing_emergency: None,
+            backfill_within: None,
         };
         let mut tracker = VerdictTracker::new(&plan, Some(standing));
         let mut tracker_with_skip = tracker.clone();
@@ -624,7 +634,10 @@ mod tests {
             Some(Verdict::Ready)
         );
         let reasons = tracker_with_skip.report().reasons;
-        assert!(reasons[0].contains("skipped lint, owed"), "{reasons:?}");
+        assert_eq!(
+            reasons[0], "1 gate owed: the emergency lane skipped lint",
+            "{reasons:?}"
+        );
     }
 
     #[test]
@@ -638,6 +651,7 @@ mod tests {
             emergency_lane: false,
             refusals: vec!["the fix changes fixlane.toml".into()],
             missing_emergency: None,
+            backfill_within: None,
         };
         let report = compute_for(
             owned.iter().map(|(gate, tier, state)| (gate, *tier, state)),
@@ -671,6 +685,7 @@ mod tests {
             emergency_lane: true,
             refusals: vec![],
             missing_emergency: Some("INC-9 is not declared".into()),
+            backfill_within: None,
         };
         let report = compute_for(std::iter::empty(), &terms, None);
         assert_eq!(report.verdict, Verdict::Blocked);

@@ -102,6 +102,7 @@ mod tests {
             ],
             refusals: vec![],
             missing_emergency: None,
+            backfill_within: None,
         }
     }
 
