@@ -109,6 +109,21 @@ pub enum Command {
     Due(DueArgs),
     /// Run every gate the emergency lane owes, in full with the normal lane's commands, on the merged commit.
     Backfill(BackfillArgs),
+    /// How often the emergency lane is used, whether its debt is paid on time, recovery and deploy figures.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// How far back to look, a duration such as 90d or 12h.
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub since: String,
+    /// Print JSON instead of the text.
+    #[arg(long)]
+    pub json: bool,
+    /// The moment the figures are computed at, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

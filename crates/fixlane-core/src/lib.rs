@@ -18,6 +18,7 @@ pub mod plan;
 pub mod plural;
 pub mod policy_change;
 pub mod rev;
+pub mod stats;
 pub mod suggest;
 pub mod text;
 pub mod verdict;

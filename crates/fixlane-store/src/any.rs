@@ -158,6 +158,13 @@ impl Store for AnyStore {
         dispatch!(self, store => store.followups(id).await)
     }
 
+    async fn followups_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
+        dispatch!(self, store => store.followups_since(since).await)
+    }
+
     async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
         dispatch!(self, store => store.open_followups().await)
     }
@@ -228,6 +235,10 @@ impl Store for AnyStore {
 
     async fn canary(&self, id: &str) -> Result<Option<CanaryRecord>, StoreError> {
         dispatch!(self, store => store.canary(id).await)
+    }
+
+    async fn canaries_since(&self, since: Timestamp) -> Result<Vec<CanaryRecord>, StoreError> {
+        dispatch!(self, store => store.canaries_since(since).await)
     }
 
     async fn canaries_of(&self, incident: &IncidentId) -> Result<Vec<CanaryRecord>, StoreError> {

@@ -153,6 +153,13 @@ pub trait Store {
         id: &IncidentId,
     ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
 
+    /// The follow-ups of every emergency declared at or after `since`, by emergency and in
+    /// opening order.
+    fn followups_since(
+        &self,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<(IncidentId, FollowUp)>, StoreError>> + Send;
+
     /// Every open follow-up across emergencies, soonest deadline first.
     fn open_followups(
         &self,
@@ -237,6 +244,13 @@ pub trait Store {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<CanaryRecord>, StoreError>> + Send;
+
+    /// Every canary (and verification) started at or after `since`, oldest first, without
+    /// their events.
+    fn canaries_since(
+        &self,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<CanaryRecord>, StoreError>> + Send;
 
     /// The canaries of an incident, newest start first, without their events (`events` is
     /// empty; read one with [`Store::canary`] for those).

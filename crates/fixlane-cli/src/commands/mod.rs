@@ -19,6 +19,7 @@ mod postmortem;
 mod review_rate;
 pub mod run;
 mod show;
+mod stats;
 mod verdict;
 mod verify;
 mod window;
@@ -52,6 +53,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Close(arguments) => close::close(&context, &arguments),
         Command::Due(arguments) => due::due(&context, &arguments),
         Command::Backfill(arguments) => backfill::backfill(&context, &arguments),
+        Command::Stats(arguments) => stats::stats(&context, &arguments),
     });
     match result {
         Ok(code) => code.code(),

@@ -394,3 +394,67 @@ fn a_run_on_the_default_branch_that_contains_the_fix_opens_its_follow_ups() {
     let exported = sandbox.fixlane(&["audit", "export"]).stdout();
     assert_eq!(exported.matches("\"followup-opened\"").count(), 4);
 }
+
+#[test]
+fn stats_count_weeks_authors_limits_and_follow_ups() {
+    let sandbox = Sandbox::example();
+    let declare = |id: &str, author: &str, at: &str| {
+        sandbox
+            .fixlane(&[
+                "declare",
+                "--any-date",
+                id,
+                "--severity",
+                "P0",
+                "--category",
+                "security",
+                "--title",
+                "a stats fixture",
+                "--cleanup-owner",
+                "bob",
+                "--flag-flip",
+                "no flag",
+                "--rollback",
+                "no rollback",
+                "--at",
+                at,
+                "--as",
+                author,
+            ])
+            .expect_code(0);
+    };
+    declare("INC-2026-11-16-001", "bob", "2026-11-16T10:00:00Z");
+    declare("INC-2026-11-24-001", "alice", "2026-11-24T10:00:00Z");
+    sandbox
+        .fixlane(&[
+            "merged",
+            "INC-2026-11-16-001",
+            "--at",
+            "2026-11-16T12:00:00Z",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    sandbox
+        .fixlane(&[
+            "close",
+            "INC-2026-11-16-001",
+            "cleanup",
+            "--link",
+            "https://git.example.com/pr/9",
+            "--at",
+            "2026-11-17T09:00:00Z",
+            "--as",
+            "bob",
+        ])
+        .expect_code(0);
+    let at = "2026-11-30T12:00:00Z";
+    let text = sandbox.fixlane(&["stats", "--at", at]);
+    text.expect_code(0);
+    insta::assert_snapshot!("stats", text.stdout());
+    let json = sandbox.fixlane(&["stats", "--json", "--at", at]);
+    let figures: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(figures["emergencies"], 2);
+    assert_eq!(figures["rate_limit"]["used"], 1);
+    assert_eq!(figures["stale"], false);
+}

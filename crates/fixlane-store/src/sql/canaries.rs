@@ -42,6 +42,10 @@ const SELECT_CANARIES_OF: &str = "SELECT id, incident, rev, profile, started_at,
      finished_at, outcome, plan FROM canaries WHERE incident = $1 \
      ORDER BY started_at DESC, id DESC";
 
+const SELECT_CANARIES_SINCE: &str = "SELECT id, incident, rev, profile, started_at, \
+     finished_at, outcome, plan FROM canaries WHERE started_at >= $1 \
+     ORDER BY started_at, id";
+
 /// Checks a new canary and encodes its columns as stored: `(started_at, plan)`.
 fn encode_canary(canary: &NewCanary) -> Result<(String, String), StoreError> {
     validate_present(&canary.id, || "a canary with an empty id".to_owned())?;
@@ -312,6 +316,20 @@ where
             ));
         }
         canary.into_record(events).map(Some)
+    }
+
+    pub(crate) async fn canaries_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<CanaryRecord>, StoreError> {
+        let rows = sqlx::query(SELECT_CANARIES_SINCE)
+            .bind(format_time(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("list the canaries"))?;
+        rows.iter()
+            .map(|row| Self::canary_from_row(row)?.into_record(Vec::new()))
+            .collect()
     }
 
     pub(crate) async fn canaries_of(

@@ -20,6 +20,11 @@ const SELECT_OPEN_FOLLOWUPS: &str = "SELECT incident, seq, kind, owner, opened_a
      closed_at, closed_by, evidence FROM followups WHERE closed_at IS NULL \
      ORDER BY due_at, incident, seq";
 
+const SELECT_FOLLOWUPS_SINCE: &str = "SELECT f.incident, f.seq, f.kind, f.owner, f.opened_at, \
+     f.due_at, f.closed_at, f.closed_by, f.evidence FROM followups f \
+     JOIN emergencies e ON e.id = f.incident WHERE e.declared_at >= $1 \
+     ORDER BY f.incident, f.seq";
+
 const UPSERT_FOLLOWUP: &str = "INSERT INTO followups \
      (incident, seq, kind, owner, opened_at, due_at, closed_at, closed_by, evidence) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -110,6 +115,18 @@ where
             .await
             .map_err(query_error("read the follow-ups"))?;
         Self::followups_in(&mut conn, id).await
+    }
+
+    pub(crate) async fn followups_since(
+        &self,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
+        let rows = sqlx::query(SELECT_FOLLOWUPS_SINCE)
+            .bind(format_time(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("list the follow-ups"))?;
+        rows.iter().map(Self::followup_from_row).collect()
     }
 
     pub(crate) async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {

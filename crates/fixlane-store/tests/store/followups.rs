@@ -87,6 +87,21 @@ pub(super) async fn followups_open_and_read_back_in_order(db: TestDb) {
         open.windows(2)
             .all(|pair| pair[0].1.due_at <= pair[1].1.due_at)
     );
+    let since = db
+        .store
+        .followups_since(time("2026-05-20T10:30:00Z"))
+        .await
+        .unwrap();
+    assert!(since.iter().all(|(id, _)| *id == inc("INC-2")), "{since:?}");
+    assert_eq!(since.len(), 2);
+    assert_eq!(
+        db.store
+            .followups_since(time("2026-05-01T00:00:00Z"))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(db.store.verify_audit().await.unwrap(), Ok(6));
 }
 

@@ -1,0 +1,316 @@
+//! The figures behind "make the normal pipeline faster instead": how often the emergency lane is
+//! used (per week, per author, against the rate limits), whether its debt is paid on time, how
+//! long recovery takes, and how its deploys fare — with the DORA-comparable figures a team reports
+//! and their four-keys buckets. Pure: callers hand in the records, this hands back the numbers.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::model::{Config, RateLimit};
+use crate::duration::Duration;
+use crate::emergency::{Emergency, EmergencyState};
+use crate::followup::{FollowUp, FollowUpKind};
+use crate::names::IncidentId;
+
+/// After this long without a drill or a real emergency, the lane is called stale.
+pub const STALE_AFTER_DAYS: i64 = 90;
+
+/// A canary (or verification) as the figures need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryRun {
+    pub incident: Option<IncidentId>,
+    pub profile: String,
+    pub outcome: Option<String>,
+    pub started_at: Timestamp,
+}
+
+/// What the figures are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsInput<'a> {
+    pub config: &'a Config,
+    /// Every emergency (the window is applied here).
+    pub emergencies: &'a [Emergency],
+    /// The follow-ups of those emergencies.
+    pub followups: &'a [(IncidentId, FollowUp)],
+    /// Canaries and verifications started since `since`.
+    pub canaries: &'a [CanaryRun],
+    pub since: Timestamp,
+    pub now: Timestamp,
+}
+
+/// How many of a limit's declarations are used now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitUse {
+    pub used: usize,
+    pub max: u32,
+    pub within: Duration,
+}
+
+/// One follow-up kind's record over the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUpFigures {
+    pub kind: FollowUpKind,
+    pub closed: usize,
+    pub closed_on_time: usize,
+    pub open: usize,
+    pub overdue: usize,
+}
+
+/// Time from declaration to the symptom verified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovery {
+    pub count: usize,
+    pub p50_seconds: i64,
+    pub p90_seconds: i64,
+    /// The four-keys "time to restore" bucket of the median.
+    pub bucket: &'static str,
+}
+
+/// Deploys through the canary, and how they ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deploys {
+    /// Canaries (verifications excluded).
+    pub total: usize,
+    pub promoted: usize,
+    pub rolled_back: usize,
+    /// Canaries of an emergency.
+    pub emergency: usize,
+    /// Emergency deploys among all: the rework rate.
+    pub rework_rate: Option<f64>,
+    /// Rolled back among those that finished: the change failure rate.
+    pub change_failure_rate: Option<f64>,
+    /// Its four-keys bucket.
+    pub change_failure_bucket: Option<&'static str>,
+}
+
+/// Everything `fixlane stats` shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    pub since: Timestamp,
+    pub now: Timestamp,
+    pub emergencies: usize,
+    pub drills: usize,
+    /// `(Monday of the week, UTC date, declarations)`, oldest first, weeks without any left out.
+    pub per_week: Vec<(String, usize)>,
+    /// `(author, declarations)`, most first.
+    pub per_author: Vec<(String, usize)>,
+    pub rate_limit: Option<LimitUse>,
+    /// The author limit's use by its busiest author.
+    pub author_limit: Option<(String, LimitUse)>,
+    pub followups: Vec<FollowUpFigures>,
+    pub recovery: Option<Recovery>,
+    pub deploys: Deploys,
+    /// The newest declaration, drill or real: when the lane was last exercised.
+    pub last_exercised: Option<Timestamp>,
+    /// Whether that was more than [`STALE_AFTER_DAYS`] ago (or never).
+    pub stale: bool,
+}
+
+/// The four-keys "time to restore service" bucket.
+pub fn restore_bucket(seconds: i64) -> &'static str {
+    match seconds {
+        ..3_600 => "less than one hour",
+        3_600..86_400 => "less than one day",
+        86_400..604_800 => "less than one week",
+        604_800..2_592_000 => "less than one month",
+        _ => "more than one month",
+    }
+}
+
+/// The four-keys change failure rate bucket.
+pub fn failure_bucket(rate: f64) -> &'static str {
+    if rate <= 0.15 {
+        "0-15%"
+    } else if rate <= 0.30 {
+        "16-30%"
+    } else if rate <= 0.45 {
+        "31-45%"
+    } else {
+        "46-100%"
+    }
+}
+
+/// The `p`th percentile (0–100) of sorted values, nearest rank.
+fn percentile(sorted: &[i64], p: usize) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// The Monday that starts the (UTC) week of `at`, as a date.
+fn week_of(at: Timestamp) -> String {
+    // 1970-01-05 was a Monday: day 4 of the epoch.
+    let day = at.as_second().div_euclid(86_400);
+    let monday = (day - 4).div_euclid(7) * 7 + 4;
+    Timestamp::from_second(monday * 86_400)
+        .map(|start| start.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "counts of deploys, far below 2^52"
+)]
+fn ratio(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn limit_use(
+    limit: RateLimit,
+    declared: impl Iterator<Item = Timestamp>,
+    now: Timestamp,
+) -> LimitUse {
+    let window = i64::try_from(limit.within.as_seconds()).unwrap_or(i64::MAX);
+    let used = declared
+        .filter(|at| now.as_second().saturating_sub(at.as_second()) <= window)
+        .count();
+    LimitUse {
+        used,
+        max: limit.max,
+        within: limit.within,
+    }
+}
+
+/// Computes the figures.
+pub fn compute(input: StatsInput<'_>) -> Stats {
+    let StatsInput {
+        config,
+        emergencies,
+        followups,
+        canaries,
+        since,
+        now,
+    } = input;
+    let in_window: Vec<&Emergency> = emergencies
+        .iter()
+        .filter(|emergency| emergency.declared_at >= since && emergency.declared_at <= now)
+        .collect();
+    let real: Vec<&Emergency> = in_window.iter().copied().filter(|e| !e.drill).collect();
+
+    let mut per_week: Vec<(String, usize)> = Vec::new();
+    let mut weeks: Vec<String> = real.iter().map(|e| week_of(e.declared_at)).collect();
+    weeks.sort();
+    for week in weeks {
+        match per_week.last_mut() {
+            Some((last, count)) if *last == week => *count += 1,
+            _ => per_week.push((week, 1)),
+        }
+    }
+    let mut per_author: Vec<(String, usize)> = Vec::new();
+    for emergency in &real {
+        let author = emergency.author.to_string();
+        match per_author.iter_mut().find(|(name, _)| *name == author) {
+            Some((_, count)) => *count += 1,
+            None => per_author.push((author, 1)),
+        }
+    }
+    per_author.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+
+    let all_real = || emergencies.iter().filter(|e| !e.drill);
+    let rate_limit = config
+        .emergency
+        .rate_limit
+        .map(|limit| limit_use(limit, all_real().map(|e| e.declared_at), now));
+    let author_limit = config.emergency.author_limit.and_then(|limit| {
+        per_author.first().map(|(author, _)| {
+            let by = all_real()
+                .filter(|e| e.author.as_str() == author)
+                .map(|e| e.declared_at);
+            (author.clone(), limit_use(limit, by, now))
+        })
+    });
+
+    let counted: Vec<&FollowUp> = followups
+        .iter()
+        .filter(|(id, _)| in_window.iter().any(|e| e.id == *id))
+        .map(|(_, followup)| followup)
+        .collect();
+    let followup_figures = FollowUpKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let of_kind: Vec<&&FollowUp> = counted.iter().filter(|f| f.kind == kind).collect();
+            FollowUpFigures {
+                kind,
+                closed: of_kind.iter().filter(|f| !f.is_open()).count(),
+                closed_on_time: of_kind
+                    .iter()
+                    .filter(|f| f.closed_at.is_some_and(|at| at <= f.due_at))
+                    .count(),
+                open: of_kind.iter().filter(|f| f.is_open()).count(),
+                overdue: of_kind.iter().filter(|f| f.is_overdue(now)).count(),
+            }
+        })
+        .filter(|figures| figures.closed + figures.open > 0)
+        .collect();
+
+    let mut recoveries: Vec<i64> = real
+        .iter()
+        .filter_map(|emergency| {
+            let verified = emergency
+                .timeline
+                .iter()
+                .find(|step| step.state == EmergencyState::Verified)?;
+            Some(verified.at.as_second() - emergency.declared_at.as_second())
+        })
+        .collect();
+    recoveries.sort_unstable();
+    let recovery = (!recoveries.is_empty()).then(|| {
+        let p50 = percentile(&recoveries, 50);
+        Recovery {
+            count: recoveries.len(),
+            p50_seconds: p50,
+            p90_seconds: percentile(&recoveries, 90),
+            bucket: restore_bucket(p50),
+        }
+    });
+
+    let deploys_only: Vec<&CanaryRun> = canaries
+        .iter()
+        .filter(|canary| !canary.profile.starts_with("verify "))
+        .collect();
+    let promoted = deploys_only
+        .iter()
+        .filter(|c| c.outcome.as_deref() == Some("promoted"))
+        .count();
+    let rolled_back = deploys_only
+        .iter()
+        .filter(|c| c.outcome.as_deref() == Some("rolled back"))
+        .count();
+    let emergency_deploys = deploys_only.iter().filter(|c| c.incident.is_some()).count();
+    let change_failure_rate = ratio(rolled_back, promoted + rolled_back);
+    let deploys = Deploys {
+        total: deploys_only.len(),
+        promoted,
+        rolled_back,
+        emergency: emergency_deploys,
+        rework_rate: ratio(emergency_deploys, deploys_only.len()),
+        change_failure_rate,
+        change_failure_bucket: change_failure_rate.map(failure_bucket),
+    };
+
+    let last_exercised = emergencies.iter().map(|e| e.declared_at).max();
+    let stale = last_exercised.is_none_or(|at| {
+        now.as_second().saturating_sub(at.as_second()) > STALE_AFTER_DAYS * 86_400
+    });
+    Stats {
+        since,
+        now,
+        emergencies: real.len(),
+        drills: in_window.len() - real.len(),
+        per_week,
+        per_author,
+        rate_limit,
+        author_limit,
+        followups: followup_figures,
+        recovery,
+        deploys,
+        last_exercised,
+        stale,
+    }
+}
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod tests;
