@@ -140,7 +140,24 @@ pub fn moment(at: Option<&str>) -> Result<Timestamp, Failure> {
 
 /// A moment as people read it: `2026-12-01 22:14 IST`, in the configured zone (else UTC).
 pub fn human_time(at: Timestamp, config: &Config) -> String {
-    at.to_zoned_datetime(fixlane_app::followups::zone(config))
+    // The zone is looked up once per name, not once per line: `due` prints thousands.
+    thread_local! {
+        static ZONE: std::cell::RefCell<Option<(String, jiff::tz::TimeZone)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let name = config
+        .windows
+        .as_ref()
+        .map_or("UTC", |windows| windows.timezone.as_str());
+    let zone = ZONE.with_borrow_mut(|cached| match cached {
+        Some((cached_name, zone)) if cached_name == name => zone.clone(),
+        _ => {
+            let zone = fixlane_app::followups::zone(config);
+            *cached = Some((name.to_owned(), zone.clone()));
+            zone
+        }
+    });
+    at.to_zoned_datetime(zone)
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string()
 }

@@ -222,9 +222,11 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         })
     });
 
+    let window_ids: std::collections::HashSet<&IncidentId> =
+        in_window.iter().map(|emergency| &emergency.id).collect();
     let counted: Vec<&FollowUp> = followups
         .iter()
-        .filter(|(id, _)| in_window.iter().any(|e| e.id == *id))
+        .filter(|(id, _)| window_ids.contains(id))
         .map(|(_, followup)| followup)
         .collect();
     let followup_figures = FollowUpKind::ALL

@@ -21,15 +21,18 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
         let open = store.open_followups().await?;
         Ok::<_, crate::exit::Failure>((emergencies, open))
     })?;
-    // Open and overdue follow-ups per emergency, for the clocks after the title.
-    let debt = |id: &fixlane_core::IncidentId| {
-        let mine = open.iter().filter(|(owner, _)| owner == id);
-        let overdue = mine
-            .clone()
-            .filter(|(_, followup)| followup.is_overdue(now))
-            .count();
-        (mine.count(), overdue)
-    };
+    // Open and overdue follow-ups per emergency, for the clocks after the title: counted once,
+    // not once per emergency (a store of thousands would make that quadratic).
+    let mut counts: std::collections::HashMap<&fixlane_core::IncidentId, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (id, followup) in &open {
+        let entry = counts.entry(id).or_default();
+        entry.0 += 1;
+        if followup.is_overdue(now) {
+            entry.1 += 1;
+        }
+    }
+    let debt = |id: &fixlane_core::IncidentId| counts.get(id).copied().unwrap_or_default();
     let shown: Vec<_> = emergencies
         .into_iter()
         .filter(|emergency| arguments.all || emergency.state != EmergencyState::Closed)
