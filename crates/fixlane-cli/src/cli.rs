@@ -139,7 +139,7 @@ pub struct BackfillArgs {
     /// Print JSON Lines events instead of the human view.
     #[arg(long)]
     pub json: bool,
-    /// Evaluate change windows at, and record the result at, this moment (RFC 3339) [default: now].
+    /// Evaluate change windows and freezes at this moment (RFC 3339) instead of now, as `run --at`.
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Write a JUnit XML report to FILE.

@@ -19,7 +19,9 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
     let person = records::person(context, &config, &format!("backfilling {id}"))?;
-    let at = records::moment(arguments.at.as_deref())?;
+    // `--at` judges the deploy gates' windows, as `run --at` does; the backfill itself is
+    // recorded when it happened.
+    records::moment(arguments.at.as_deref())?;
     let rev = Rev::parse(
         &context
             .repo
@@ -73,7 +75,7 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
             .map(|owed| owed.gate.to_string())
             .collect();
         let outcome = App::new(&store, &config)
-            .record_backfill(&person, &id, &recorded.run_id, &failing, at)
+            .record_backfill(&person, &id, &recorded.run_id, &failing, jiff::Timestamp::now())
             .await
             .map_err(|error| records::app_failure(error, context))?;
         if failing.is_empty() {
