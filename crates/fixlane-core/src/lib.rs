@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod canary;
 pub mod config;
+pub mod critical_path;
 pub mod duration;
 pub mod emergency;
 pub mod event;

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::config::model::{Config, RateLimit};
+use crate::critical_path::{CriticalPath, TimedGate, critical_path, with_jobs};
 use crate::duration::Duration;
 use crate::emergency::{Emergency, EmergencyState};
 use crate::followup::{FollowUp, FollowUpKind};
@@ -24,6 +25,25 @@ pub struct CanaryRun {
     pub started_at: Timestamp,
 }
 
+/// A lane's latest finished run: its wall time and its gates as they ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneRun {
+    pub lane: String,
+    pub wall_ms: u64,
+    pub gates: Vec<TimedGate>,
+}
+
+/// A lane's latest run against its critical path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LaneFigures {
+    pub lane: String,
+    pub wall_ms: u64,
+    pub critical_path: CriticalPath,
+    /// What the lane's gates would take with one job slot per core.
+    pub with_cores_ms: u64,
+    pub cores: usize,
+}
+
 /// What the figures are computed from.
 #[derive(Debug, Clone, Copy)]
 pub struct StatsInput<'a> {
@@ -34,6 +54,10 @@ pub struct StatsInput<'a> {
     pub followups: &'a [(IncidentId, FollowUp)],
     /// Canaries and verifications started since `since`.
     pub canaries: &'a [CanaryRun],
+    /// Each lane's latest finished run.
+    pub lanes: &'a [LaneRun],
+    /// The machine's cores, for what a lane would take with `--jobs` = cores.
+    pub cores: usize,
     pub since: Timestamp,
     pub now: Timestamp,
 }
@@ -104,6 +128,7 @@ pub struct Stats {
     pub last_exercised: Option<Timestamp>,
     /// Whether that was more than [`STALE_AFTER_DAYS`] ago (or never).
     pub stale: bool,
+    pub lanes: Vec<LaneFigures>,
 }
 
 /// The four-keys "time to restore service" bucket.
@@ -180,6 +205,8 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         emergencies,
         followups,
         canaries,
+        lanes,
+        cores,
         since,
         now,
     } = input;
@@ -310,6 +337,16 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         deploys,
         last_exercised,
         stale,
+        lanes: lanes
+            .iter()
+            .map(|run| LaneFigures {
+                lane: run.lane.clone(),
+                wall_ms: run.wall_ms,
+                critical_path: critical_path(&run.gates),
+                with_cores_ms: with_jobs(&run.gates, cores),
+                cores,
+            })
+            .collect(),
     }
 }
 

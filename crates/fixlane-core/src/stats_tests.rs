@@ -2,6 +2,7 @@
 //! percentiles and buckets, rework and change failure rates, and a stale lane.
 
 use super::*;
+use crate::critical_path::TimedGate;
 use crate::emergency::Transition;
 use crate::emergency::test_support::{at, config, person, sample};
 use crate::followup::Evidence;
@@ -116,6 +117,8 @@ fn figures() -> Stats {
         emergencies: &emergencies,
         followups: &followups,
         canaries: &canaries,
+        lanes: &[],
+        cores: 2,
         since: at("2026-09-01T00:00:00Z"),
         now: at("2026-11-30T12:00:00Z"),
     })
@@ -201,6 +204,8 @@ fn a_lane_unexercised_for_ninety_days_is_stale() {
         emergencies: &old,
         followups: &[],
         canaries: &[],
+        lanes: &[],
+        cores: 2,
         since: at("2026-09-01T00:00:00Z"),
         now: at("2026-11-30T12:00:00Z"),
     });
@@ -213,6 +218,8 @@ fn a_lane_unexercised_for_ninety_days_is_stale() {
             emergencies: &old,
             followups: &[],
             canaries: &[],
+            lanes: &[],
+            cores: 2,
             since: at("2026-09-01T00:00:00Z"),
             now: at("2026-11-30T12:00:00Z"),
         }
@@ -230,4 +237,40 @@ fn buckets_follow_the_four_keys_bounds() {
     assert_eq!(restore_bucket(86_400 * 40), "more than one month");
     assert_eq!(failure_bucket(0.15), "0-15%");
     assert_eq!(failure_bucket(0.5), "46-100%");
+}
+
+#[test]
+fn a_lane_is_shown_against_its_critical_path_and_its_cores() {
+    let config = config();
+    let gate = |name: &str, needs: &[&str], duration_ms| TimedGate {
+        name: crate::GateName::parse(name).unwrap(),
+        needs: needs
+            .iter()
+            .map(|need| crate::GateName::parse(need).unwrap())
+            .collect(),
+        duration_ms,
+    };
+    let lanes = [LaneRun {
+        lane: "normal".into(),
+        wall_ms: 100_000,
+        gates: vec![
+            gate("build", &[], 20_000),
+            gate("docs", &[], 50_000),
+            gate("unit", &["build"], 40_000),
+        ],
+    }];
+    let stats = compute(StatsInput {
+        config: &config,
+        emergencies: &[],
+        followups: &[],
+        canaries: &[],
+        lanes: &lanes,
+        cores: 2,
+        since: at("2026-09-01T00:00:00Z"),
+        now: at("2026-11-30T12:00:00Z"),
+    });
+    let lane = &stats.lanes[0];
+    assert_eq!(lane.critical_path.total_ms, 60_000);
+    assert_eq!(lane.with_cores_ms, 60_000);
+    assert_eq!(lane.wall_ms, 100_000);
 }

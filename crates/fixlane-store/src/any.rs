@@ -96,6 +96,10 @@ impl Store for AnyStore {
         dispatch!(self, store => store.latest_run(rev, lane).await)
     }
 
+    async fn latest_finished_run(&self, lane: &str) -> Result<Option<RunRecord>, StoreError> {
+        dispatch!(self, store => store.latest_finished_run(lane).await)
+    }
+
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
         dispatch!(self, store => store.run(run_id).await)
     }

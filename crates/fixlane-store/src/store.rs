@@ -69,6 +69,12 @@ pub trait Store {
         lane: Option<&str>,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
+    /// The most recently started run of `lane` that has a verdict, with its gates.
+    fn latest_finished_run(
+        &self,
+        lane: &str,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+
     /// One run by id, with its gates.
     fn run(
         &self,

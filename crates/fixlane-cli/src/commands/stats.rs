@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 
 use fixlane_core::Duration;
-use fixlane_core::stats::{self, CanaryRun, Stats, StatsInput};
+use fixlane_core::critical_path::TimedGate;
+use fixlane_core::stats::{self, CanaryRun, LaneRun, Stats, StatsInput};
 use fixlane_core::text::for_terminal as shown;
-use fixlane_store::Store;
+use fixlane_store::{RunRecord, Store};
 
 use crate::cli::StatsArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
@@ -119,6 +120,28 @@ pub fn render(stats: &Stats, config: &fixlane_core::Config, window: Duration) ->
             .map(|bucket| format!(" — four keys: {bucket}"))
             .unwrap_or_default()
     );
+    for lane in &stats.lanes {
+        let path: Vec<&str> = lane
+            .critical_path
+            .gates
+            .iter()
+            .map(fixlane_core::GateName::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "lane {}: last run {} wall, critical path {} ({}); with -j{} about {}",
+            lane.lane,
+            crate::report::lines::seconds(lane.wall_ms),
+            crate::report::lines::seconds(lane.critical_path.total_ms),
+            if path.is_empty() {
+                "no gate ran".to_owned()
+            } else {
+                path.join(" → ")
+            },
+            lane.cores,
+            crate::report::lines::seconds(lane.with_cores_ms)
+        );
+    }
     match stats.last_exercised {
         Some(at) => {
             let _ = writeln!(
@@ -140,6 +163,35 @@ pub fn render(stats: &Stats, config: &fixlane_core::Config, window: Duration) ->
     out
 }
 
+/// A recorded run as its lane's figures need it: its gates that ran, in plan order, with their
+/// needs and durations. `None` when its plan cannot be read.
+fn lane_run(run: &RunRecord) -> Option<LaneRun> {
+    let plan = fixlane_app::runs::stored_plan(run).ok()?;
+    let gates = plan
+        .gates
+        .iter()
+        .filter_map(|gate| {
+            let recorded = run.gates.iter().find(|record| record.gate == gate.name)?;
+            Some(TimedGate {
+                name: gate.name.clone(),
+                needs: gate.needs.clone(),
+                duration_ms: u64::try_from(recorded.duration_ms?).ok()?,
+            })
+        })
+        .collect();
+    let wall_ms = run
+        .finished_at?
+        .duration_since(run.started_at)
+        .as_millis()
+        .try_into()
+        .ok()?;
+    Some(LaneRun {
+        lane: run.lane.clone(),
+        wall_ms,
+        gates,
+    })
+}
+
 pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
     let config = context.load_config()?;
     let now = records::moment(arguments.at.as_deref())?;
@@ -150,7 +202,7 @@ pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
             i64::try_from(window.as_seconds()).unwrap_or(i64::MAX),
         ))
         .unwrap_or(jiff::Timestamp::MIN);
-    let (emergencies, followups, canaries) = settings::runtime()?.block_on(async {
+    let (emergencies, followups, canaries, lanes) = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
         let emergencies = fixlane_app::records::all(&store)
             .await
@@ -167,13 +219,21 @@ pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
                 started_at: canary.started_at,
             })
             .collect();
-        Ok::<_, Failure>((emergencies, followups, canaries))
+        let mut lanes = Vec::new();
+        for lane in config.lane_names() {
+            if let Some(run) = store.latest_finished_run(lane.as_str()).await? {
+                lanes.extend(lane_run(&run));
+            }
+        }
+        Ok::<_, Failure>((emergencies, followups, canaries, lanes))
     })?;
     let figures = stats::compute(StatsInput {
         config: &config,
         emergencies: &emergencies,
         followups: &followups,
         canaries: &canaries,
+        lanes: &lanes,
+        cores: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         since,
         now,
     });

@@ -220,6 +220,15 @@ fn an_emergency_goes_from_merged_to_closed_by_hand() {
     );
 
     due(&sandbox, THREE_DAYS_LATER).expect_code(0);
+    // Each lane's latest run against its critical path, from the recorded durations.
+    let stats = sandbox.fixlane(&["stats"]).stdout();
+    for lane in ["lane hotfix: last run", "lane normal: last run"] {
+        assert!(stats.contains(lane), "{lane} missing: {stats}");
+    }
+    assert!(
+        stats.contains("critical path") && stats.contains("build →"),
+        "{stats}"
+    );
     let show = sandbox.fixlane(&["show", ID, "--json"]);
     let record: serde_json::Value = serde_json::from_str(&show.stdout()).unwrap();
     assert_eq!(record["state"], "closed");

@@ -54,6 +54,12 @@ const SELECT_LATEST_RUN: &str = concat!(
 );
 
 /// Runs without a verdict, oldest first: still going, or abandoned by a runner that died.
+const SELECT_LATEST_FINISHED_IN_LANE: &str = concat!(
+    run_columns!(),
+    "WHERE lane = $1 AND finished_at IS NOT NULL \
+     ORDER BY started_at DESC, runs.run_id DESC LIMIT 1"
+);
+
 const SELECT_UNFINISHED_RUNS: &str = concat!(
     run_columns!(),
     "WHERE finished_at IS NULL ORDER BY started_at, runs.run_id"
@@ -339,6 +345,21 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(query_error("look up the latest run"))?;
+        match row {
+            Some(row) => self.load_run(&row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn latest_finished_run(
+        &self,
+        lane: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(SELECT_LATEST_FINISHED_IN_LANE)
+            .bind(lane)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("look up the lane's latest run"))?;
         match row {
             Some(row) => self.load_run(&row).await.map(Some),
             None => Ok(None),
