@@ -13,30 +13,34 @@ const THREE_DAYS_LATER: &str = "2026-11-27T12:00:00+05:30";
 /// The merge, the evening before `NEXT_MORNING`.
 const MERGED_AT: &str = "2026-11-24T20:00:00+05:30";
 
+/// `fixlane declare` of a P0 security emergency by `author`, with the pre-flight answers.
+fn declare(sandbox: &Sandbox, id: &str, author: &str, extra: &[&str]) -> Run {
+    let mut arguments = vec![
+        "declare",
+        "--any-date",
+        id,
+        "--severity",
+        "P0",
+        "--category",
+        "security",
+        "--title",
+        "payment timeout",
+        "--cleanup-owner",
+        "bob",
+        "--flag-flip",
+        "no flag covers the payment path",
+        "--rollback",
+        "the bug is in a brand-new feature",
+        "--as",
+        author,
+    ];
+    arguments.extend_from_slice(extra);
+    sandbox.fixlane(&arguments)
+}
+
 /// Declared, approved, bypassed, the hotfix lane `ready`, then merged into main.
 fn fixed_and_merged(sandbox: &Sandbox) {
-    sandbox
-        .fixlane(&[
-            "declare",
-            "--any-date",
-            ID,
-            "--severity",
-            "P0",
-            "--category",
-            "security",
-            "--title",
-            "payment timeout",
-            "--cleanup-owner",
-            "bob",
-            "--flag-flip",
-            "no flag covers the payment path",
-            "--rollback",
-            "the bug is in a brand-new feature",
-            "--branch",
-            "--as",
-            "bob",
-        ])
-        .expect_code(0);
+    declare(sandbox, ID, "bob", &["--branch"]).expect_code(0);
     sandbox.write(
         "crates/payments/src/lib.rs",
         "//! Payments.\npub fn ok() -> bool {\n    false\n}\n",
@@ -323,29 +327,7 @@ fn overdue_debt_warns_a_new_declaration_and_blocks_it_when_configured() {
     sandbox
         .fixlane(&["merged", ID, "--at", MERGED_AT, "--as", "bob"])
         .expect_code(0);
-    let second = |at: &str| {
-        sandbox.fixlane(&[
-            "declare",
-            "--any-date",
-            "INC-2026-05-20-002",
-            "--severity",
-            "P0",
-            "--category",
-            "security",
-            "--title",
-            "another one",
-            "--cleanup-owner",
-            "bob",
-            "--flag-flip",
-            "no flag",
-            "--rollback",
-            "no rollback",
-            "--at",
-            at,
-            "--as",
-            "alice",
-        ])
-    };
+    let second = |at: &str| declare(&sandbox, "INC-2026-05-20-002", "alice", &["--at", at]);
     let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
     sandbox.write(
         "fixlane.toml",
@@ -407,33 +389,20 @@ fn a_run_on_the_default_branch_that_contains_the_fix_opens_its_follow_ups() {
 #[test]
 fn stats_count_weeks_authors_limits_and_follow_ups() {
     let sandbox = Sandbox::example();
-    let declare = |id: &str, author: &str, at: &str| {
-        sandbox
-            .fixlane(&[
-                "declare",
-                "--any-date",
-                id,
-                "--severity",
-                "P0",
-                "--category",
-                "security",
-                "--title",
-                "a stats fixture",
-                "--cleanup-owner",
-                "bob",
-                "--flag-flip",
-                "no flag",
-                "--rollback",
-                "no rollback",
-                "--at",
-                at,
-                "--as",
-                author,
-            ])
-            .expect_code(0);
-    };
-    declare("INC-2026-11-16-001", "bob", "2026-11-16T10:00:00Z");
-    declare("INC-2026-11-24-001", "alice", "2026-11-24T10:00:00Z");
+    declare(
+        &sandbox,
+        "INC-2026-11-16-001",
+        "bob",
+        &["--at", "2026-11-16T10:00:00Z"],
+    )
+    .expect_code(0);
+    declare(
+        &sandbox,
+        "INC-2026-11-24-001",
+        "alice",
+        &["--at", "2026-11-24T10:00:00Z"],
+    )
+    .expect_code(0);
     sandbox
         .fixlane(&[
             "merged",
