@@ -32,18 +32,6 @@ pub struct VerificationStart<'a, S> {
     pub recorder: CanaryRecorder<'a, S>,
 }
 
-/// The `event` tag of an event, as stored.
-fn kind(event: &CanaryEvent) -> String {
-    serde_json::to_value(event)
-        .ok()
-        .and_then(|value| {
-            value
-                .get("event")
-                .and_then(|kind| kind.as_str().map(str::to_owned))
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
     /// Records the start of `canary` by `actor` and returns its recorder.
     pub async fn start(
@@ -108,10 +96,17 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
         let records: Vec<CanaryEventRecord> = batch
             .iter()
             .map(|event| {
+                // Encoded once: the stored kind is the encoding's own `event` tag.
+                let data = serde_json::to_value(event)?;
+                let kind = data
+                    .get("event")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_owned();
                 Ok(CanaryEventRecord {
-                    kind: kind(event),
+                    kind,
                     at: event.at(),
-                    data: serde_json::to_value(event)?,
+                    data,
                     audited: event.is_state_change(),
                 })
             })

@@ -7,7 +7,7 @@ use fixlane_core::audit::{AuditAction, EmergencyClosed, FollowUpClosed, FollowUp
 use fixlane_core::emergency::{Emergency, EmergencyState};
 use fixlane_core::followup::{self, CloseRequest, Evidence, FollowUp, FollowUpKind};
 use fixlane_core::{Config, IncidentId};
-use fixlane_store::{FollowUpChange, Store};
+use fixlane_store::{FollowUpChange, RunRecord, Store, StoredGateState};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -47,6 +47,20 @@ fn opened_action(id: &IncidentId, followup: &FollowUp, because: &str) -> AuditAc
         due_at: followup.due_at,
         because: because.to_owned(),
     })
+}
+
+/// The owed gates of `emergency` that did not pass in `run`.
+fn not_passed(emergency: &Emergency, run: &RunRecord) -> Vec<String> {
+    emergency
+        .owed_gates
+        .iter()
+        .filter(|owed| {
+            !run.gates
+                .iter()
+                .any(|gate| gate.gate == owed.gate && gate.state == StoredGateState::Passed)
+        })
+        .map(|owed| owed.gate.to_string())
+        .collect()
 }
 
 /// When every follow-up is closed, closes the emergency (with the time on its timeline) and
@@ -182,23 +196,26 @@ impl<S: Store + Sync> App<'_, S> {
         })
     }
 
-    /// Records a backfill run of `id`'s owed gates: when none of them `failing`, the backfill
-    /// closes itself with the run as evidence; otherwise it stays open and a regression opens
-    /// (once), owned by the cleanup owner, due `backfill_within` later.
+    /// Records `run`, a backfill of `id`'s owed gates: when every owed gate passed in it, the
+    /// backfill closes itself with the run as evidence; otherwise it stays open and a regression
+    /// opens (once), owned by the cleanup owner, due `backfill_within` later. Returns the owed
+    /// gates that did not pass, judged on the record as it is under the write lock.
     pub async fn record_backfill(
         &self,
         person: &PersonName,
         id: &IncidentId,
-        run_id: &str,
-        failing: &[String],
+        run: &RunRecord,
         at: Timestamp,
-    ) -> Result<Closed, AppError> {
+    ) -> Result<(Closed, Vec<String>), AppError> {
+        let run_id = run.run_id.as_str();
+        let mut failing = Vec::new();
         let config = self.config;
         let zone = zone(config);
         let changed =
             self.store
                 .change_followups(person.as_str(), id, |row, mut followups| {
                     let mut emergency = from_row(&row)?;
+                    failing = not_passed(&emergency, run);
                     let Some(backfill) = followups.iter_mut().find(|followup| {
                         followup.kind == FollowUpKind::Backfill && followup.is_open()
                     }) else {
@@ -257,11 +274,12 @@ impl<S: Store + Sync> App<'_, S> {
             None => self.store.followups(id).await?,
         };
         let emergency = self.emergency(id).await?;
-        Ok(Closed {
+        let closed = Closed {
             emergency_closed: emergency.state == EmergencyState::Closed,
             emergency,
             followups,
-        })
+        };
+        Ok((closed, failing))
     }
 
     /// After a run on the default branch: every emergency whose fix was made ready (and is

@@ -7,7 +7,7 @@
 use fixlane_app::App;
 use fixlane_core::{LaneName, Rev};
 use fixlane_runner::git::Repository;
-use fixlane_store::{Store, StoredGateState};
+use fixlane_store::Store;
 
 use super::run::{self, settings::RunPlanSettings};
 use crate::cli::{BackfillArgs, RunArgs};
@@ -64,18 +64,8 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
                 rev.short()
             )));
         };
-        let failing: Vec<String> = emergency
-            .owed_gates
-            .iter()
-            .filter(|owed| {
-                !recorded.gates.iter().any(|gate| {
-                    gate.gate == owed.gate && gate.state == StoredGateState::Passed
-                })
-            })
-            .map(|owed| owed.gate.to_string())
-            .collect();
-        let outcome = App::new(&store, &config)
-            .record_backfill(&person, &id, &recorded.run_id, &failing, jiff::Timestamp::now())
+        let (outcome, failing) = App::new(&store, &config)
+            .record_backfill(&person, &id, &recorded, jiff::Timestamp::now())
             .await
             .map_err(|error| records::app_failure(error, context))?;
         if failing.is_empty() {
