@@ -10,6 +10,7 @@ mod ci;
 mod close;
 mod config;
 mod declare;
+mod drill;
 mod due;
 mod export;
 mod init;
@@ -30,6 +31,10 @@ use crate::settings::Context;
 
 /// Runs the command and returns the process exit code (see [`ExitCode`]), printing any failure.
 pub fn dispatch(cli: Cli) -> i32 {
+    // A drill needs no repository (its sandbox is its own); in one, it records its result there.
+    if let Command::Drill(arguments) = &cli.command {
+        return finish(drill::drill(&cli.global, arguments));
+    }
     let result = Context::discover(&cli.global).and_then(|context| match cli.command {
         Command::Run(arguments) => run::run(&context, &arguments),
         Command::Ci(arguments) => ci::ci(&context, &arguments),
@@ -54,7 +59,13 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Due(arguments) => due::due(&context, &arguments),
         Command::Backfill(arguments) => backfill::backfill(&context, &arguments),
         Command::Stats(arguments) => stats::stats(&context, &arguments),
+        Command::Drill(arguments) => drill::drill(&cli.global, &arguments),
     });
+    finish(result)
+}
+
+/// The exit code of a command's result, printing its failure.
+fn finish(result: crate::exit::CommandResult) -> i32 {
     match result {
         Ok(code) => code.code(),
         Err(Failure { code, error }) => {

@@ -62,6 +62,10 @@ pub enum AuditAction {
     FollowUpClosed(FollowUpClosed),
     /// The last follow-up closed: the emergency is closed.
     EmergencyClosed(EmergencyClosed),
+    /// This store was made as a drill's sandbox: every emergency declared in it is a drill.
+    DrillSandbox(DrillSandbox),
+    /// A drill ran in a sandbox of its own; its result, kept in the repository's store.
+    DrillRecorded(DrillRecorded),
 }
 
 impl AuditAction {
@@ -89,6 +93,8 @@ impl AuditAction {
             AuditAction::FollowUpOpened(_) => "followup-opened",
             AuditAction::FollowUpClosed(_) => "followup-closed",
             AuditAction::EmergencyClosed(_) => "closed",
+            AuditAction::DrillSandbox(_) => "drill-sandbox",
+            AuditAction::DrillRecorded(_) => "drill-recorded",
             AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
             | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
                 moved_name(*state)
@@ -120,6 +126,8 @@ impl AuditAction {
             AuditAction::FollowUpOpened(details) => serde_json::to_value(details),
             AuditAction::FollowUpClosed(details) => serde_json::to_value(details),
             AuditAction::EmergencyClosed(details) => serde_json::to_value(details),
+            AuditAction::DrillSandbox(details) => serde_json::to_value(details),
+            AuditAction::DrillRecorded(details) => serde_json::to_value(details),
         }
     }
 }
@@ -417,3 +425,22 @@ pub struct EmergencyClosed {
 #[cfg(test)]
 #[path = "action_tests.rs"]
 mod tests;
+
+/// A store made as a drill's sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillSandbox {
+    #[serde(serialize_with = "nanos")]
+    pub at: Timestamp,
+}
+
+/// A drill's result: whether every step behaved as the lifecycle promises.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillRecorded {
+    pub drill_id: String,
+    /// Whether the drill rehearsed a regression caught by the canary.
+    pub regression: bool,
+    pub passed: bool,
+    /// How many steps ran, and the first that did not behave as scripted.
+    pub steps: usize,
+    pub failed_step: Option<String>,
+}
