@@ -15,6 +15,7 @@ pub mod export;
 pub mod followup;
 pub mod lane;
 pub mod names;
+pub mod notify;
 pub mod plan;
 pub mod plural;
 pub mod policy_change;

@@ -16,8 +16,9 @@ use sqlx::{Postgres, Sqlite};
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
-    NewCanary, NewRun, PastDeclaration, RateReview, RunRecord,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
+    RunRecord,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -221,6 +222,45 @@ impl Store for AnyStore {
         steps: usize,
     ) -> Result<AuditEntry, StoreError> {
         dispatch!(self, store => store.record_drill(drill, failed_step, steps).await)
+    }
+
+    async fn plan_deliveries(&self, hook: &str, since: Timestamp) -> Result<u64, StoreError> {
+        dispatch!(self, store => store.plan_deliveries(hook, since).await)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        hook: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<DeliveryClaim>, StoreError> {
+        dispatch!(self, store => store.claim_deliveries(hook, now, lease_until, limit).await)
+    }
+
+    async fn audit_entry(&self, seq: i64) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.audit_entry(seq).await)
+    }
+
+    async fn finish_delivery(
+        &self,
+        hook: &str,
+        seq: i64,
+        outcome: &DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, store => store.finish_delivery(hook, seq, outcome).await)
+    }
+
+    async fn delivery_status(&self) -> Result<Vec<HookStatus>, StoreError> {
+        dispatch!(self, store => store.delivery_status().await)
+    }
+
+    async fn note_overdue(
+        &self,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.note_overdue(actor, now).await)
     }
 
     async fn latest_drill(&self) -> Result<Option<DrillRecord>, StoreError> {

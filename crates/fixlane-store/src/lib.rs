@@ -28,8 +28,9 @@ pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
-    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
-    NewCanary, NewRun, PastDeclaration, RateReview, RunRecord, StoredGateState, format_time,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
+    RunRecord, StoredGateState, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;

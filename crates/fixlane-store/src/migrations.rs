@@ -49,6 +49,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "drills",
         include_str!("../migrations/sqlite/0006_drills.sql"),
     ),
+    (
+        9,
+        "outbox",
+        include_str!("../migrations/sqlite/0009_outbox.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -82,6 +87,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "drills",
         include_str!("../migrations/postgres/0006_drills.sql"),
+    ),
+    (
+        9,
+        "outbox",
+        include_str!("../migrations/postgres/0009_outbox.sql"),
     ),
 ];
 

@@ -378,3 +378,39 @@ pub struct DrillRecord {
     /// The steps as they went (plain data, kept as canonical JSON).
     pub summary: serde_json::Value,
 }
+
+/// A webhook delivery one drainer holds until its lease ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    /// The audit entry it announces.
+    pub seq: i64,
+    /// Attempts before this one.
+    pub attempts: u32,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The receiver took it (a 2xx answer).
+    Delivered { at: Timestamp },
+    /// The hook does not hear this event: nothing was sent, and nothing will be.
+    Skipped { at: Timestamp },
+    /// It failed; try again from `at`.
+    Retry { at: Timestamp, error: String },
+    /// It failed too often; nobody will try again.
+    GaveUp { at: Timestamp, error: String },
+}
+
+/// One hook's deliveries, for `fixlane notify status`, the dashboard and `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookStatus {
+    /// The hook's key (`env:NAME` or `url:<hash>`), never its URL.
+    pub hook: String,
+    pub delivered: u64,
+    pub pending: u64,
+    /// Given up after the last attempt.
+    pub failed: u64,
+    /// Pending after at least one failed attempt.
+    pub retrying: u64,
+    pub last_error: Option<String>,
+}

@@ -11,8 +11,9 @@ use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
-    NewCanary, NewRun, PastDeclaration, RateReview, RunRecord,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
+    RunRecord,
 };
 
 /// A change to follow-ups as written, with the audit entries that recorded it.
@@ -227,6 +228,48 @@ pub trait Store {
         failed_step: Option<&str>,
         steps: usize,
     ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// Plans hook `hook`'s deliveries of the outbox rows since `since` it has none of yet.
+    fn plan_deliveries(
+        &self,
+        hook: &str,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Claims up to `limit` of hook `hook`'s due deliveries until `lease_until`, oldest first;
+    /// a delivery another drainer holds is never handed out twice.
+    fn claim_deliveries(
+        &self,
+        hook: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<DeliveryClaim>, StoreError>> + Send;
+
+    /// The audit entry `seq`.
+    fn audit_entry(
+        &self,
+        seq: i64,
+    ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
+
+    /// Records how a claimed delivery ended.
+    fn finish_delivery(
+        &self,
+        hook: &str,
+        seq: i64,
+        outcome: &DeliveryOutcome,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Each hook's deliveries.
+    fn delivery_status(&self) -> impl Future<Output = Result<Vec<HookStatus>, StoreError>> + Send;
+
+    /// Notes each open follow-up past its deadline at `now` once, audited as
+    /// `followup-overdue`.
+    fn note_overdue(
+        &self,
+        actor: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 
     /// The drill that finished last.
     fn latest_drill(&self) -> impl Future<Output = Result<Option<DrillRecord>, StoreError>> + Send;

@@ -118,8 +118,14 @@ macro_rules! on_both_databases {
 mod drills;
 #[path = "store/followups.rs"]
 mod followups;
+#[path = "store/outbox.rs"]
+mod outbox;
 
 use drills::{drills_are_kept_with_their_entries, the_sandbox_mark_is_written_once};
+use outbox::{
+    deliveries_retry_give_up_and_finish_once, only_announced_actions_reach_the_outbox,
+    overdue_followups_are_noted_once, racing_drainers_never_share_a_delivery,
+};
 
 use followups::{
     a_change_without_actions_writes_nothing, followups_open_and_read_back_in_order,
@@ -127,6 +133,10 @@ use followups::{
 };
 
 on_both_databases!(
+    only_announced_actions_reach_the_outbox,
+    deliveries_retry_give_up_and_finish_once,
+    racing_drainers_never_share_a_delivery,
+    overdue_followups_are_noted_once,
     the_sandbox_mark_is_written_once,
     drills_are_kept_with_their_entries,
     followups_open_and_read_back_in_order,

@@ -62,6 +62,8 @@ pub enum AuditAction {
     FollowUpClosed(FollowUpClosed),
     /// The last follow-up closed: the emergency is closed.
     EmergencyClosed(EmergencyClosed),
+    /// A follow-up passed its deadline while open (noted once, so the team hears once).
+    FollowUpOverdue(FollowUpOverdue),
     /// This store was made as a drill's sandbox: every emergency declared in it is a drill.
     DrillSandbox(DrillSandbox),
     /// A drill ran in a sandbox of its own; its result, kept in the repository's store.
@@ -92,6 +94,7 @@ impl AuditAction {
             AuditAction::CanaryFinished(_) => "canary-finished",
             AuditAction::FollowUpOpened(_) => "followup-opened",
             AuditAction::FollowUpClosed(_) => "followup-closed",
+            AuditAction::FollowUpOverdue(_) => "followup-overdue",
             AuditAction::EmergencyClosed(_) => "closed",
             AuditAction::DrillSandbox(_) => "drill-sandbox",
             AuditAction::DrillRecorded(_) => "drill-recorded",
@@ -126,6 +129,7 @@ impl AuditAction {
             AuditAction::FollowUpOpened(details) => serde_json::to_value(details),
             AuditAction::FollowUpClosed(details) => serde_json::to_value(details),
             AuditAction::EmergencyClosed(details) => serde_json::to_value(details),
+            AuditAction::FollowUpOverdue(details) => serde_json::to_value(details),
             AuditAction::DrillSandbox(details) => serde_json::to_value(details),
             AuditAction::DrillRecorded(details) => serde_json::to_value(details),
         }
@@ -413,6 +417,18 @@ pub struct FollowUpClosed {
     pub evidence: Evidence,
     /// Whether it closed after its deadline.
     pub late: bool,
+}
+
+/// A follow-up still open after its deadline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUpOverdue {
+    pub id: IncidentId,
+    /// Its number within the emergency, in opening order.
+    pub seq: i64,
+    pub kind: FollowUpKind,
+    pub owner: PersonName,
+    #[serde(serialize_with = "nanos")]
+    pub due_at: Timestamp,
 }
 
 /// The emergency closed with its last follow-up.

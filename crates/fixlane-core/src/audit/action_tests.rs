@@ -188,6 +188,13 @@ fn every_action() -> Vec<AuditAction> {
             id: id(),
             state: EmergencyState::Closed,
         }),
+        AuditAction::FollowUpOverdue(FollowUpOverdue {
+            id: id(),
+            seq: 2,
+            kind: crate::followup::FollowUpKind::Postmortem,
+            owner: PersonName::parse("bob").unwrap(),
+            due_at: "2026-12-03T22:14:00Z".parse().unwrap(),
+        }),
         AuditAction::DrillSandbox(DrillSandbox {
             at: "2026-12-01T16:44:00Z".parse().unwrap(),
         }),
@@ -222,6 +229,7 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::FollowUpOpened(_)
             | AuditAction::FollowUpClosed(_)
             | AuditAction::EmergencyClosed(_)
+            | AuditAction::FollowUpOverdue(_)
             | AuditAction::DrillSandbox(_)
             | AuditAction::DrillRecorded(_) => {}
         }

@@ -7,6 +7,7 @@
 mod canary;
 mod emergency;
 mod gates;
+mod notify;
 mod reader;
 mod syntax;
 mod windows;
@@ -26,7 +27,7 @@ use indexmap::IndexMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::config::model::{Config, Person, Project};
+use crate::config::model::{self, Config, Person, Project};
 use crate::names::PersonName;
 use reader::{Reader, Value};
 
@@ -84,7 +85,7 @@ impl ConfigErrors {
     }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "project",
     "people",
     "gates",
@@ -93,6 +94,7 @@ const SECTIONS: [&str; 8] = [
     "windows",
     "deploy",
     "canary",
+    "notify",
 ];
 
 /// The largest config fixlane reads. A hand-written `fixlane.toml` is a few kilobytes; anything
@@ -232,6 +234,10 @@ fn read_config(reader: &mut Reader<'_>, root: &Value<'_>, file: &str) -> Option<
         Some(value) => canary::read_deploy(reader, value).map(Some),
         None => Some(None),
     };
+    let notify = match fields.get("notify") {
+        Some(value) => notify::read_notify(reader, value),
+        None => Some(model::Notify::default()),
+    };
     Some(Config {
         file: file.to_owned(),
         project: project?,
@@ -242,6 +248,7 @@ fn read_config(reader: &mut Reader<'_>, root: &Value<'_>, file: &str) -> Option<
         windows: windows?,
         deploy: deploy?,
         canary: canary?,
+        notify: notify?,
     })
 }
 

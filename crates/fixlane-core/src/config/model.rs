@@ -34,6 +34,49 @@ pub struct Config {
     pub windows: Option<Windows>,
     pub deploy: Option<Deploy>,
     pub canary: Option<Canary>,
+    /// Where the team hears about what fixlane does; no webhooks when absent.
+    pub notify: Notify,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Notify {
+    pub webhooks: Vec<Webhook>,
+}
+
+/// One `[[notify.webhooks]]` entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Webhook {
+    pub target: WebhookTarget,
+    /// The events it hears, without repeats (every event when the file names none).
+    pub events: Vec<crate::notify::WebhookEvent>,
+    /// The variable holding its Standard Webhooks signing secret.
+    pub secret_env: Option<String>,
+}
+
+/// Where a webhook is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookTarget {
+    /// A URL written in the file.
+    Url(String),
+    /// The variable holding the URL (a Slack webhook URL is a secret).
+    Env(String),
+}
+
+impl Webhook {
+    /// What identifies this webhook across runs and replicas, without revealing its URL (which
+    /// may be a secret): the variable's name, or a hash of the URL written in the file.
+    pub fn key(&self) -> String {
+        use sha2::Digest as _;
+        match &self.target {
+            WebhookTarget::Env(name) => format!("env:{name}"),
+            WebhookTarget::Url(url) => {
+                let digest = sha2::Sha256::digest(url.as_bytes());
+                format!("url:{}", &hex::encode(digest)[..16])
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

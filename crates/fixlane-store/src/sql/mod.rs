@@ -12,6 +12,7 @@
 //! | `canaries` | canary runs and their events |
 //! | `followups` | each emergency's follow-ups, opened and closed with their audit entries |
 //! | `drills` | the drill-sandbox mark and each drill's result |
+//! | `outbox` | the webhook outbox: deliveries planned, claimed, finished; overdue notices |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
 //! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
@@ -23,6 +24,7 @@ mod canaries;
 mod drills;
 mod emergencies;
 mod followups;
+mod outbox;
 mod runs;
 mod write;
 

@@ -21,6 +21,9 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      (seq, recorded_at, actor, action, details, previous_hash, hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// The outbox row of an entry a webhook may announce (see `sql::outbox`).
+const INSERT_OUTBOX: &str = "INSERT INTO outbox (seq, action, created_at) VALUES ($1, $2, $3)";
+
 /// Moves the head; the `seq = $3` guard makes a lost race fail instead of forking the chain.
 const UPDATE_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3";
 
@@ -199,6 +202,16 @@ where
             .map_err(query_error("move the audit chain head"))?;
         if B::rows_affected(&moved) != 1 {
             return Err(StoreError::HeadMissing);
+        }
+        // What a team may hear about goes to the outbox with the entry, or neither is written.
+        if fixlane_core::notify::WebhookEvent::may_notify(&entry.action) {
+            sqlx::query(INSERT_OUTBOX)
+                .bind(entry.seq)
+                .bind(&entry.action)
+                .bind(&entry.time)
+                .execute(&mut *conn)
+                .await
+                .map_err(query_error("write the webhook outbox"))?;
         }
         Ok(entry)
     }

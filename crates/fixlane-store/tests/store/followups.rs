@@ -26,7 +26,7 @@ fn open(kind: FollowUpKind, owner: &str, due: &str) -> FollowUp {
 }
 
 /// Opens a cleanup and an audit review on `id`, one entry each.
-async fn open_two(db: &TestDb, id: &str) {
+pub(super) async fn open_two(db: &TestDb, id: &str) {
     let opened = vec![
         open(FollowUpKind::Cleanup, "bob", "2026-05-21T12:00:00Z"),
         open(FollowUpKind::AuditReview, "alice", "2026-05-27T12:00:00Z"),
