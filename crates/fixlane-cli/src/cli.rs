@@ -113,6 +113,25 @@ pub enum Command {
     Stats(StatsArgs),
     /// A game day: the whole emergency lifecycle in a scratch sandbox, recorded in this repository's store.
     Drill(DrillArgs),
+    /// Deliver the webhooks of `[[notify.webhooks]]` now, or show how their deliveries stand.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Deliver what is due to every webhook (commands that record do this on their own).
+    Deliver {
+        /// Judge what is due, and what is overdue, at this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Each webhook's deliveries: delivered, pending, retrying, given up, and the last error.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod export;
 mod init;
 mod list;
 mod merged;
+mod notify;
 mod postmortem;
 mod review_rate;
 pub mod run;
@@ -35,33 +36,64 @@ pub fn dispatch(cli: Cli) -> i32 {
     if let Command::Drill(arguments) = &cli.command {
         return finish(drill::drill(&cli.global, arguments));
     }
-    let result = Context::discover(&cli.global).and_then(|context| match cli.command {
-        Command::Run(arguments) => run::run(&context, &arguments),
-        Command::Ci(arguments) => ci::ci(&context, &arguments),
-        Command::Export(command) => export::export(&context, &command),
-        Command::Verdict(arguments) => verdict::verdict(&context, &arguments),
-        Command::Config(command) => config::config(&context, &command),
-        Command::Init(arguments) => init::init(&context, &arguments),
-        Command::Audit(command) => audit::audit(&context, &command),
-        Command::Declare(arguments) => declare::declare(&context, &arguments),
-        Command::Approve(arguments) => approve::approve(&context, &arguments),
-        Command::Bypass(arguments) => bypass::bypass(&context, &arguments),
-        Command::Show(arguments) => show::show(&context, &arguments),
-        Command::List(arguments) => list::list(&context, &arguments),
-        Command::ReviewRate(arguments) => review_rate::review_rate(&context, &arguments),
-        Command::Window(arguments) => window::window(&context, &arguments),
-        Command::CheckCommit(arguments) => check_commit::check_commit(&context, &arguments),
-        Command::Canary(arguments) => canary::canary(&context, &arguments),
-        Command::Verify(arguments) => verify::verify(&context, &arguments),
-        Command::Postmortem(arguments) => postmortem::postmortem(&context, &arguments),
-        Command::Merged(arguments) => merged::merged(&context, &arguments),
-        Command::Close(arguments) => close::close(&context, &arguments),
-        Command::Due(arguments) => due::due(&context, &arguments),
-        Command::Backfill(arguments) => backfill::backfill(&context, &arguments),
-        Command::Stats(arguments) => stats::stats(&context, &arguments),
-        Command::Drill(arguments) => drill::drill(&cli.global, &arguments),
+    // Commands that record end by delivering the webhooks their records announce.
+    let announces = matches!(
+        cli.command,
+        Command::Run(_)
+            | Command::Ci(_)
+            | Command::Declare(_)
+            | Command::Approve(_)
+            | Command::Bypass(_)
+            | Command::ReviewRate(_)
+            | Command::Canary(_)
+            | Command::Verify(_)
+            | Command::Merged(_)
+            | Command::Close(_)
+            | Command::Backfill(_)
+    );
+    let result = Context::discover(&cli.global).and_then(|context| {
+        let result = run_command(&context, cli.command, &cli.global);
+        if announces {
+            notify::after_command(&context);
+        }
+        result
     });
     finish(result)
+}
+
+/// The chosen command, in `context`.
+fn run_command(
+    context: &Context,
+    command: Command,
+    global: &crate::cli::GlobalArgs,
+) -> crate::exit::CommandResult {
+    match command {
+        Command::Run(arguments) => run::run(context, &arguments),
+        Command::Ci(arguments) => ci::ci(context, &arguments),
+        Command::Export(command) => export::export(context, &command),
+        Command::Verdict(arguments) => verdict::verdict(context, &arguments),
+        Command::Config(command) => config::config(context, &command),
+        Command::Init(arguments) => init::init(context, &arguments),
+        Command::Audit(command) => audit::audit(context, &command),
+        Command::Declare(arguments) => declare::declare(context, &arguments),
+        Command::Approve(arguments) => approve::approve(context, &arguments),
+        Command::Bypass(arguments) => bypass::bypass(context, &arguments),
+        Command::Show(arguments) => show::show(context, &arguments),
+        Command::List(arguments) => list::list(context, &arguments),
+        Command::ReviewRate(arguments) => review_rate::review_rate(context, &arguments),
+        Command::Window(arguments) => window::window(context, &arguments),
+        Command::CheckCommit(arguments) => check_commit::check_commit(context, &arguments),
+        Command::Canary(arguments) => canary::canary(context, &arguments),
+        Command::Verify(arguments) => verify::verify(context, &arguments),
+        Command::Postmortem(arguments) => postmortem::postmortem(context, &arguments),
+        Command::Merged(arguments) => merged::merged(context, &arguments),
+        Command::Close(arguments) => close::close(context, &arguments),
+        Command::Due(arguments) => due::due(context, &arguments),
+        Command::Backfill(arguments) => backfill::backfill(context, &arguments),
+        Command::Stats(arguments) => stats::stats(context, &arguments),
+        Command::Drill(arguments) => drill::drill(global, &arguments),
+        Command::Notify(command) => notify::notify(context, &command),
+    }
 }
 
 /// The exit code of a command's result, printing its failure.

@@ -14,7 +14,7 @@ const THREE_DAYS_LATER: &str = "2026-11-27T12:00:00+05:30";
 const MERGED_AT: &str = "2026-11-24T20:00:00+05:30";
 
 /// `fixlane declare` of a P0 security emergency by `author`, with the pre-flight answers.
-fn declare(sandbox: &Sandbox, id: &str, author: &str, extra: &[&str]) -> Run {
+pub(crate) fn declare(sandbox: &Sandbox, id: &str, author: &str, extra: &[&str]) -> Run {
     let mut arguments = vec![
         "declare",
         "--any-date",

@@ -19,6 +19,7 @@ mod followups;
 mod help;
 mod holes;
 mod hostile_text;
+mod notify;
 mod races;
 mod run;
 mod store;
