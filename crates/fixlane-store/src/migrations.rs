@@ -44,6 +44,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "followups",
         include_str!("../migrations/sqlite/0005_followups.sql"),
     ),
+    (
+        7,
+        "tokens",
+        include_str!("../migrations/sqlite/0007_tokens.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -72,6 +77,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "followups",
         include_str!("../migrations/postgres/0005_followups.sql"),
+    ),
+    (
+        7,
+        "tokens",
+        include_str!("../migrations/postgres/0007_tokens.sql"),
     ),
 ];
 

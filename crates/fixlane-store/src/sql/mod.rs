@@ -11,6 +11,7 @@
 //! | `emergencies` | emergency records and rate reviews |
 //! | `canaries` | canary runs and their events |
 //! | `followups` | each emergency's follow-ups, opened and closed with their audit entries |
+//! | `tokens` | per-person tokens, issued, revoked and checked against their stored hash |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
 //! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
@@ -22,6 +23,7 @@ mod canaries;
 mod emergencies;
 mod followups;
 mod runs;
+mod tokens;
 mod write;
 
 use std::fmt;
