@@ -111,6 +111,42 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// How often the emergency lane is used, whether its debt is paid on time, recovery and deploy figures.
     Stats(StatsArgs),
+    /// Run the team server: the JSON API on one shared store, with per-person tokens.
+    Serve(ServeArgs),
+    /// Issue, list and revoke the per-person tokens of the team server.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a person under [people]; it is printed once, only its hash is kept.
+    Issue {
+        /// The person the token acts as.
+        person: String,
+        /// How long it lives, such as 90d [default: until revoked].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List every token: id, person, issued, expires, revoked (never the token itself).
+    List {
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one token by its id, or every token of a person.
+    Revoke {
+        /// A token id (as `token list` shows it) or a person.
+        #[arg(value_name = "ID|PERSON")]
+        target: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -39,9 +39,10 @@ pub fn app_failure(error: AppError, context: &Context) -> Failure {
         AppError::NothingToRevoke { target } => Failure::error(anyhow::anyhow!(
             "no live token matches `{target}`; `fixlane token list` shows every token with its id, person and state"
         )),
-        error @ (AppError::Lifetime(_) | AppError::Random(_)) => Failure::error(error),
         AppError::Store(error) => Failure::error(error),
-        error @ AppError::Encode { .. } => Failure::error(error),
+        error @ (AppError::Encode { .. } | AppError::Lifetime(_) | AppError::Random(_)) => {
+            Failure::error(error)
+        }
     }
 }
 

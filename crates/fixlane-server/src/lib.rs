@@ -36,6 +36,9 @@ pub use context::{Context, SayInstead, plain_words};
 pub use error::{ApiError, ServerError};
 pub use metrics::{OPENMETRICS, PROMETHEUS_TEXT, classic};
 
+/// The actor of what the server records on its own behalf (the policy it started with).
+pub const SERVER_ACTOR: &str = "fixlane-serve";
+
 /// What a server is started with.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -47,6 +50,9 @@ pub struct Options {
     pub config: Config,
     /// The config file's name, as refusals cite it.
     pub config_name: String,
+    /// The SHA-256 of the config's text: logged as `config-seen` when it differs from the last
+    /// one logged, so every change to the policy a server enforces is on the audit record.
+    pub config_sha256: Option<String>,
     /// How refusals spell what to do instead.
     pub say: SayInstead,
 }
@@ -83,6 +89,12 @@ impl Server {
     /// Opens the store (creating and migrating it when needed) and binds the address.
     pub async fn bind(options: Options) -> Result<Self, ServerError> {
         let store = fixlane_store::open(&options.location).await?;
+        if let Some(sha256) = &options.config_sha256 {
+            use fixlane_store::Store as _;
+            store
+                .record_config_seen(SERVER_ACTOR, &options.config_name, sha256)
+                .await?;
+        }
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|cause| ServerError::Bind {

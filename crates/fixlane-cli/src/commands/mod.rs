@@ -18,8 +18,10 @@ mod merged;
 mod postmortem;
 mod review_rate;
 pub mod run;
+mod serve;
 mod show;
 mod stats;
+mod token;
 mod verdict;
 mod verify;
 mod window;
@@ -30,31 +32,51 @@ use crate::settings::Context;
 
 /// Runs the command and returns the process exit code (see [`ExitCode`]), printing any failure.
 pub fn dispatch(cli: Cli) -> i32 {
-    let result = Context::discover(&cli.global).and_then(|context| match cli.command {
-        Command::Run(arguments) => run::run(&context, &arguments),
-        Command::Ci(arguments) => ci::ci(&context, &arguments),
-        Command::Export(command) => export::export(&context, &command),
-        Command::Verdict(arguments) => verdict::verdict(&context, &arguments),
-        Command::Config(command) => config::config(&context, &command),
-        Command::Init(arguments) => init::init(&context, &arguments),
-        Command::Audit(command) => audit::audit(&context, &command),
-        Command::Declare(arguments) => declare::declare(&context, &arguments),
-        Command::Approve(arguments) => approve::approve(&context, &arguments),
-        Command::Bypass(arguments) => bypass::bypass(&context, &arguments),
-        Command::Show(arguments) => show::show(&context, &arguments),
-        Command::List(arguments) => list::list(&context, &arguments),
-        Command::ReviewRate(arguments) => review_rate::review_rate(&context, &arguments),
-        Command::Window(arguments) => window::window(&context, &arguments),
-        Command::CheckCommit(arguments) => check_commit::check_commit(&context, &arguments),
-        Command::Canary(arguments) => canary::canary(&context, &arguments),
-        Command::Verify(arguments) => verify::verify(&context, &arguments),
-        Command::Postmortem(arguments) => postmortem::postmortem(&context, &arguments),
-        Command::Merged(arguments) => merged::merged(&context, &arguments),
-        Command::Close(arguments) => close::close(&context, &arguments),
-        Command::Due(arguments) => due::due(&context, &arguments),
-        Command::Backfill(arguments) => backfill::backfill(&context, &arguments),
-        Command::Stats(arguments) => stats::stats(&context, &arguments),
-    });
+    let Cli { global, command } = cli;
+    let result = match command {
+        // The team server's commands run on a server host, often outside any repository.
+        Command::Serve(arguments) => serve::serve(&global, &arguments),
+        Command::Token(command) => token::token(&global, &command),
+        command => Context::discover(&global).and_then(|context| in_repository(&context, command)),
+    };
+    finish(result)
+}
+
+/// The commands that work inside a git repository.
+fn in_repository(context: &Context, command: Command) -> crate::exit::CommandResult {
+    match command {
+        Command::Run(arguments) => run::run(context, &arguments),
+        Command::Ci(arguments) => ci::ci(context, &arguments),
+        Command::Export(command) => export::export(context, &command),
+        Command::Verdict(arguments) => verdict::verdict(context, &arguments),
+        Command::Config(command) => config::config(context, &command),
+        Command::Init(arguments) => init::init(context, &arguments),
+        Command::Audit(command) => audit::audit(context, &command),
+        Command::Declare(arguments) => declare::declare(context, &arguments),
+        Command::Approve(arguments) => approve::approve(context, &arguments),
+        Command::Bypass(arguments) => bypass::bypass(context, &arguments),
+        Command::Show(arguments) => show::show(context, &arguments),
+        Command::List(arguments) => list::list(context, &arguments),
+        Command::ReviewRate(arguments) => review_rate::review_rate(context, &arguments),
+        Command::Window(arguments) => window::window(context, &arguments),
+        Command::CheckCommit(arguments) => check_commit::check_commit(context, &arguments),
+        Command::Canary(arguments) => canary::canary(context, &arguments),
+        Command::Verify(arguments) => verify::verify(context, &arguments),
+        Command::Postmortem(arguments) => postmortem::postmortem(context, &arguments),
+        Command::Merged(arguments) => merged::merged(context, &arguments),
+        Command::Close(arguments) => close::close(context, &arguments),
+        Command::Due(arguments) => due::due(context, &arguments),
+        Command::Backfill(arguments) => backfill::backfill(context, &arguments),
+        Command::Stats(arguments) => stats::stats(context, &arguments),
+        // Dispatched before a repository is looked for; never reached.
+        Command::Serve(_) | Command::Token(_) => Err(Failure::error(anyhow::anyhow!(
+            "serve and token run without a repository"
+        ))),
+    }
+}
+
+/// The process exit code of a command's result, printing any failure.
+fn finish(result: crate::exit::CommandResult) -> i32 {
     match result {
         Ok(code) => code.code(),
         Err(Failure { code, error }) => {
