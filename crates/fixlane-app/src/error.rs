@@ -36,7 +36,9 @@ pub enum AppError {
     #[error(transparent)]
     Lifetime(LifetimeError),
     /// `token revoke` named no live token: not a token id or person with one, or revoked already.
-    #[error("no live token matches `{target}`: it is neither the id of a token still live nor a person holding one")]
+    #[error(
+        "no live token matches `{target}`: it is neither the id of a token still live nor a person holding one"
+    )]
     NothingToRevoke { target: String },
     /// The operating system's random generator failed, so no token could be made.
     #[error("could not draw random bytes for a token: {0}")]

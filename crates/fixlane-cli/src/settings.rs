@@ -197,7 +197,11 @@ impl Standalone {
             .actor
             .clone()
             .or_else(|| repo.as_ref().and_then(Repository::user_email))
-            .or_else(|| std::env::var("USER").ok().filter(|user| !user.trim().is_empty()))
+            .or_else(|| {
+                std::env::var("USER")
+                    .ok()
+                    .filter(|user| !user.trim().is_empty())
+            })
             .unwrap_or_else(|| "operator".to_owned());
         Ok(Self {
             config_path,

@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use fixlane_app::App;
 use fixlane_app::tokens::Authenticated;
-use fixlane_core::token::{TokenId, TokenRefused};
 use fixlane_core::PersonName;
+use fixlane_core::token::{TokenId, TokenRefused};
 use fixlane_store::AnyStore;
 use jiff::Timestamp;
 

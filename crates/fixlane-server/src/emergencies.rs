@@ -88,7 +88,10 @@ async fn detail_of(context: &Context, id: &IncidentId) -> Result<serde_json::Val
         .map_err(|error| ApiError::from_app(context, error))
 }
 
-async fn show(State(context): State<Context>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn show(
+    State(context): State<Context>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = incident(&id)?;
     Ok(axum::Json(detail_of(&context, &id).await?).into_response())
 }
@@ -138,7 +141,10 @@ async fn declare(
         .map_err(|error| ApiError::from_app(&context, error))?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/emergencies/{}", declared.id))],
+        [(
+            header::LOCATION,
+            format!("/api/v1/emergencies/{}", declared.id),
+        )],
         axum::Json(detail),
     )
         .into_response())
@@ -160,7 +166,12 @@ async fn approve(
     let request: ApproveBody = body(&bytes, true, "such as {} or {\"role\": \"sre-lead\"}")?;
     let outcome = actor
         .app(&context)
-        .approve(&actor.person, &id, request.role.as_deref(), Timestamp::now())
+        .approve(
+            &actor.person,
+            &id,
+            request.role.as_deref(),
+            Timestamp::now(),
+        )
         .await
         .map_err(|error| ApiError::from_app(&context, error))?;
     tracing::info!(%id, by = %actor.person, token = %actor.token, "approved");

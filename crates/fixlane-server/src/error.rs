@@ -121,9 +121,7 @@ impl ApiError {
                  log); nothing was recorded"
             )
         } else {
-            format!(
-                "the server failed to answer this request (reference {reference} in its log)"
-            )
+            format!("the server failed to answer this request (reference {reference} in its log)")
         };
         Self::plain(
             status,

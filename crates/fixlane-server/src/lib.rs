@@ -71,11 +71,23 @@ pub fn router(context: Context) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .nest("/api/v1", api)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             context.clone(),
             metrics::track,
         ))
         .with_state(context)
+}
+
+/// Any path no route serves: the same JSON as every other error.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::plain(
+        axum::http::StatusCode::NOT_FOUND,
+        "request.path",
+        format!("nothing is served at {}", uri.path()),
+        "the API is under /api/v1: /emergencies, /emergencies/{id}, \
+         /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /followups/due",
+    )
 }
 
 /// A server bound to its address, not yet serving.

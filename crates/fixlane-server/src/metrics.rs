@@ -128,9 +128,7 @@ fn method_label(method: &axum::http::Method) -> &'static str {
         Method::OPTIONS,
     ]
     .iter()
-    .zip([
-        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS",
-    ])
+    .zip(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     .find(|(known, _)| *known == method)
     .map_or("other", |(_, label)| label)
 }
@@ -147,7 +145,13 @@ pub async fn track(State(context): State<Context>, request: Request, next: Next)
     let started = Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
-    tracing::debug!(method, route, status = response.status().as_u16(), seconds, "request answered");
+    tracing::debug!(
+        method,
+        route,
+        status = response.status().as_u16(),
+        seconds,
+        "request answered"
+    );
     context
         .metrics()
         .observe(method, route, response.status(), seconds);

@@ -45,12 +45,10 @@ pub fn serve(global: &GlobalArgs, arguments: &ServeArgs) -> CommandResult {
         .with(filter)
         .try_init();
     // Refusals cite the config by its file name only: no server path reaches a client.
-    let config_name = Path::new(&settings.config_display)
-        .file_name()
-        .map_or_else(
-            || settings.config_display.clone(),
-            |name| name.to_string_lossy().into_owned(),
-        );
+    let config_name = Path::new(&settings.config_display).file_name().map_or_else(
+        || settings.config_display.clone(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     let options = fixlane_server::Options {
         listen: arguments.listen,
         location: settings.location.clone(),

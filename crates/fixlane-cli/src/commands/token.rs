@@ -120,8 +120,11 @@ pub fn token(global: &GlobalArgs, command: &TokenCommand) -> CommandResult {
                             records::human_time(token.issued_at, &config),
                             when(token.expires_at, &config, "never"),
                             match (&token.revoked_at, &token.revoked_by) {
-                                (Some(at), Some(by)) =>
-                                    format!("{} by {}", records::human_time(*at, &config), shown(by)),
+                                (Some(at), Some(by)) => format!(
+                                    "{} by {}",
+                                    records::human_time(*at, &config),
+                                    shown(by)
+                                ),
                                 (Some(at), None) => records::human_time(*at, &config),
                                 (None, _) => "-".to_owned(),
                             }
