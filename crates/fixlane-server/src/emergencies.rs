@@ -7,6 +7,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -62,8 +63,9 @@ struct ListQuery {
 
 async fn list(
     State(context): State<Context>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|error| ApiError::query(&error, "all=true"))?;
     let now = Timestamp::now();
     let listed = context
         .app()

@@ -110,6 +110,16 @@ impl ApiError {
         )
     }
 
+    /// A query string that is not what the route takes.
+    pub(crate) fn query(why: &dyn std::fmt::Display, expected: &str) -> Self {
+        Self::plain(
+            StatusCode::BAD_REQUEST,
+            "request.query",
+            format!("the query string is not what this route takes: {why}"),
+            format!("send {expected}, or no query string"),
+        )
+    }
+
     /// A failure inside the server: logged in full with a reference, answered without details
     /// (a database error can name hosts, tables and values).
     pub(crate) fn internal(status: StatusCode, error: &dyn std::fmt::Display) -> Self {

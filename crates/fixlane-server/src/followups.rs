@@ -2,6 +2,7 @@
 //! due --json` prints them.
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -25,8 +26,9 @@ struct DueQuery {
 
 async fn due(
     State(context): State<Context>,
-    Query(query): Query<DueQuery>,
+    query: Result<Query<DueQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|error| ApiError::query(&error, "owner=NAME"))?;
     let owner = query
         .owner
         .as_deref()

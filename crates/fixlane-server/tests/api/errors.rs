@@ -130,6 +130,11 @@ async fn bad_requests_missing_records_and_taken_ids() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (status, refused) = server
+        .get("/api/v1/emergencies?all=perhaps", Some(&bob))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["rule"], "request.query");
     // A body that is not JSON at all.
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/emergencies/{ID}/approvals", server.base))
