@@ -66,6 +66,9 @@ impl<S: Store + Sync> App<'_, S> {
         let since = policy::history_since(config, at.unwrap_or_else(Timestamp::now));
         // Read before the lock: a follow-up closed meanwhile only makes the warning stale.
         let open = self.store.open_followups().await?;
+        // A drill's sandbox store makes every declaration in it a drill; nothing a person types
+        // can, so a drill never becomes a way around the rate limit in a real store.
+        let drill = self.store.is_drill_sandbox().await?;
         // `now` is read by the store under its write lock: deciding on a clock read before it
         // would let a declaration that committed first with a later stamp go uncounted.
         let decided = self
@@ -106,7 +109,7 @@ impl<S: Store + Sync> App<'_, S> {
                         eta: input.eta,
                         flag_flip: input.flag_flip,
                         rollback: input.rollback,
-                        drill: false,
+                        drill,
                         any_date: input.any_date,
                         now,
                     };

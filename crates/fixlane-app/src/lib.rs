@@ -10,6 +10,7 @@
 //! them for its own audience.
 
 mod canaries;
+pub mod drills;
 mod emergencies;
 mod error;
 pub mod followups;

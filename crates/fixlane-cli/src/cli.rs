@@ -111,11 +111,23 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// How often the emergency lane is used, whether its debt is paid on time, recovery and deploy figures.
     Stats(StatsArgs),
+    /// A game day: the whole emergency lifecycle in a scratch sandbox, recorded in this repository's store.
+    Drill(DrillArgs),
     /// Run the team server: the JSON API on one shared store, with per-person tokens.
     Serve(ServeArgs),
     /// Issue, list and revoke the per-person tokens of the team server.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Rehearse a regression: the fix fails more requests from the canary's second step on, and the canary must roll it back.
+    #[arg(long)]
+    pub regression: bool,
+    /// Keep the sandbox (its repository and store) and print where it is.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -56,10 +56,22 @@ pub struct StatsInput<'a> {
     pub canaries: &'a [CanaryRun],
     /// Each lane's latest finished run.
     pub lanes: &'a [LaneRun],
+    /// The drill recorded last in this repository's store.
+    pub last_drill: Option<LastDrill>,
     /// The machine's cores, for what a lane would take with `--jobs` = cores.
     pub cores: usize,
     pub since: Timestamp,
     pub now: Timestamp,
+}
+
+/// A game day's result, as `fixlane drill` recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LastDrill {
+    pub at: Timestamp,
+    /// Whether every step behaved as the lifecycle promises.
+    pub passed: bool,
+    /// Whether it rehearsed a regression that the canary rolled back.
+    pub regression: bool,
 }
 
 /// How many of a limit's declarations are used now.
@@ -124,8 +136,10 @@ pub struct Stats {
     pub followups: Vec<FollowUpFigures>,
     pub recovery: Option<Recovery>,
     pub deploys: Deploys,
-    /// The newest declaration, drill or real: when the lane was last exercised.
+    /// The newest declaration or game day: when the lane was last exercised.
     pub last_exercised: Option<Timestamp>,
+    /// The newest game day, with its result.
+    pub last_drill: Option<LastDrill>,
     /// Whether that was more than [`STALE_AFTER_DAYS`] ago (or never).
     pub stale: bool,
     pub lanes: Vec<LaneFigures>,
@@ -207,6 +221,7 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         canaries,
         lanes,
         cores,
+        last_drill,
         since,
         now,
     } = input;
@@ -319,7 +334,11 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         change_failure_bucket: change_failure_rate.map(failure_bucket),
     };
 
-    let last_exercised = emergencies.iter().map(|e| e.declared_at).max();
+    let last_exercised = emergencies
+        .iter()
+        .map(|e| e.declared_at)
+        .chain(last_drill.map(|drill| drill.at))
+        .max();
     let stale = last_exercised.is_none_or(|at| {
         now.as_second().saturating_sub(at.as_second()) > STALE_AFTER_DAYS * 86_400
     });
@@ -336,6 +355,7 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         recovery,
         deploys,
         last_exercised,
+        last_drill,
         stale,
         lanes: lanes
             .iter()

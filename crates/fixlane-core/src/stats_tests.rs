@@ -118,6 +118,7 @@ fn figures() -> Stats {
         followups: &followups,
         canaries: &canaries,
         lanes: &[],
+        last_drill: None,
         cores: 2,
         since: at("2026-09-01T00:00:00Z"),
         now: at("2026-11-30T12:00:00Z"),
@@ -205,6 +206,7 @@ fn a_lane_unexercised_for_ninety_days_is_stale() {
         followups: &[],
         canaries: &[],
         lanes: &[],
+        last_drill: None,
         cores: 2,
         since: at("2026-09-01T00:00:00Z"),
         now: at("2026-11-30T12:00:00Z"),
@@ -219,6 +221,7 @@ fn a_lane_unexercised_for_ninety_days_is_stale() {
             followups: &[],
             canaries: &[],
             lanes: &[],
+            last_drill: None,
             cores: 2,
             since: at("2026-09-01T00:00:00Z"),
             now: at("2026-11-30T12:00:00Z"),
@@ -265,6 +268,7 @@ fn a_lane_is_shown_against_its_critical_path_and_its_cores() {
         followups: &[],
         canaries: &[],
         lanes: &lanes,
+        last_drill: None,
         cores: 2,
         since: at("2026-09-01T00:00:00Z"),
         now: at("2026-11-30T12:00:00Z"),
@@ -273,4 +277,37 @@ fn a_lane_is_shown_against_its_critical_path_and_its_cores() {
     assert_eq!(lane.critical_path.total_ms, 60_000);
     assert_eq!(lane.with_cores_ms, 60_000);
     assert_eq!(lane.wall_ms, 100_000);
+}
+
+#[test]
+fn a_recent_drill_keeps_the_lane_exercised() {
+    let config = config();
+    let old = [emergency(
+        "INC-1",
+        "bob",
+        "2026-06-01T10:00:00Z",
+        None,
+        false,
+    )];
+    let drill = LastDrill {
+        at: at("2026-11-20T09:00:00Z"),
+        passed: true,
+        regression: false,
+    };
+    let stats = compute(StatsInput {
+        config: &config,
+        emergencies: &old,
+        followups: &[],
+        canaries: &[],
+        lanes: &[],
+        last_drill: Some(drill),
+        cores: 2,
+        since: at("2026-09-01T00:00:00Z"),
+        now: at("2026-11-30T12:00:00Z"),
+    });
+    assert!(!stats.stale);
+    assert_eq!(stats.last_exercised, Some(drill.at));
+    assert_eq!(stats.last_drill, Some(drill));
+    // A drill counts toward nothing else: no emergencies in the window.
+    assert_eq!(stats.emergencies, 0);
 }

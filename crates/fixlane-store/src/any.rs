@@ -17,8 +17,9 @@ use sqlx::{Postgres, Sqlite};
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
-    NewToken, PastDeclaration, RateReview, RunRecord, TokenRecord, TokenSelector,
+    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
+    NewCanary, NewRun, NewToken, PastDeclaration, RateReview, RunRecord, TokenRecord,
+    TokenSelector,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -205,6 +206,27 @@ impl Store for AnyStore {
 
     async fn last_rate_review(&self) -> Result<Option<RateReview>, StoreError> {
         dispatch!(self, store => store.last_rate_review().await)
+    }
+
+    async fn mark_drill_sandbox(&self, actor: &str) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.mark_drill_sandbox(actor).await)
+    }
+
+    async fn is_drill_sandbox(&self) -> Result<bool, StoreError> {
+        dispatch!(self, store => store.is_drill_sandbox().await)
+    }
+
+    async fn record_drill(
+        &self,
+        drill: &DrillRecord,
+        failed_step: Option<&str>,
+        steps: usize,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => store.record_drill(drill, failed_step, steps).await)
+    }
+
+    async fn latest_drill(&self) -> Result<Option<DrillRecord>, StoreError> {
+        dispatch!(self, store => store.latest_drill().await)
     }
 
     async fn start_canary(

@@ -28,9 +28,9 @@ pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
-    NewToken, PastDeclaration, RateReview, RunRecord, StoredGateState, TokenRecord, TokenSelector,
-    format_time,
+    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
+    NewCanary, NewRun, NewToken, PastDeclaration, RateReview, RunRecord, StoredGateState,
+    TokenRecord, TokenSelector, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;

@@ -45,6 +45,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_followups.sql"),
     ),
     (
+        6,
+        "drills",
+        include_str!("../migrations/sqlite/0006_drills.sql"),
+    ),
+    (
         7,
         "tokens",
         include_str!("../migrations/sqlite/0007_tokens.sql"),
@@ -77,6 +82,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "followups",
         include_str!("../migrations/postgres/0005_followups.sql"),
+    ),
+    (
+        6,
+        "drills",
+        include_str!("../migrations/postgres/0006_drills.sql"),
     ),
     (
         7,

@@ -363,6 +363,22 @@ pub struct FollowUpChange {
     pub actions: Vec<fixlane_core::audit::AuditAction>,
 }
 
+/// One drill's result, as the repository's store keeps it (`drills`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillRecord {
+    pub id: String,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// Who ran it.
+    pub actor: String,
+    /// Whether it rehearsed a regression that the canary must roll back.
+    pub regression: bool,
+    /// Whether every step behaved as the lifecycle promises.
+    pub passed: bool,
+    /// The steps as they went (plain data, kept as canonical JSON).
+    pub summary: serde_json::Value,
+}
+
 /// A token to record, as handed to [`crate::Store::issue_token`]: its id, whose it is, the
 /// SHA-256 of its text (never the text) and when it was issued and expires.
 #[derive(Debug, Clone, PartialEq)]

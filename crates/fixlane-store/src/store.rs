@@ -12,8 +12,9 @@ use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, EmergencyRow, FollowUpChange, GateRecord, NewCanary, NewRun,
-    NewToken, PastDeclaration, RateReview, RunRecord, TokenRecord, TokenSelector,
+    CanaryEventRecord, CanaryRecord, DrillRecord, EmergencyRow, FollowUpChange, GateRecord,
+    NewCanary, NewRun, NewToken, PastDeclaration, RateReview, RunRecord, TokenRecord,
+    TokenSelector,
 };
 
 /// A change to follow-ups as written, with the audit entries that recorded it.
@@ -209,6 +210,28 @@ pub trait Store {
     fn last_rate_review(
         &self,
     ) -> impl Future<Output = Result<Option<RateReview>, StoreError>> + Send;
+
+    /// Makes this store a drill's sandbox (audited as `drill-sandbox`): every emergency
+    /// declared in it from then on is a drill. `None` when it already was one.
+    fn mark_drill_sandbox(
+        &self,
+        actor: &str,
+    ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
+
+    /// Whether this store is a drill's sandbox.
+    fn is_drill_sandbox(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps a drill's result, audited as `drill-recorded` with how many steps ran and the
+    /// first that did not behave as scripted.
+    fn record_drill(
+        &self,
+        drill: &DrillRecord,
+        failed_step: Option<&str>,
+        steps: usize,
+    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// The drill that finished last.
+    fn latest_drill(&self) -> impl Future<Output = Result<Option<DrillRecord>, StoreError>> + Send;
 
     /// Records a new canary run, audited as `canary-started` with its id, incident, rev and
     /// profile. A taken id is [`StoreError::CanaryExists`]; an empty actor, id, rev or profile

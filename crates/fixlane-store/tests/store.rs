@@ -114,8 +114,12 @@ macro_rules! on_both_databases {
     )*};
 }
 
+#[path = "store/drills.rs"]
+mod drills;
 #[path = "store/followups.rs"]
 mod followups;
+
+use drills::{drills_are_kept_with_their_entries, the_sandbox_mark_is_written_once};
 
 use followups::{
     a_change_without_actions_writes_nothing, followups_open_and_read_back_in_order,
@@ -131,6 +135,8 @@ use tokens::{
 };
 
 on_both_databases!(
+    the_sandbox_mark_is_written_once,
+    drills_are_kept_with_their_entries,
     followups_open_and_read_back_in_order,
     a_change_without_actions_writes_nothing,
     racing_closes_record_one,

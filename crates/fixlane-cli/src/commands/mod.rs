@@ -10,6 +10,7 @@ mod ci;
 mod close;
 mod config;
 mod declare;
+mod drill;
 mod due;
 mod export;
 mod init;
@@ -37,6 +38,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         // The team server's commands run on a server host, often outside any repository.
         Command::Serve(arguments) => serve::serve(&global, &arguments),
         Command::Token(command) => token::token(&global, &command),
+        // A drill needs no repository (its sandbox is its own); in one, it records its result
+        // there.
+        Command::Drill(arguments) => drill::drill(&global, &arguments),
         command => Context::discover(&global).and_then(|context| in_repository(&context, command)),
     };
     finish(result)
@@ -69,9 +73,9 @@ fn in_repository(context: &Context, command: Command) -> crate::exit::CommandRes
         Command::Backfill(arguments) => backfill::backfill(context, &arguments),
         Command::Stats(arguments) => stats::stats(context, &arguments),
         // Dispatched before a repository is looked for; never reached.
-        Command::Serve(_) | Command::Token(_) => Err(Failure::error(anyhow::anyhow!(
-            "serve and token run without a repository"
-        ))),
+        Command::Serve(_) | Command::Token(_) | Command::Drill(_) => Err(Failure::error(
+            anyhow::anyhow!("serve, token and drill run without a repository"),
+        )),
     }
 }
 

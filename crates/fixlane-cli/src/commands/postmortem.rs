@@ -11,6 +11,8 @@ use crate::records;
 use crate::settings::{self, Context};
 
 pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResult {
+    // The zone the team reads times in; without a config, UTC.
+    let config = context.load_config().ok();
     let id = records::incident(&arguments.id)?;
     let path = arguments
         .output
@@ -40,7 +42,11 @@ pub fn postmortem(context: &Context, arguments: &PostmortemArgs) -> CommandResul
             .collect();
         Ok::<_, Failure>((emergency, canaries))
     })?;
-    let text = postmortem::draft(&emergency, &canaries, Timestamp::now());
+    let when = |at: Timestamp| match &config {
+        Some(config) => records::human_time(at, config),
+        None => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    let text = postmortem::draft(&emergency, &canaries, Timestamp::now(), &when);
     std::fs::write(&path, text)
         .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
     println!("wrote the postmortem draft of {id} to {}", path.display());

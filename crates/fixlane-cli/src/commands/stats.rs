@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use fixlane_core::Duration;
 use fixlane_core::critical_path::TimedGate;
-use fixlane_core::stats::{self, CanaryRun, LaneRun, Stats, StatsInput};
+use fixlane_core::stats::{self, CanaryRun, LaneRun, LastDrill, Stats, StatsInput};
 use fixlane_core::text::for_terminal as shown;
 use fixlane_store::{RunRecord, Store};
 
@@ -153,6 +153,23 @@ pub fn render(stats: &Stats, config: &fixlane_core::Config, window: Duration) ->
         }
         None => out.push_str("last exercised: never\n"),
     }
+    if let Some(drill) = &stats.last_drill {
+        let _ = writeln!(
+            out,
+            "last drill:   {}{}, {}",
+            records::human_time(drill.at, config),
+            if drill.regression {
+                " (a regression rehearsed)"
+            } else {
+                ""
+            },
+            if drill.passed {
+                "went as scripted"
+            } else {
+                "did not go as scripted: run `fixlane drill` again and fix what it found"
+            }
+        );
+    }
     if stats.stale {
         let _ = writeln!(
             out,
@@ -202,37 +219,44 @@ pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
             i64::try_from(window.as_seconds()).unwrap_or(i64::MAX),
         ))
         .unwrap_or(jiff::Timestamp::MIN);
-    let (emergencies, followups, canaries, lanes) = settings::runtime()?.block_on(async {
-        let store = context.open_store_read_only().await?;
-        let emergencies = fixlane_app::records::all(&store)
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
-        let followups = store.followups_since(since).await?;
-        let canaries: Vec<CanaryRun> = store
-            .canaries_since(since)
-            .await?
-            .into_iter()
-            .map(|canary| CanaryRun {
-                incident: canary.incident,
-                profile: canary.profile,
-                outcome: canary.outcome,
-                started_at: canary.started_at,
-            })
-            .collect();
-        let mut lanes = Vec::new();
-        for lane in config.lane_names() {
-            if let Some(run) = store.latest_finished_run(lane.as_str()).await? {
-                lanes.extend(lane_run(&run));
+    let (emergencies, followups, canaries, lanes, last_drill) =
+        settings::runtime()?.block_on(async {
+            let store = context.open_store_read_only().await?;
+            let emergencies = fixlane_app::records::all(&store)
+                .await
+                .map_err(|error| records::app_failure(error, context))?;
+            let followups = store.followups_since(since).await?;
+            let canaries: Vec<CanaryRun> = store
+                .canaries_since(since)
+                .await?
+                .into_iter()
+                .map(|canary| CanaryRun {
+                    incident: canary.incident,
+                    profile: canary.profile,
+                    outcome: canary.outcome,
+                    started_at: canary.started_at,
+                })
+                .collect();
+            let mut lanes = Vec::new();
+            for lane in config.lane_names() {
+                if let Some(run) = store.latest_finished_run(lane.as_str()).await? {
+                    lanes.extend(lane_run(&run));
+                }
             }
-        }
-        Ok::<_, Failure>((emergencies, followups, canaries, lanes))
-    })?;
+            let last_drill = store.latest_drill().await?.map(|drill| LastDrill {
+                at: drill.finished_at,
+                passed: drill.passed,
+                regression: drill.regression,
+            });
+            Ok::<_, Failure>((emergencies, followups, canaries, lanes, last_drill))
+        })?;
     let figures = stats::compute(StatsInput {
         config: &config,
         emergencies: &emergencies,
         followups: &followups,
         canaries: &canaries,
         lanes: &lanes,
+        last_drill,
         cores: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         since,
         now,

@@ -132,7 +132,10 @@ fn describe_line(event: &CanaryEvent) -> String {
                 CheckOutcome::Error => "error",
             },
             healthy_since
-                .map(|since| format!(", healthy since {since}"))
+                .map(|since| format!(
+                    ", healthy since {}",
+                    since.strftime("%Y-%m-%d %H:%M:%S UTC")
+                ))
                 .unwrap_or_default()
         ),
         CanaryEvent::VerifyFinished {

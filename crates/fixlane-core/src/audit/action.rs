@@ -63,6 +63,10 @@ pub enum AuditAction {
     FollowUpClosed(FollowUpClosed),
     /// The last follow-up closed: the emergency is closed.
     EmergencyClosed(EmergencyClosed),
+    /// This store was made as a drill's sandbox: every emergency declared in it is a drill.
+    DrillSandbox(DrillSandbox),
+    /// A drill ran in a sandbox of its own; its result, kept in the repository's store.
+    DrillRecorded(DrillRecorded),
     /// A token issued to a person (never its secret or hash).
     TokenIssued(TokenIssued),
     /// A token revoked.
@@ -97,6 +101,8 @@ impl AuditAction {
             AuditAction::FollowUpOpened(_) => "followup-opened",
             AuditAction::FollowUpClosed(_) => "followup-closed",
             AuditAction::EmergencyClosed(_) => "closed",
+            AuditAction::DrillSandbox(_) => "drill-sandbox",
+            AuditAction::DrillRecorded(_) => "drill-recorded",
             AuditAction::TokenIssued(_) => "token-issued",
             AuditAction::TokenRevoked(_) => "token-revoked",
             AuditAction::WithToken(with) => return with.action.name(),
@@ -131,6 +137,8 @@ impl AuditAction {
             AuditAction::FollowUpOpened(details) => serde_json::to_value(details),
             AuditAction::FollowUpClosed(details) => serde_json::to_value(details),
             AuditAction::EmergencyClosed(details) => serde_json::to_value(details),
+            AuditAction::DrillSandbox(details) => serde_json::to_value(details),
+            AuditAction::DrillRecorded(details) => serde_json::to_value(details),
             AuditAction::TokenIssued(details) => serde_json::to_value(details),
             AuditAction::TokenRevoked(details) => serde_json::to_value(details),
             AuditAction::WithToken(with) => with.details(),
@@ -477,3 +485,22 @@ impl WithToken {
 #[cfg(test)]
 #[path = "action_tests.rs"]
 mod tests;
+
+/// A store made as a drill's sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillSandbox {
+    #[serde(serialize_with = "nanos")]
+    pub at: Timestamp,
+}
+
+/// A drill's result: whether every step behaved as the lifecycle promises.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillRecorded {
+    pub drill_id: String,
+    /// Whether the drill rehearsed a regression caught by the canary.
+    pub regression: bool,
+    pub passed: bool,
+    /// How many steps ran, and the first that did not behave as scripted.
+    pub steps: usize,
+    pub failed_step: Option<String>,
+}

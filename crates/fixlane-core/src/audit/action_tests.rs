@@ -192,6 +192,16 @@ fn every_action() -> Vec<AuditAction> {
             id: id(),
             state: EmergencyState::Closed,
         }),
+        AuditAction::DrillSandbox(DrillSandbox {
+            at: "2026-12-01T16:44:00Z".parse().unwrap(),
+        }),
+        AuditAction::DrillRecorded(DrillRecorded {
+            drill_id: "drill-20261201T164400Z-1a2b".to_owned(),
+            regression: true,
+            passed: false,
+            steps: 9,
+            failed_step: Some("the canary rolls back on the error-rate rise".to_owned()),
+        }),
         AuditAction::TokenIssued(TokenIssued {
             token: token(),
             person: person("alice"),
@@ -237,6 +247,8 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::FollowUpOpened(_)
             | AuditAction::FollowUpClosed(_)
             | AuditAction::EmergencyClosed(_)
+            | AuditAction::DrillSandbox(_)
+            | AuditAction::DrillRecorded(_)
             | AuditAction::TokenIssued(_)
             | AuditAction::TokenRevoked(_)
             | AuditAction::WithToken(_) => {}

@@ -11,6 +11,7 @@
 //! | `emergencies` | emergency records and rate reviews |
 //! | `canaries` | canary runs and their events |
 //! | `followups` | each emergency's follow-ups, opened and closed with their audit entries |
+//! | `drills` | the drill-sandbox mark and each drill's result |
 //! | `tokens` | per-person tokens, issued, revoked and checked against their stored hash |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
@@ -20,6 +21,7 @@
 
 mod audit;
 mod canaries;
+mod drills;
 mod emergencies;
 mod followups;
 mod runs;
