@@ -114,8 +114,10 @@ impl<S: Store + Sync> App<'_, S> {
                         now,
                     };
                     let declared = policy::declare(config, &request, &history)?;
-                    let action =
-                        AuditAction::Declare(Declared::of(&declared.emergency, &declared.warnings));
+                    let action = self.audited(AuditAction::Declare(Declared::of(
+                        &declared.emergency,
+                        &declared.warnings,
+                    )));
                     Ok((to_row(&declared.emergency, now)?, action))
                 },
             )
@@ -141,8 +143,11 @@ impl<S: Store + Sync> App<'_, S> {
                 let approval = policy::approve(config, &emergency, person, role, at)?;
                 let given = approval.clone();
                 policy::apply_approval(config, &mut emergency, approval)?;
-                let action =
-                    AuditAction::Approve(Approved::of(&emergency.id, &given, emergency.state));
+                let action = self.audited(AuditAction::Approve(Approved::of(
+                    &emergency.id,
+                    &given,
+                    emergency.state,
+                )));
                 Ok((to_row(&emergency, at)?, action))
             })
             .await?;
@@ -175,7 +180,8 @@ impl<S: Store + Sync> App<'_, S> {
                     person,
                     at,
                 )?;
-                let action = AuditAction::Bypass(Bypassed::of(&emergency.id, &bypass));
+                let action =
+                    self.audited(AuditAction::Bypass(Bypassed::of(&emergency.id, &bypass)));
                 policy::apply_bypass(&mut emergency, bypass)?;
                 Ok((to_row(&emergency, at)?, action))
             })

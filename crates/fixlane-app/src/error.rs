@@ -3,6 +3,7 @@
 
 use fixlane_core::IncidentId;
 use fixlane_core::emergency::{Refusal, Refusals};
+use fixlane_core::token::{LifetimeError, TokenRefused};
 use fixlane_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,20 @@ pub enum AppError {
         what: &'static str,
         source: serde_json::Error,
     },
+    /// A request's token is missing, malformed, unknown, revoked or expired.
+    #[error("{0}")]
+    Unauthenticated(TokenRefused),
+    /// A token lifetime past what a timestamp can hold.
+    #[error(transparent)]
+    Lifetime(LifetimeError),
+    /// `token revoke` named no live token: not a token id or person with one, or revoked already.
+    #[error(
+        "no live token matches `{target}`: it is neither the id of a token still live nor a person holding one"
+    )]
+    NothingToRevoke { target: String },
+    /// The operating system's random generator failed, so no token could be made.
+    #[error("could not draw random bytes for a token: {0}")]
+    Random(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

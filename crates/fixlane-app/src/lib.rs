@@ -17,24 +17,52 @@ pub mod followups;
 pub mod recorder;
 pub mod records;
 pub mod runs;
+pub mod tokens;
+pub mod views;
 
 use fixlane_core::Config;
+use fixlane_core::audit::{AuditAction, WithToken};
+use fixlane_core::token::TokenId;
 
 pub use canaries::{CanaryRecorder, VerificationStart};
 pub use emergencies::{ApproveOutcome, BypassInput, DeclareInput};
 pub use error::AppError;
 pub use records::{from_row, to_row};
 
-/// What every policy-judged operation needs: the store it writes to and the policy it enforces.
+/// What every policy-judged operation needs: the store it writes to and the policy it enforces,
+/// and the token the request came with, if it came through the team server.
 /// Cheap to build per request; holds nothing another process could change.
 #[derive(Debug, Clone, Copy)]
 pub struct App<'a, S> {
     pub store: &'a S,
     pub config: &'a Config,
+    /// The token the acting person presented; every write then names it in its audit entry.
+    pub token: Option<&'a TokenId>,
 }
 
 impl<'a, S> App<'a, S> {
     pub fn new(store: &'a S, config: &'a Config) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            token: None,
+        }
+    }
+
+    /// The same operations, taken with `token`: each write's audit entry names it.
+    #[must_use]
+    pub fn with_token(self, token: &'a TokenId) -> Self {
+        Self {
+            token: Some(token),
+            ..self
+        }
+    }
+
+    /// `action` as the audit log records it: naming the token when one was presented.
+    pub(crate) fn audited(&self, action: AuditAction) -> AuditAction {
+        match self.token {
+            Some(token) => WithToken::of(token, action),
+            None => action,
+        }
     }
 }

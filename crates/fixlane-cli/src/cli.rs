@@ -113,6 +113,11 @@ pub enum Command {
     Stats(StatsArgs),
     /// A game day: the whole emergency lifecycle in a scratch sandbox, recorded in this repository's store.
     Drill(DrillArgs),
+    /// Run the team server: the JSON API on one shared store, with per-person tokens.
+    Serve(ServeArgs),
+    /// Issue, list and revoke the per-person tokens of the team server.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Deliver the webhooks of `[[notify.webhooks]]` now, or show how their deliveries stand.
     #[command(subcommand)]
     Notify(NotifyCommand),
@@ -142,6 +147,37 @@ pub struct DrillArgs {
     /// Keep the sandbox (its repository and store) and print where it is.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a person under [people]; it is printed once, only its hash is kept.
+    Issue {
+        /// The person the token acts as.
+        person: String,
+        /// How long it lives, such as 90d [default: until revoked].
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List every token: id, person, issued, expires, revoked (never the token itself).
+    List {
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one token by its id, or every token of a person.
+    Revoke {
+        /// A token id (as `token list` shows it) or a person.
+        #[arg(value_name = "ID|PERSON")]
+        target: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -105,6 +105,7 @@ impl ExitCode {
             | StoreError::Query { .. } => ExitCode::StoreUnavailable,
             StoreError::RunExists { .. }
             | StoreError::EmergencyExists { .. }
+            | StoreError::TokenExists { .. }
             | StoreError::UnknownRun { .. }
             | StoreError::CanaryExists { .. }
             | StoreError::UnknownCanary { .. }

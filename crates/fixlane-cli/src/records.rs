@@ -33,8 +33,16 @@ pub fn app_failure(error: AppError, context: &Context) -> Failure {
         AppError::UnreadableRecord { id, why } => Failure::error(anyhow::anyhow!(
             "the stored record of {id} cannot be read ({why}); `fixlane audit verify` tells whether it was altered"
         )),
+        AppError::Unauthenticated(refused) => Failure::failed(anyhow::anyhow!(
+            "{refused}; ask an operator for a token: `fixlane token issue NAME`"
+        )),
+        AppError::NothingToRevoke { target } => Failure::error(anyhow::anyhow!(
+            "no live token matches `{target}`; `fixlane token list` shows every token with its id, person and state"
+        )),
         AppError::Store(error) => Failure::error(error),
-        error @ AppError::Encode { .. } => Failure::error(error),
+        error @ (AppError::Encode { .. } | AppError::Lifetime(_) | AppError::Random(_)) => {
+            Failure::error(error)
+        }
     }
 }
 

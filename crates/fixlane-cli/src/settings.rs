@@ -83,33 +83,7 @@ impl Context {
 
     /// The config and the SHA-256 of its text, for logging when it changes.
     pub fn load_config_and_hash(&self) -> Result<(Config, String), Failure> {
-        // A file over the limit is refused before it is read: it could be any size.
-        if let Ok(metadata) = std::fs::metadata(&self.config_path)
-            && let Some(error) =
-                fixlane_core::config::oversize(&self.config_display(), metadata.len())
-        {
-            eprint!("{}", diagnostics::render_plain_error(&error));
-            return Err(Failure::config(anyhow::anyhow!(
-                "{} is too big to be a config; nothing was run",
-                self.config_display()
-            )));
-        }
-        let source = std::fs::read_to_string(&self.config_path).map_err(|error| {
-            Failure::config(anyhow::anyhow!(
-                "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",
-                self.config_path.display()
-            ))
-        })?;
-        let hash = fixlane_core::audit::content_hash(&source);
-        let config =
-            fixlane_core::config::parse(&source, &self.config_display()).map_err(|errors| {
-                eprint!("{}", diagnostics::render_config_errors(&errors));
-                Failure::config(anyhow::anyhow!(
-                    "{} is not valid; nothing was run",
-                    self.config_display()
-                ))
-            })?;
-        Ok((config, hash))
+        load_config_file(&self.config_path, &self.config_display())
     }
 
     /// The store's location; a `--db` or `FIXLANE_DB` that could not be understood fails here,
@@ -141,10 +115,126 @@ impl Context {
     }
 }
 
+/// Reads and validates the config at `path` (`display` is its name in messages); on errors
+/// prints every one of them and fails with the config's exit code (5). Returns the config and
+/// the SHA-256 of its text.
+pub fn load_config_file(path: &Path, display: &str) -> Result<(Config, String), Failure> {
+    // A file over the limit is refused before it is read: it could be any size.
+    if let Ok(metadata) = std::fs::metadata(path)
+        && let Some(error) = fixlane_core::config::oversize(display, metadata.len())
+    {
+        eprint!("{}", diagnostics::render_plain_error(&error));
+        return Err(Failure::config(anyhow::anyhow!(
+            "{display} is too big to be a config; nothing was run"
+        )));
+    }
+    let source = std::fs::read_to_string(path).map_err(|error| {
+        Failure::config(anyhow::anyhow!(
+            "could not read {}: {error}\nwrite one with `fixlane init`, or pass --config FILE",
+            path.display()
+        ))
+    })?;
+    let hash = fixlane_core::audit::content_hash(&source);
+    let config = fixlane_core::config::parse(&source, display).map_err(|errors| {
+        eprint!("{}", diagnostics::render_config_errors(&errors));
+        Failure::config(anyhow::anyhow!("{display} is not valid; nothing was run"))
+    })?;
+    Ok((config, hash))
+}
+
+/// Where `serve` and `token` find their config, their store and the operator: they run on a
+/// server host, often outside any repository, so `--config` and `--db` say where; inside a
+/// repository they default as every other command does.
+pub struct Standalone {
+    pub config_path: PathBuf,
+    /// The config's name in messages: relative to the repository when inside one.
+    pub config_display: String,
+    pub location: StoreLocation,
+    /// Who acts, for the audit log: `--as`, else git's user.email, else `$USER`.
+    pub actor: String,
+}
+
+impl Standalone {
+    pub fn resolve(global: &GlobalArgs) -> Result<Self, Failure> {
+        let start = match &global.directory {
+            Some(directory) => directory.clone(),
+            None => std::env::current_dir().context("could not read the current directory")?,
+        };
+        let repo = GitCli::discover(&start).ok();
+        let config_path = match (&global.config, &repo) {
+            (Some(path), _) if path.is_absolute() => path.clone(),
+            (Some(path), _) => start.join(path),
+            (None, Some(repo)) => repo.root().join("fixlane.toml"),
+            (None, None) => {
+                return Err(Failure::config(anyhow::anyhow!(
+                    "outside a git repository there is no default fixlane.toml: pass --config \
+                     PATH to the config whose [people] and rules this command uses"
+                )));
+            }
+        };
+        let location = match (&global.db, &repo) {
+            (Some(db), _) => StoreLocation::parse(db).map_err(|error| {
+                Failure::store(anyhow::anyhow!(
+                    "{error}; pass --db or set FIXLANE_DB to a file path, `sqlite://PATH` or \
+                     `postgres://USER@HOST/DB`"
+                ))
+            })?,
+            (None, Some(repo)) => StoreLocation::sqlite(repo.fixlane_dir().join("fixlane.db")),
+            (None, None) => {
+                return Err(Failure::store(anyhow::anyhow!(
+                    "outside a git repository there is no default store: pass --db or set \
+                     FIXLANE_DB to `postgres://USER@HOST/DB` or a SQLite file path"
+                )));
+            }
+        };
+        let config_display = repo
+            .as_ref()
+            .and_then(|repo| config_path.strip_prefix(repo.root()).ok())
+            .unwrap_or(&config_path)
+            .to_string_lossy()
+            .into_owned();
+        let actor = global
+            .actor
+            .clone()
+            .or_else(|| repo.as_ref().and_then(Repository::user_email))
+            .or_else(|| {
+                std::env::var("USER")
+                    .ok()
+                    .filter(|user| !user.trim().is_empty())
+            })
+            .unwrap_or_else(|| "operator".to_owned());
+        Ok(Self {
+            config_path,
+            config_display,
+            location,
+            actor,
+        })
+    }
+
+    /// The config and the SHA-256 of its text.
+    pub fn load_config(&self) -> Result<(Config, String), Failure> {
+        load_config_file(&self.config_path, &self.config_display)
+    }
+
+    /// Opens the store for writing, creating and upgrading it as needed.
+    pub async fn open_store(&self) -> Result<AnyStore, Failure> {
+        fixlane_store::open(&self.location)
+            .await
+            .map_err(|error| store_failure(&error, &self.location))
+    }
+
+    /// Opens the store for reading only.
+    pub async fn open_store_read_only(&self) -> Result<AnyStore, Failure> {
+        fixlane_store::open_read_only(&self.location)
+            .await
+            .map_err(|error| store_failure(&error, &self.location))
+    }
+}
+
 /// A store that could not be opened, and where it was looked for. Both are shown through
 /// `StoreLocation`'s `Display`, which hides passwords. The store's messages say what failed;
 /// how to point fixlane at another store is the command line's to say, so it is said here.
-fn store_failure(error: &fixlane_store::StoreError, location: &StoreLocation) -> Failure {
+pub fn store_failure(error: &fixlane_store::StoreError, location: &StoreLocation) -> Failure {
     Failure {
         code: ExitCode::for_store(error),
         error: anyhow::anyhow!(

@@ -23,6 +23,7 @@ pub mod rev;
 pub mod stats;
 pub mod suggest;
 pub mod text;
+pub mod token;
 pub mod verdict;
 
 pub use config::model::{Config, Tier};

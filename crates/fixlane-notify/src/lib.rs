@@ -143,10 +143,8 @@ pub fn host_of(url: &str) -> String {
         .unwrap_or_else(|| "an unreadable URL".to_owned())
 }
 
-/// One HTTPS client for every hook, on the ring crypto provider.
+/// One HTTPS client for every hook.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, NotifyError> {
-    // Installing twice is refused harmlessly: whichever came first serves.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

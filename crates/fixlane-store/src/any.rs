@@ -10,6 +10,7 @@
 
 use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
 use fixlane_core::followup::FollowUp;
+use fixlane_core::token::TokenRefused;
 use fixlane_core::{IncidentId, Rev, Verdict};
 use jiff::Timestamp;
 use sqlx::{Postgres, Sqlite};
@@ -17,8 +18,8 @@ use sqlx::{Postgres, Sqlite};
 use crate::error::StoreError;
 use crate::model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
-    RunRecord,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
+    RateReview, RunRecord, TokenRecord, TokenSelector,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -308,6 +309,35 @@ impl Store for AnyStore {
 
     async fn canaries_of(&self, incident: &IncidentId) -> Result<Vec<CanaryRecord>, StoreError> {
         dispatch!(self, store => store.canaries_of(incident).await)
+    }
+
+    async fn issue_token(
+        &self,
+        actor: &str,
+        token: &NewToken,
+    ) -> Result<(TokenRecord, AuditEntry), StoreError> {
+        dispatch!(self, store => store.issue_token(actor, token).await)
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        dispatch!(self, store => store.tokens().await)
+    }
+
+    async fn revoke_tokens(
+        &self,
+        actor: &str,
+        which: &TokenSelector,
+        at: Timestamp,
+    ) -> Result<(Vec<TokenRecord>, Vec<AuditEntry>), StoreError> {
+        dispatch!(self, store => store.revoke_tokens(actor, which, at).await)
+    }
+
+    async fn authenticate(
+        &self,
+        presented: &str,
+        now: Timestamp,
+    ) -> Result<Result<TokenRecord, TokenRefused>, StoreError> {
+        dispatch!(self, store => store.authenticate(presented, now).await)
     }
 
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

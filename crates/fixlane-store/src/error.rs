@@ -221,6 +221,14 @@ pub enum StoreError {
         id: String,
     },
 
+    /// `issue_token` was given a token id that is already recorded (random ids collide only
+    /// by a rare chance).
+    #[error("token id {id} is already recorded, so nothing was written; issue the token again")]
+    TokenExists {
+        /// The duplicate token id.
+        id: String,
+    },
+
     /// A canary id that the store does not hold.
     #[error(
         "no canary {id} is recorded, so nothing was written; record it with `start_canary` \

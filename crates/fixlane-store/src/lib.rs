@@ -29,8 +29,8 @@ pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
-    RunRecord, StoredGateState, format_time,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
+    RateReview, RunRecord, StoredGateState, TokenRecord, TokenSelector, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;
@@ -61,6 +61,27 @@ pub async fn open_read_only(location: &StoreLocation) -> Result<AnyStore, StoreE
         None => PostgresStore::open_read_only(location)
             .await
             .map(AnyStore::Postgres),
+    }
+}
+
+/// Whether `store` (opened at `location`) answers and has exactly the schema this fixlane
+/// knows, for a server's readiness probe: a replica started by an older fixlane, or a database
+/// upgraded by a newer one, is not ready. Reads only.
+pub async fn check_ready(store: &AnyStore, location: &StoreLocation) -> Result<(), StoreError> {
+    match store {
+        AnyStore::Sqlite(store) => schema::check_sqlite(store.pool(), location).await,
+        AnyStore::Postgres(store) => {
+            let mut connection =
+                store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(|cause| StoreError::SchemaUnreadable {
+                        location: location.clone(),
+                        cause,
+                    })?;
+            schema::check_postgres(&mut connection, location).await
+        }
     }
 }
 

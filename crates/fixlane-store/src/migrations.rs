@@ -50,6 +50,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_drills.sql"),
     ),
     (
+        7,
+        "tokens",
+        include_str!("../migrations/sqlite/0007_tokens.sql"),
+    ),
+    (
         9,
         "outbox",
         include_str!("../migrations/sqlite/0009_outbox.sql"),
@@ -87,6 +92,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "drills",
         include_str!("../migrations/postgres/0006_drills.sql"),
+    ),
+    (
+        7,
+        "tokens",
+        include_str!("../migrations/postgres/0007_tokens.sql"),
     ),
     (
         9,

@@ -414,3 +414,38 @@ pub struct HookStatus {
     pub retrying: u64,
     pub last_error: Option<String>,
 }
+
+/// A token to record, as handed to [`crate::Store::issue_token`]: its id, whose it is, the
+/// SHA-256 of its text (never the text) and when it was issued and expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewToken {
+    pub id: fixlane_core::token::TokenId,
+    pub person: fixlane_core::PersonName,
+    /// The SHA-256 of the token's whole text, as 64 hex digits.
+    pub sha256: String,
+    pub issued_at: Timestamp,
+    /// `None`: the token lives until it is revoked.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A recorded token as `token list` shows it: never its hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenRecord {
+    pub id: fixlane_core::token::TokenId,
+    pub person: fixlane_core::PersonName,
+    pub issued_at: Timestamp,
+    /// Who issued it (the operator's identity, as the audit entry names them).
+    pub issued_by: String,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<String>,
+}
+
+/// Which tokens [`crate::Store::revoke_tokens`] revokes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSelector {
+    /// The one token with this id.
+    Id(fixlane_core::token::TokenId),
+    /// Every token of this person.
+    Person(fixlane_core::PersonName),
+}

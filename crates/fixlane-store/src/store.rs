@@ -6,14 +6,15 @@ use std::future::Future;
 
 use fixlane_core::audit::{AuditAction, AuditEntry, ChainBreak};
 use fixlane_core::followup::FollowUp;
+use fixlane_core::token::TokenRefused;
 use fixlane_core::{IncidentId, Rev, Verdict};
 use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, PastDeclaration, RateReview,
-    RunRecord,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
+    RateReview, RunRecord, TokenRecord, TokenSelector,
 };
 
 /// A change to follow-ups as written, with the audit entries that recorded it.
@@ -329,6 +330,37 @@ pub trait Store {
         &self,
         incident: &IncidentId,
     ) -> impl Future<Output = Result<Vec<CanaryRecord>, StoreError>> + Send;
+
+    /// Records a token, audited as `token-issued` with its id, person and expiry (never its
+    /// hash). A taken id is [`StoreError::TokenExists`]; an empty actor or a malformed id or
+    /// hash is [`StoreError::Invalid`] (nothing written either way).
+    fn issue_token(
+        &self,
+        actor: &str,
+        token: &NewToken,
+    ) -> impl Future<Output = Result<(TokenRecord, AuditEntry), StoreError>> + Send;
+
+    /// Every token ever issued, oldest first, revoked ones included, without their hashes.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Revokes the live tokens `which` selects at `at`, each audited as `token-revoked`, in one
+    /// transaction. Returns the tokens revoked now (none, with nothing written, when no live
+    /// token matches: unknown, or revoked already).
+    fn revoke_tokens(
+        &self,
+        actor: &str,
+        which: &TokenSelector,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(Vec<TokenRecord>, Vec<AuditEntry>), StoreError>> + Send;
+
+    /// The token a request presented, if it is good at `now`: looked up by its id, its hash
+    /// compared in constant time, then refused when revoked or expired
+    /// ([`fixlane_core::token::check`]). Writes nothing.
+    fn authenticate(
+        &self,
+        presented: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Result<TokenRecord, TokenRefused>, StoreError>> + Send;
 
     /// Every audit entry, in sequence order.
     fn audit_entries(&self) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;

@@ -132,6 +132,14 @@ use followups::{
     racing_closes_record_one,
 };
 
+#[path = "store/tokens.rs"]
+mod tokens;
+
+use tokens::{
+    a_taken_token_id_writes_nothing, presented_tokens_are_refused_unless_good,
+    racing_revocations_record_one, tokens_issue_list_and_revoke_with_their_entries,
+};
+
 on_both_databases!(
     only_announced_actions_reach_the_outbox,
     deliveries_retry_give_up_and_finish_once,
@@ -142,6 +150,10 @@ on_both_databases!(
     followups_open_and_read_back_in_order,
     a_change_without_actions_writes_nothing,
     racing_closes_record_one,
+    tokens_issue_list_and_revoke_with_their_entries,
+    presented_tokens_are_refused_unless_good,
+    a_taken_token_id_writes_nothing,
+    racing_revocations_record_one,
     run_round_trip,
     invalid_input_writes_nothing,
     chain_verifies_after_many_actions,

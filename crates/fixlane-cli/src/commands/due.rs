@@ -30,20 +30,7 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
     })?;
     let overdue = due.iter().filter(|item| item.overdue).count();
     if arguments.json {
-        let items: Vec<serde_json::Value> = due
-            .iter()
-            .map(|item| {
-                serde_json::json!({
-                    "id": item.id,
-                    "kind": item.followup.kind,
-                    "owner": item.followup.owner,
-                    "opened_at": item.followup.opened_at,
-                    "due_at": item.followup.due_at,
-                    "overdue": item.overdue,
-                    "seconds_left": item.followup.due_at.as_second() - at.as_second(),
-                })
-            })
-            .collect();
+        let items: Vec<_> = due.iter().map(|item| item.item(at)).collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else if due.is_empty() {
         println!("no open follow-ups");

@@ -1,8 +1,7 @@
 //! `fixlane list`: active emergencies with their clocks, newest first.
 
-use fixlane_core::emergency::{EmergencyState, policy};
+use fixlane_app::App;
 use fixlane_core::text::for_terminal;
-use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ListArgs;
@@ -13,55 +12,22 @@ use crate::settings::{self, Context};
 pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
     let config = context.load_config()?;
     let now = Timestamp::now();
-    let (emergencies, open) = settings::runtime()?.block_on(async {
+    let listed = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
-        let emergencies = fixlane_app::records::all(&store)
+        App::new(&store, &config)
+            .list(now, arguments.all)
             .await
-            .map_err(|error| records::app_failure(error, context))?;
-        let open = store.open_followups().await?;
-        Ok::<_, crate::exit::Failure>((emergencies, open))
+            .map_err(|error| records::app_failure(error, context))
     })?;
-    // Open and overdue follow-ups per emergency, for the clocks after the title: counted once,
-    // not once per emergency (a store of thousands would make that quadratic).
-    let mut counts: std::collections::HashMap<&fixlane_core::IncidentId, (usize, usize)> =
-        std::collections::HashMap::new();
-    for (id, followup) in &open {
-        let entry = counts.entry(id).or_default();
-        entry.0 += 1;
-        if followup.is_overdue(now) {
-            entry.1 += 1;
-        }
-    }
-    let debt = |id: &fixlane_core::IncidentId| counts.get(id).copied().unwrap_or_default();
-    let shown: Vec<_> = emergencies
-        .into_iter()
-        .filter(|emergency| arguments.all || emergency.state != EmergencyState::Closed)
-        .collect();
     if arguments.json {
-        let values: Vec<serde_json::Value> = shown
+        let values: Vec<_> = listed
             .iter()
-            .map(|emergency| {
-                serde_json::json!({
-                    "id": emergency.id,
-                    "title": emergency.title,
-                    "severity": emergency.severity,
-                    "category": emergency.category,
-                    "state": emergency.state.as_str(),
-                    "author": emergency.author,
-                    "declared_at": emergency.declared_at,
-                    "seconds_since_declared": now.duration_since(emergency.declared_at).as_secs(),
-                    "eta": emergency.eta,
-                    "missing_approvals": policy::missing_groups(&config, emergency),
-                    "drill": emergency.drill,
-                    "followups_open": debt(&emergency.id).0,
-                    "followups_overdue": debt(&emergency.id).1,
-                })
-            })
+            .map(|listed| listed.summary(&config, now))
             .collect();
         println!("{}", serde_json::to_string_pretty(&values)?);
         return Ok(ExitCode::Success);
     }
-    if shown.is_empty() {
+    if listed.is_empty() {
         println!("no active emergencies");
         return Ok(ExitCode::Success);
     }
@@ -69,7 +35,8 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
         "{:<24} {:<10} {:>9}  {:<6} {:<8} title",
         "incident", "state", "declared", "eta", "severity"
     );
-    for emergency in &shown {
+    for listed in &listed {
+        let emergency = &listed.emergency;
         println!(
             "{:<24} {:<10} {:>9}  {:<6} {:<8} {}{}{}",
             emergency.id.as_str(),
@@ -82,7 +49,7 @@ pub fn list(context: &Context, arguments: &ListArgs) -> CommandResult {
             for_terminal(&emergency.severity),
             for_terminal(&emergency.title),
             if emergency.drill { " [drill]" } else { "" },
-            match debt(&emergency.id) {
+            match (listed.followups_open, listed.followups_overdue) {
                 (0, _) => String::new(),
                 (open, 0) => format!(
                     " · {} open",

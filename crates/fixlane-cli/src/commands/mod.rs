@@ -20,8 +20,10 @@ mod notify;
 mod postmortem;
 mod review_rate;
 pub mod run;
+mod serve;
 mod show;
 mod stats;
+mod token;
 mod verdict;
 mod verify;
 mod window;
@@ -32,13 +34,10 @@ use crate::settings::Context;
 
 /// Runs the command and returns the process exit code (see [`ExitCode`]), printing any failure.
 pub fn dispatch(cli: Cli) -> i32 {
-    // A drill needs no repository (its sandbox is its own); in one, it records its result there.
-    if let Command::Drill(arguments) = &cli.command {
-        return finish(drill::drill(&cli.global, arguments));
-    }
+    let Cli { global, command } = cli;
     // Commands that record end by delivering the webhooks their records announce.
     let announces = matches!(
-        cli.command,
+        command,
         Command::Run(_)
             | Command::Ci(_)
             | Command::Declare(_)
@@ -51,22 +50,26 @@ pub fn dispatch(cli: Cli) -> i32 {
             | Command::Close(_)
             | Command::Backfill(_)
     );
-    let result = Context::discover(&cli.global).and_then(|context| {
-        let result = run_command(&context, cli.command, &cli.global);
-        if announces {
-            notify::after_command(&context);
-        }
-        result
-    });
+    let result = match command {
+        // The team server's commands run on a server host, often outside any repository.
+        Command::Serve(arguments) => serve::serve(&global, &arguments),
+        Command::Token(command) => token::token(&global, &command),
+        // A drill needs no repository (its sandbox is its own); in one, it records its result
+        // there.
+        Command::Drill(arguments) => drill::drill(&global, &arguments),
+        command => Context::discover(&global).and_then(|context| {
+            let result = in_repository(&context, command);
+            if announces {
+                notify::after_command(&context);
+            }
+            result
+        }),
+    };
     finish(result)
 }
 
-/// The chosen command, in `context`.
-fn run_command(
-    context: &Context,
-    command: Command,
-    global: &crate::cli::GlobalArgs,
-) -> crate::exit::CommandResult {
+/// The commands that work inside a git repository.
+fn in_repository(context: &Context, command: Command) -> crate::exit::CommandResult {
     match command {
         Command::Run(arguments) => run::run(context, &arguments),
         Command::Ci(arguments) => ci::ci(context, &arguments),
@@ -91,12 +94,15 @@ fn run_command(
         Command::Due(arguments) => due::due(context, &arguments),
         Command::Backfill(arguments) => backfill::backfill(context, &arguments),
         Command::Stats(arguments) => stats::stats(context, &arguments),
-        Command::Drill(arguments) => drill::drill(global, &arguments),
         Command::Notify(command) => notify::notify(context, &command),
+        // Dispatched before a repository is looked for; never reached.
+        Command::Serve(_) | Command::Token(_) | Command::Drill(_) => Err(Failure::error(
+            anyhow::anyhow!("serve, token and drill run without a repository"),
+        )),
     }
 }
 
-/// The exit code of a command's result, printing its failure.
+/// The process exit code of a command's result, printing any failure.
 fn finish(result: crate::exit::CommandResult) -> i32 {
     match result {
         Ok(code) => code.code(),

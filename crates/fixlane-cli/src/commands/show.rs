@@ -164,14 +164,8 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
         Ok::<_, crate::exit::Failure>((emergency, followups))
     })?;
     if arguments.json {
-        let mut value = serde_json::to_value(&emergency)?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert(
-                "missing_approvals".to_owned(),
-                serde_json::to_value(policy::missing_groups(&config, &emergency))?,
-            );
-            object.insert("followups".to_owned(), serde_json::to_value(&followups)?);
-        }
+        let value = fixlane_app::views::detail(&config, &emergency, &followups)
+            .map_err(|error| records::app_failure(error, context))?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!(

@@ -17,6 +17,7 @@ use crate::emergency::{Approval, Bypass, Emergency, EmergencyState};
 use crate::followup::{Evidence, FollowUpKind};
 use crate::names::{IncidentId, LaneName, PersonName};
 use crate::policy_change::Weakening;
+use crate::token::TokenId;
 
 /// The action name of the entry that records which config a run read.
 pub const CONFIG_SEEN: &str = "config-seen";
@@ -68,6 +69,13 @@ pub enum AuditAction {
     DrillSandbox(DrillSandbox),
     /// A drill ran in a sandbox of its own; its result, kept in the repository's store.
     DrillRecorded(DrillRecorded),
+    /// A token issued to a person (never its secret or hash).
+    TokenIssued(TokenIssued),
+    /// A token revoked.
+    TokenRevoked(TokenRevoked),
+    /// Another action, taken through the team server with a token: the entry is the action's
+    /// own, under its own name, with the token's id added to its details.
+    WithToken(WithToken),
 }
 
 impl AuditAction {
@@ -98,6 +106,9 @@ impl AuditAction {
             AuditAction::EmergencyClosed(_) => "closed",
             AuditAction::DrillSandbox(_) => "drill-sandbox",
             AuditAction::DrillRecorded(_) => "drill-recorded",
+            AuditAction::TokenIssued(_) => "token-issued",
+            AuditAction::TokenRevoked(_) => "token-revoked",
+            AuditAction::WithToken(with) => return with.action.name(),
             AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
             | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
                 moved_name(*state)
@@ -132,6 +143,9 @@ impl AuditAction {
             AuditAction::FollowUpOverdue(details) => serde_json::to_value(details),
             AuditAction::DrillSandbox(details) => serde_json::to_value(details),
             AuditAction::DrillRecorded(details) => serde_json::to_value(details),
+            AuditAction::TokenIssued(details) => serde_json::to_value(details),
+            AuditAction::TokenRevoked(details) => serde_json::to_value(details),
+            AuditAction::WithToken(with) => with.details(),
         }
     }
 }
@@ -436,6 +450,52 @@ pub struct FollowUpOverdue {
 pub struct EmergencyClosed {
     pub id: IncidentId,
     pub state: EmergencyState,
+}
+
+/// A token issued: whose, and until when (`None`: until revoked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenIssued {
+    pub token: TokenId,
+    pub person: PersonName,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A token revoked, and whose it was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenRevoked {
+    pub token: TokenId,
+    pub person: PersonName,
+}
+
+/// An action taken with a token. It keeps the action's name, so every reader of `approve` or
+/// `declare` entries reads it as before, and adds `"token": id` to its details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithToken {
+    pub token: TokenId,
+    pub action: Box<AuditAction>,
+}
+
+impl WithToken {
+    /// `action`, as taken with `token`.
+    pub fn of(token: &TokenId, action: AuditAction) -> AuditAction {
+        AuditAction::WithToken(Self {
+            token: token.clone(),
+            action: Box::new(action),
+        })
+    }
+
+    /// The action's details with the token's id; details that are not an object (none are) are
+    /// kept whole under `details`.
+    fn details(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let token = serde_json::Value::String(self.token.to_string());
+        Ok(match self.action.details()? {
+            serde_json::Value::Object(mut object) => {
+                object.insert("token".to_owned(), token);
+                serde_json::Value::Object(object)
+            }
+            other => serde_json::json!({ "details": other, "token": token }),
+        })
+    }
 }
 
 #[cfg(test)]

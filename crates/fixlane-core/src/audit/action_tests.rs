@@ -23,6 +23,10 @@ fn person(name: &str) -> PersonName {
     PersonName::parse(name).unwrap()
 }
 
+fn token() -> crate::token::TokenId {
+    crate::token::TokenId::parse("ab01020304cd").unwrap()
+}
+
 /// One of each variant. The `match` has no wildcard: a new variant does not compile until it is
 /// listed here too.
 fn every_action() -> Vec<AuditAction> {
@@ -205,6 +209,27 @@ fn every_action() -> Vec<AuditAction> {
             steps: 9,
             failed_step: Some("the canary rolls back on the error-rate rise".to_owned()),
         }),
+        AuditAction::TokenIssued(TokenIssued {
+            token: token(),
+            person: person("alice"),
+            expires_at: Some(at("2027-03-01T22:14:00Z")),
+        }),
+        AuditAction::TokenRevoked(TokenRevoked {
+            token: token(),
+            person: person("alice"),
+        }),
+        WithToken::of(
+            &token(),
+            AuditAction::Approve(Approved {
+                approval: ApprovalGiven {
+                    id: id(),
+                    person: person("alice"),
+                    role: "sre-lead".into(),
+                    group: 0,
+                },
+                state: EmergencyState::Approved,
+            }),
+        ),
     ];
     for action in &listed {
         match action {
@@ -231,7 +256,10 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::EmergencyClosed(_)
             | AuditAction::FollowUpOverdue(_)
             | AuditAction::DrillSandbox(_)
-            | AuditAction::DrillRecorded(_) => {}
+            | AuditAction::DrillRecorded(_)
+            | AuditAction::TokenIssued(_)
+            | AuditAction::TokenRevoked(_)
+            | AuditAction::WithToken(_) => {}
         }
     }
     listed
@@ -251,8 +279,10 @@ fn every_action_with_its_json() {
 
 #[test]
 fn each_variant_has_its_own_name() {
+    // An action taken with a token keeps the action's name by design.
     let mut names: Vec<String> = every_action()
         .iter()
+        .filter(|action| !matches!(action, AuditAction::WithToken(_)))
         .map(|action| action.name().into_owned())
         .collect();
     // The two emergency moves share the state's name by design; every other name is unique.
@@ -261,6 +291,25 @@ fn each_variant_has_its_own_name() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), count);
+}
+
+#[test]
+fn an_action_taken_with_a_token_is_the_action_naming_the_token() {
+    let plain = AuditAction::Bypass(Bypassed {
+        id: id(),
+        element: BypassElement::Window,
+        reason: "outside the window".into(),
+        compensation: "watched live".into(),
+        by: person("carol"),
+    });
+    let with = WithToken::of(&token(), plain.clone());
+    assert_eq!(with.name(), plain.name());
+    let mut expected = plain.details().unwrap();
+    expected
+        .as_object_mut()
+        .unwrap()
+        .insert("token".into(), json!("ab01020304cd"));
+    assert_eq!(with.details().unwrap(), expected);
 }
 
 #[test]

@@ -48,7 +48,7 @@ fn known_people(config: &Config) -> String {
     }
 }
 
-pub(super) fn unknown_person(
+pub(crate) fn unknown_person(
     config: &Config,
     rule: &'static str,
     refused: impl Into<String>,

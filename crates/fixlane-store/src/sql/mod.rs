@@ -13,6 +13,7 @@
 //! | `followups` | each emergency's follow-ups, opened and closed with their audit entries |
 //! | `drills` | the drill-sandbox mark and each drill's result |
 //! | `outbox` | the webhook outbox: deliveries planned, claimed, finished; overdue notices |
+//! | `tokens` | per-person tokens, issued, revoked and checked against their stored hash |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
 //! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
@@ -26,6 +27,7 @@ mod emergencies;
 mod followups;
 mod outbox;
 mod runs;
+mod tokens;
 mod write;
 
 use std::fmt;
