@@ -9,6 +9,6 @@ pub mod run;
 pub mod runner;
 
 pub use git::{FileChange, GitCli, GitError, Repository};
-pub use packages::changed_packages;
+pub use packages::{affected_packages, changed_packages};
 pub use run::{RunError, RunSettings, RunSummary, run};
 pub use runner::{RunHandle, Runner};
