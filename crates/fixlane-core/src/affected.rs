@@ -143,6 +143,15 @@ impl GlobalInputs {
         })
     }
 
+    /// The built-in global inputs and `fixlane.toml`, nothing declared.
+    pub fn builtin() -> Self {
+        Self {
+            config_file: "fixlane.toml".to_owned(),
+            patterns: Vec::new(),
+            matcher: GlobSet::empty(),
+        }
+    }
+
     /// Why a change to `file` (repository-relative) selects every package, or `None`.
     pub fn why(&self, file: &str) -> Option<String> {
         let file = normalize(file);
@@ -312,6 +321,21 @@ pub fn affected(
         everything,
         warnings,
     }
+}
+
+/// Every package of `workspace`, for a run that cannot or will not narrow (the changes are
+/// unknown, or it is a full run): `why` says which.
+pub fn every_package(workspace: &Workspace, why: String) -> Affected {
+    let mut all = affected(workspace, &[], &GlobalInputs::builtin());
+    all.dependents = workspace
+        .packages
+        .iter()
+        .map(|package| package.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    all.everything = Some(why);
+    all
 }
 
 /// For each package, the packages that need it (by index), from the `needs` names.

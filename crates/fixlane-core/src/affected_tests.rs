@@ -19,7 +19,7 @@ fn files(names: &[&str]) -> Vec<String> {
 }
 
 fn globals() -> GlobalInputs {
-    GlobalInputs::new(None, &[]).unwrap()
+    GlobalInputs::builtin()
 }
 
 /// core ← api ← cli, core ← web; util alone.
@@ -246,6 +246,23 @@ fn names_are_matched_within_one_ecosystem() {
     assert_eq!(rust.all(), ["server", "web"]);
     let js = affected(&workspace, &files(&["js/web/index.js"]), &globals());
     assert_eq!(js.all(), ["app", "web"]);
+}
+
+#[test]
+fn every_package_says_why_and_keeps_the_warnings() {
+    let mut workspace = cargo_workspace();
+    workspace.unreadable.push(Unreadable {
+        path: "x/package.json".to_owned(),
+        why: "expected value".to_owned(),
+    });
+    let all = every_package(&workspace, "a full run selects every package".to_owned());
+    assert!(all.direct.is_empty());
+    assert_eq!(all.dependents, ["api", "cli", "core", "util", "web"]);
+    assert_eq!(
+        all.everything.as_deref(),
+        Some("a full run selects every package")
+    );
+    assert_eq!(all.warnings.len(), 1);
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub mod plan;
 pub mod plural;
 pub mod policy_change;
 pub mod rev;
+pub mod schedule;
 pub mod stats;
 pub mod suggest;
 pub mod text;

@@ -49,10 +49,7 @@ pub fn affected_packages(
 /// The packages holding `changed_files`, without their dependents, sorted: what a hotfix commit
 /// touches itself (one concern per hotfix).
 pub fn changed_packages(root: &Path, changed_files: &[String]) -> Vec<String> {
-    match GlobalInputs::new(None, &[]) {
-        Ok(globals) => affected_packages(root, changed_files, &globals).direct,
-        Err(_) => Vec::new(),
-    }
+    affected_packages(root, changed_files, &GlobalInputs::builtin()).direct
 }
 
 /// Every package under `root` with what it depends on. `changed_files` lead to the Go modules
