@@ -161,7 +161,7 @@ impl Plan {
                 });
                 gate.explanation = Explanation {
                     decision: Decision::Refused,
-                    why: format!("refused: {why}"),
+                    why: why.to_owned(),
                 };
                 refused += 1;
             }

@@ -83,7 +83,7 @@ fn the_hotfix_lane_says_what_it_shortened_skipped_owed_and_refused() {
         (
             "deploy",
             Decision::Refused,
-            "refused: outside the change window Mon-Thu 09:00-17:00",
+            "outside the change window Mon-Thu 09:00-17:00",
         ),
     ];
     assert_eq!(found.len(), expected.len());

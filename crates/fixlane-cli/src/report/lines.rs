@@ -247,6 +247,22 @@ pub fn explain(event: &RunEvent) -> Option<String> {
     )
 }
 
+/// Every line an event shows a person, escaped: its own, what a run selected under its first,
+/// and with `explain` why a gate runs or not — in place of a skipped gate's own line, which
+/// says less.
+pub fn shown(event: &RunEvent, explain: bool) -> Vec<String> {
+    let explained = if explain { self::explain(event) } else { None };
+    let replaced = explained.is_some() && matches!(event, RunEvent::GateSkipped { .. });
+    let mut shown: Vec<String> = if replaced {
+        Vec::new()
+    } else {
+        describe(event).into_iter().collect()
+    };
+    shown.extend(selection(event));
+    shown.extend(explained);
+    shown
+}
+
 /// The verdict and its first reasons, on one line.
 pub fn verdict_line(prefix: &str, verdict: Verdict, reasons: &[String]) -> String {
     for_terminal(&verdict_line_raw(prefix, verdict, reasons)).into_owned()

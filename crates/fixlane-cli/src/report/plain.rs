@@ -23,15 +23,7 @@ impl<W: Write> Reporter for PlainReporter<W> {
     fn event(&mut self, event: &RunEvent) {
         // A log that cannot be written must not stop the gates: the store still records them.
         let at = lines::timestamp(event.at());
-        if let Some(line) = lines::describe(event) {
-            let _ = writeln!(self.out, "[{at}] {line}");
-        }
-        for line in lines::selection(event) {
-            let _ = writeln!(self.out, "[{at}] {line}");
-        }
-        if self.explain
-            && let Some(line) = lines::explain(event)
-        {
+        for line in lines::shown(event, self.explain) {
             let _ = writeln!(self.out, "[{at}] {line}");
         }
         if let Some(tail) = lines::failure_tail(event) {

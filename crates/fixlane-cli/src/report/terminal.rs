@@ -67,15 +67,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 }
             }
             _ => {
-                if let Some(line) = lines::describe(event) {
-                    self.print(&line);
-                }
-                for line in lines::selection(event) {
-                    self.print(&line);
-                }
-                if self.explain
-                    && let Some(line) = lines::explain(event)
-                {
+                for line in lines::shown(event, self.explain) {
                     self.print(&line);
                 }
             }

@@ -20,6 +20,7 @@ mod holes;
 mod hostile_text;
 mod races;
 mod run;
+mod selection;
 mod store;
 mod support;
 mod verdict;
