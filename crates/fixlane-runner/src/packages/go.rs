@@ -10,7 +10,7 @@ use std::path::Path;
 
 use fixlane_core::affected::{Ecosystem, GoModule, Package, Workspace};
 
-use super::{read_manifest, read_text, relative};
+use super::{read_manifest, relative};
 
 /// Directories the go tool itself ignores, and the usual huge ones.
 fn ignored(name: &str) -> bool {
@@ -125,13 +125,19 @@ fn import_spec(bytes: &[u8], at: usize) -> Option<(String, usize)> {
 
 /// The import paths of a Go file: its import declarations, which all come right after the
 /// package clause, so reading stops at the first other declaration.
+#[cfg(test)]
 pub(super) fn imports(source: &str) -> Vec<String> {
-    let bytes = source.as_bytes();
+    imports_of(source.as_bytes()).0
+}
+
+/// The import paths in `bytes`, and whether reading stopped at a word that is not an import
+/// (so the rest of the file holds none): when it did not, the text may have been cut short.
+fn imports_of(bytes: &[u8]) -> (Vec<String>, bool) {
     let mut found = Vec::new();
     let mut at = skip_space(bytes, 0);
     let (keyword, after) = word(bytes, at);
     if keyword != b"package" {
-        return found;
+        return (found, !keyword.is_empty());
     }
     let (_, after) = word(bytes, skip_space(bytes, after));
     at = after;
@@ -143,7 +149,7 @@ pub(super) fn imports(source: &str) -> Vec<String> {
         }
         let (keyword, after) = word(bytes, at);
         if keyword != b"import" {
-            return found;
+            return (found, !keyword.is_empty());
         }
         at = skip_space(bytes, after);
         if bytes.get(at) == Some(&b'(') {
@@ -151,7 +157,7 @@ pub(super) fn imports(source: &str) -> Vec<String> {
             loop {
                 at = skip_space(bytes, at);
                 match bytes.get(at) {
-                    None => return found,
+                    None => return (found, false),
                     Some(b')') => {
                         at += 1;
                         break;
@@ -159,7 +165,7 @@ pub(super) fn imports(source: &str) -> Vec<String> {
                     Some(b';') => at += 1,
                     Some(_) => {
                         let Some((path, after)) = import_spec(bytes, at) else {
-                            return found;
+                            return (found, false);
                         };
                         found.push(path);
                         at = after;
@@ -168,12 +174,82 @@ pub(super) fn imports(source: &str) -> Vec<String> {
             }
         } else {
             let Some((path, after)) = import_spec(bytes, at) else {
-                return found;
+                return (found, false);
             };
             found.push(path);
             at = after;
         }
     }
+}
+
+/// How much of a Go file is read first: its imports are at the top, and a whole file is read
+/// only when they go on past this.
+const HEAD_BYTES: usize = 8 * 1024;
+
+/// The imports of the Go file at `path`, reading its head into `buffer` and the rest only when
+/// the imports go on past it.
+fn file_imports(path: &Path, buffer: &mut [u8]) -> Result<Vec<String>, String> {
+    use std::io::Read as _;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        // A file that vanished meanwhile imports nothing.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error.to_string()),
+    };
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    let (found, complete) = imports_of(&buffer[..filled]);
+    if complete || filled < buffer.len() {
+        return Ok(found);
+    }
+    let mut whole = buffer[..filled].to_vec();
+    file.read_to_end(&mut whole)
+        .map_err(|error| error.to_string())?;
+    Ok(imports_of(&whole).0)
+}
+
+/// The imports of every file in `files`, in the same order, read on a few threads: thousands
+/// of small reads are most of a large module's cost.
+fn read_imports(root: &Path, files: &[String]) -> Vec<Result<Vec<String>, String>> {
+    /// Below this many files a thread costs more than it saves.
+    const PER_THREAD: usize = 256;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+        .min(files.len().div_ceil(PER_THREAD))
+        .max(1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let read_chunk = |chunk: &[String]| {
+        let mut buffer = vec![0_u8; HEAD_BYTES];
+        chunk
+            .iter()
+            .map(|file| file_imports(&root.join(file), &mut buffer))
+            .collect::<Vec<_>>()
+    };
+    if threads == 1 {
+        return read_chunk(files);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || read_chunk(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| vec![Err("its reader stopped".to_owned())])
+            })
+            .collect()
+    })
 }
 
 /// The module directories to read: the root's, a `go.work`'s, and the nearest above each
@@ -221,6 +297,8 @@ pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Wor
     let mut modules: BTreeMap<String, String> = BTreeMap::new();
     // Package directory → its module's directory, and the imports of its files.
     let mut packages: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    // Each Go file's package directory and path, read once the walk is done.
+    let mut go_files: Vec<(String, String)> = Vec::new();
     while let Some(module_directory) = pending.pop() {
         if modules.contains_key(&module_directory) {
             continue;
@@ -263,28 +341,44 @@ pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Wor
                     .is_some_and(|extension| extension == "go")
                     && !name.starts_with(['.', '_'])
                 {
-                    let imported = match read_text(&root.join(&path)) {
-                        Ok(Some(text)) => imports(&text),
-                        // A file that vanished meanwhile imports nothing; one that cannot be
-                        // read is a manifest of its package's dependencies that cannot be.
-                        Ok(None) => Vec::new(),
-                        Err(why) => {
-                            workspace
-                                .unreadable
-                                .push(fixlane_core::affected::Unreadable {
-                                    path: path.clone(),
-                                    why,
-                                });
-                            Vec::new()
-                        }
-                    };
                     packages
                         .entry(directory.clone())
-                        .or_insert_with(|| (module_directory.clone(), BTreeSet::new()))
-                        .1
-                        .extend(imported);
+                        .or_insert_with(|| (module_directory.clone(), BTreeSet::new()));
+                    go_files.push((directory.clone(), path));
                 }
             }
+        }
+    }
+    // Who imports whom matters only when a Go package changed: a `.go` file, or a file of a
+    // package's own directory or its testdata. Reading every Go file is most of a large
+    // module's cost, so a change elsewhere (docs, CI, `go.sum`, which selects everything
+    // anyway) lists the packages without it.
+    let touched = changed_files.iter().any(|file| {
+        let file = fixlane_core::affected::normalize(file);
+        let owner = match file.find("/testdata/") {
+            Some(at) => &file[..at],
+            None => file.rsplit_once('/').map_or("", |(directory, _)| directory),
+        };
+        Path::new(&file)
+            .extension()
+            .is_some_and(|extension| extension == "go")
+            || packages.contains_key(owner)
+    });
+    if !touched {
+        go_files.clear();
+    }
+    let paths: Vec<String> = go_files.iter().map(|(_, path)| path.clone()).collect();
+    for ((directory, path), imported) in go_files.into_iter().zip(read_imports(root, &paths)) {
+        match imported {
+            Ok(imported) => {
+                if let Some((_, imports)) = packages.get_mut(&directory) {
+                    imports.extend(imported);
+                }
+            }
+            // A Go file is its package's manifest of dependencies: unread, it fails closed.
+            Err(why) => workspace
+                .unreadable
+                .push(fixlane_core::affected::Unreadable { path, why }),
         }
     }
     for (directory, (module_directory, imports)) in packages {
@@ -380,6 +474,34 @@ import "example.com/after/func"
         // Truncated text ends the reading, never the run.
         assert_eq!(imports("package x\nimport (\n\"a\"\n\"b"), ["a"]);
         assert!(imports("package x\nimport /* never closed").is_empty());
+    }
+
+    #[test]
+    fn imports_past_the_first_read_are_found_and_many_files_read_alike() {
+        let directory = tempfile::tempdir().unwrap();
+        let long_comment = format!("// {}\n", "x".repeat(HEAD_BYTES));
+        std::fs::write(
+            directory.path().join("long.go"),
+            format!("{long_comment}package long\n\nimport \"example.com/far\"\n"),
+        )
+        .unwrap();
+        let mut names = vec!["long.go".to_owned(), "missing.go".to_owned()];
+        for index in 0..600 {
+            let name = format!("f{index}.go");
+            std::fs::write(
+                directory.path().join(&name),
+                format!("package f\n\nimport \"example.com/p{index}\"\n"),
+            )
+            .unwrap();
+            names.push(name);
+        }
+        let found = read_imports(directory.path(), &names);
+        assert_eq!(found.len(), names.len());
+        assert_eq!(found[0], Ok(vec!["example.com/far".to_owned()]));
+        assert_eq!(found[1], Ok(Vec::new()));
+        for (index, imports) in found[2..].iter().enumerate() {
+            assert_eq!(imports, &Ok(vec![format!("example.com/p{index}")]));
+        }
     }
 
     #[test]
