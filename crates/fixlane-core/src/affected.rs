@@ -165,6 +165,9 @@ impl GlobalInputs {
         if let Some((_, what)) = GLOBAL_AT_ROOT.iter().find(|(known, _)| *known == file) {
             return Some(format!("`{file}` changed: {what} is a global input"));
         }
+        if !self.matcher.is_match(&file) {
+            return None;
+        }
         let matched = self.matcher.matches(&file);
         let first = matched.first()?;
         Some(format!(

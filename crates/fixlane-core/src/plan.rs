@@ -253,20 +253,19 @@ fn changed_scope_why(
         Changes::Known(files) => files,
     };
     let matcher = input_matcher(&gate.name, &gate.inputs)?;
-    let mut matching = files
-        .iter()
-        .filter_map(|file| Some((file, matcher.matches(file).first().copied()?)));
-    let Some((first, glob)) = matching.next() else {
+    // The first match says enough: counting them all would scan every changed file for every
+    // gate, which a large change to a large config makes slow.
+    let Some(first) = files.iter().find(|file| matcher.is_match(file.as_str())) else {
         return Ok(None);
     };
-    let count = 1 + matching.count();
+    let glob = matcher
+        .matches(first.as_str())
+        .first()
+        .copied()
+        .unwrap_or(0);
     Ok(Some(format!(
-        "{} its inputs: `{first}` matches `{}`",
-        match count {
-            1 => "1 changed file matches".to_owned(),
-            count => format!("{count} changed files match"),
-        },
-        gate.inputs[glob]
+        "a changed file matches its inputs: `{first}` matches `{}`",
+        gate.inputs.get(glob).map_or("", String::as_str)
     )))
 }
 

@@ -73,7 +73,7 @@ fn the_hotfix_lane_says_what_it_shortened_skipped_owed_and_refused() {
         (
             "unit",
             Decision::Shortened,
-            "lane hotfix runs `make test-short` instead of `make test`; 2 changed files match its inputs: `src/pay.rs` matches `src/**`",
+            "lane hotfix runs `make test-short` instead of `make test`; a changed file matches its inputs: `src/pay.rs` matches `src/**`",
         ),
         (
             "docs",
@@ -135,6 +135,6 @@ fn unknown_changes_and_full_runs_run_the_changed_scope_gates_and_say_why() {
     );
     assert_eq!(
         skipped[3].2,
-        "lane hotfix runs it as written; 1 changed file matches its inputs: `docs/a.md` matches `docs/**`"
+        "lane hotfix runs it as written; a changed file matches its inputs: `docs/a.md` matches `docs/**`"
     );
 }

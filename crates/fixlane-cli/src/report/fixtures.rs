@@ -84,7 +84,7 @@ pub fn run() -> Vec<RunEvent> {
             tier: Tier::Optional,
             command: "make docs".to_owned(),
             decision: Decision::Selected,
-            explanation: "lane hotfix runs it as written; 1 changed file matches its inputs: `docs/a.md` matches `docs/**`".to_owned(),
+            explanation: "lane hotfix runs it as written; a changed file matches its inputs: `docs/a.md` matches `docs/**`".to_owned(),
         },
         RunEvent::VerdictChanged {
             at: at(3),
