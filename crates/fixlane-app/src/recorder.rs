@@ -98,6 +98,7 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
             gate,
             tier,
             reason,
+            ..
         } => Some(GateRecord {
             detail: Some(reason.to_string()),
             ..record(gate, *tier, *at, StoredGateState::Skipped)

@@ -446,6 +446,9 @@ pub struct RunArgs {
     /// Append a Markdown summary of the run to FILE (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// Say why each gate was selected, shortened, skipped or owed, before it runs.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Subcommand)]

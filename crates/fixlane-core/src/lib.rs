@@ -4,6 +4,7 @@
 //! Nothing in this crate does I/O, spawns, awaits or touches a database: callers hand it data
 //! and it hands back decisions, so every rule here is unit-tested on plain values.
 
+pub mod affected;
 pub mod audit;
 pub mod canary;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod plural;
 pub mod policy_change;
 pub mod rev;
+pub mod schedule;
 pub mod stats;
 pub mod suggest;
 pub mod text;

@@ -52,6 +52,54 @@ pub enum GateAction {
     Skip(SkipReason),
 }
 
+/// What the plan decided for a gate, in the words `fixlane run --explain` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// It runs as written.
+    #[default]
+    Selected,
+    /// It runs with the lane's shorter command.
+    Shortened,
+    /// It does not run, and nothing is owed: no input changed, or an ordinary lane skips it.
+    Skipped,
+    /// An emergency lane skips it: the debt is recorded and paid back by a backfill run.
+    Owed,
+    /// A deploy refused by a rule (a change window, a freeze, a refused run).
+    Refused,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Selected => "selected",
+            Decision::Shortened => "shortened",
+            Decision::Skipped => "skipped",
+            Decision::Owed => "owed",
+            Decision::Refused => "refused",
+        }
+    }
+}
+
+/// Why a gate runs, runs shorter, or does not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct Explanation {
+    pub decision: Decision,
+    /// A sentence for people; commands and globs in it come from the config.
+    pub why: String,
+}
+
+/// What a plan knows about the change, for `scope = "changed"`.
+#[derive(Debug, Clone, Copy)]
+pub enum Changes<'a> {
+    /// The files that differ from the base, repository-relative.
+    Known(&'a [String]),
+    /// No base to compare with (a root commit, a shallow clone): every gate runs.
+    Unknown,
+    /// A full run (a backfill): every gate of the lane runs whatever changed.
+    Full,
+}
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PlannedGate {
     pub name: GateName,
@@ -62,6 +110,9 @@ pub struct PlannedGate {
     pub timeout: Option<Duration>,
     pub env: Vec<(String, String)>,
     pub action: GateAction,
+    /// Why: kept with the stored plan; a plan stored before it existed reads with none.
+    #[serde(default)]
+    pub explanation: Explanation,
 }
 
 /// The gates of one run, dependencies before dependents.
@@ -108,6 +159,10 @@ impl Plan {
                 gate.action = GateAction::Skip(SkipReason::Refused {
                     why: why.to_owned(),
                 });
+                gate.explanation = Explanation {
+                    decision: Decision::Refused,
+                    why: why.to_owned(),
+                };
                 refused += 1;
             }
         }
@@ -170,6 +225,156 @@ pub fn plan(
     lane: &LaneName,
     changed_files: Option<&[String]>,
 ) -> Result<Plan, PlanError> {
+    plan_with(
+        config,
+        lane,
+        changed_files.map_or(Changes::Unknown, Changes::Known),
+    )
+}
+
+/// Up to this many of a gate's inputs are named when none matched.
+const INPUTS_NAMED: usize = 3;
+
+/// Why a `scope = "changed"` gate runs, or `None` when no changed file matches its inputs.
+fn changed_scope_why(
+    gate: &crate::config::model::Gate,
+    changes: Changes<'_>,
+) -> Result<Option<String>, PlanError> {
+    if gate.tier == Tier::Critical {
+        return Ok(Some("a critical gate runs whatever changed".to_owned()));
+    }
+    let files = match changes {
+        Changes::Full => return Ok(Some("a full run ignores what changed".to_owned())),
+        Changes::Unknown => {
+            return Ok(Some(
+                "the changed files are unknown (no base to compare with), so it runs".to_owned(),
+            ));
+        }
+        Changes::Known(files) => files,
+    };
+    let matcher = input_matcher(&gate.name, &gate.inputs)?;
+    // The first match says enough: counting them all would scan every changed file for every
+    // gate, which a large change to a large config makes slow.
+    let Some(first) = files.iter().find(|file| matcher.is_match(file.as_str())) else {
+        return Ok(None);
+    };
+    let glob = matcher
+        .matches(first.as_str())
+        .first()
+        .copied()
+        .unwrap_or(0);
+    Ok(Some(format!(
+        "a changed file matches its inputs: `{first}` matches `{}`",
+        gate.inputs.get(glob).map_or("", String::as_str)
+    )))
+}
+
+fn no_changed_input_why(gate: &crate::config::model::Gate) -> String {
+    let mut named: Vec<String> = gate
+        .inputs
+        .iter()
+        .take(INPUTS_NAMED)
+        .map(|glob| format!("`{glob}`"))
+        .collect();
+    if gate.inputs.len() > INPUTS_NAMED {
+        named.push(format!("{} more", gate.inputs.len() - INPUTS_NAMED));
+    }
+    format!("no changed file matches its inputs ({})", named.join(", "))
+}
+
+/// What `lane` does with `gate`, and why.
+fn decide(
+    config: &Config,
+    gate: &crate::config::model::Gate,
+    lane: &LaneName,
+    emergency: bool,
+    changes: Changes<'_>,
+) -> Result<(GateAction, Explanation), PlanError> {
+    let explained = |decision, why: String| Explanation { decision, why };
+    Ok(match gate.lanes.get(lane) {
+        // A critical gate is never skipped: the loader refuses such configs, and this
+        // match refuses them again so no future code path can slip one through.
+        Some(LaneVariant::Skip) if gate.tier != Tier::Critical => (
+            GateAction::Skip(SkipReason::SkippedByLane { lane: lane.clone() }),
+            if emergency {
+                explained(
+                    Decision::Owed,
+                    format!(
+                        "lane {lane} skips it: owed, to be backfilled in full within {}",
+                        config.emergency.backfill_within
+                    ),
+                )
+            } else {
+                explained(Decision::Skipped, format!("lane {lane} skips it"))
+            },
+        ),
+        Some(LaneVariant::Skip) => (
+            GateAction::Run {
+                command: gate.run.clone(),
+            },
+            explained(
+                Decision::Selected,
+                format!("a critical gate is never skipped, whatever lane {lane} says"),
+            ),
+        ),
+        Some(LaneVariant::Variant { run, scope }) => {
+            let command = run.clone().unwrap_or_else(|| gate.run.clone());
+            let shortened = command != gate.run;
+            let scope_why = match scope {
+                Scope::Changed => match changed_scope_why(gate, changes)? {
+                    Some(why) => Some(why),
+                    None => {
+                        return Ok((
+                            GateAction::Skip(SkipReason::NoChangedInputs { lane: lane.clone() }),
+                            explained(Decision::Skipped, no_changed_input_why(gate)),
+                        ));
+                    }
+                },
+                Scope::All => None,
+            };
+            let mut why = if shortened {
+                format!("lane {lane} runs `{command}` instead of `{}`", gate.run)
+            } else {
+                format!("lane {lane} runs it as written")
+            };
+            if let Some(scope_why) = scope_why {
+                why.push_str("; ");
+                why.push_str(&scope_why);
+            }
+            (
+                GateAction::Run { command },
+                explained(
+                    if shortened {
+                        Decision::Shortened
+                    } else {
+                        Decision::Selected
+                    },
+                    why,
+                ),
+            )
+        }
+        None => (
+            GateAction::Run {
+                command: gate.run.clone(),
+            },
+            explained(
+                Decision::Selected,
+                if lane.is_normal() {
+                    "the normal lane runs every gate as written".to_owned()
+                } else {
+                    format!("lane {lane} runs it as written")
+                },
+            ),
+        ),
+    })
+}
+
+/// Builds the plan of `lane` for `changes`, each gate with why it runs or not.
+pub fn plan_with(
+    config: &Config,
+    lane: &LaneName,
+    changes: Changes<'_>,
+) -> Result<Plan, PlanError> {
     let emergency = if lane.is_normal() {
         false
     } else {
@@ -191,31 +396,7 @@ pub fn plan(
         let Some(gate) = config.gates.get(&name) else {
             continue;
         };
-        let action = match gate.lanes.get(lane) {
-            // A critical gate is never skipped: the loader refuses such configs, and this
-            // match refuses them again so no future code path can slip one through.
-            Some(LaneVariant::Skip) if gate.tier != Tier::Critical => {
-                GateAction::Skip(SkipReason::SkippedByLane { lane: lane.clone() })
-            }
-            Some(LaneVariant::Variant { run, scope }) => {
-                let command = run.clone().unwrap_or_else(|| gate.run.clone());
-                let applies = match (scope, changed_files) {
-                    (Scope::Changed, Some(files)) if gate.tier != Tier::Critical => {
-                        let matcher = input_matcher(&gate.name, &gate.inputs)?;
-                        files.iter().any(|file| matcher.is_match(file))
-                    }
-                    _ => true,
-                };
-                if applies {
-                    GateAction::Run { command }
-                } else {
-                    GateAction::Skip(SkipReason::NoChangedInputs { lane: lane.clone() })
-                }
-            }
-            _ => GateAction::Run {
-                command: gate.run.clone(),
-            },
-        };
+        let (action, explanation) = decide(config, gate, lane, emergency, changes)?;
         gates.push(PlannedGate {
             name: gate.name.clone(),
             tier: gate.tier,
@@ -228,6 +409,7 @@ pub fn plan(
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
             action,
+            explanation,
         });
     }
     Ok(Plan {
@@ -319,6 +501,10 @@ mod tests {
                     timeout: Some(Duration::from_seconds(60)),
                     env: vec![("A".into(), "b".into())],
                     action: GateAction::Skip(SkipReason::SkippedByLane { lane }),
+                    explanation: Explanation {
+                        decision: Decision::Owed,
+                        why: "lane hotfix skips it".into(),
+                    },
                 },
                 PlannedGate {
                     name: GateName::parse("build").unwrap(),
@@ -330,6 +516,7 @@ mod tests {
                     action: GateAction::Run {
                         command: "make".into(),
                     },
+                    explanation: Explanation::default(),
                 },
             ],
             refusals: vec!["a refusal".into()],
@@ -342,13 +529,22 @@ mod tests {
         assert_eq!(back.gates[1].action, plan.gates[1].action);
         assert_eq!(back.gates[1].needs, plan.gates[1].needs);
         assert_eq!(back.refusals, plan.refusals);
+        assert_eq!(back.gates[0].explanation, plan.gates[0].explanation);
     }
 
     #[test]
     fn a_plan_stored_before_refusals_existed_still_reads() {
-        let json = serde_json::json!({"lane": "normal", "emergency": false, "gates": []});
+        let json = serde_json::json!({"lane": "normal", "emergency": false, "gates": [{
+            "name": "build", "tier": "critical", "kind": "build", "needs": [], "timeout": null,
+            "env": [], "action": {"action": "run", "command": "make"}
+        }]});
         let plan: Plan = serde_json::from_value(json).unwrap();
         assert!(plan.refusals.is_empty());
         assert!(plan.missing_emergency.is_none());
+        assert_eq!(plan.gates[0].explanation, Explanation::default());
     }
 }
+
+#[cfg(test)]
+#[path = "plan_explain_tests.rs"]
+mod explain_tests;

@@ -42,6 +42,9 @@ pub struct Bases {
     /// What `scope = "changed"` compares with: the merge-base with the default branch, or the
     /// parent of a commit on it (see [`Repository::default_base`]).
     pub compare: Option<String>,
+    /// The default branch `compare` is the merge-base with (`origin/HEAD`, `main`, `master`);
+    /// `None` when `compare` is the parent (or there is none).
+    pub compare_with: Option<String>,
     /// Whose `fixlane.toml` judges an emergency change: the merge-base with the default
     /// branch, or the commit itself when it is on the default branch already (its policy is
     /// the team's); the parent when there is no default branch; `None` when none exists. An
@@ -311,6 +314,12 @@ impl Repository for GitCli {
                 return Ok(Bases {
                     policy: Some(policy.unwrap_or_else(|| base.clone())),
                     compare: Some(base),
+                    compare_with: Some(
+                        candidate
+                            .trim_start_matches("refs/remotes/")
+                            .trim_start_matches("refs/heads/")
+                            .to_owned(),
+                    ),
                 });
             }
         }
@@ -319,6 +328,7 @@ impl Repository for GitCli {
             // With no default branch to stand on, the parent is the nearest reviewed policy.
             policy: policy.or_else(|| compare.clone()),
             compare,
+            compare_with: None,
         })
     }
 

@@ -1,5 +1,6 @@
-//! The scheduler: runs a plan's gates as a concurrent DAG, at most `jobs` at once, and reports
-//! everything that happens as `RunEvent`s.
+//! The scheduler: runs a plan's gates as a concurrent DAG, at most `jobs` at once, the most
+//! urgent ready gate first (`fixlane_core::schedule`), and reports everything that happens as
+//! `RunEvent`s.
 //!
 //! One loop owns all state. Each gate runs in its own task (see `gate`) and sends one completion
 //! message back; the loop waits on those messages and on the cancel watch, so nothing is shared
@@ -13,9 +14,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fixlane_core::event::{Outcome, RunEvent};
+use fixlane_core::event::{Outcome, RunEvent, Selection};
 use fixlane_core::names::{GateName, IncidentId};
 use fixlane_core::plan::{GateAction, Plan};
+use fixlane_core::schedule::{self, Priority};
 use fixlane_core::verdict::{EmergencyStanding, GateState, VerdictReport, VerdictTracker};
 use fixlane_process::Cancel;
 use jiff::Timestamp;
@@ -42,6 +44,8 @@ pub struct RunSettings {
     pub rev: String,
     pub branch: Option<String>,
     pub incident: Option<IncidentId>,
+    /// What the run selected (base, changed files, packages), reported in `RunStarted`.
+    pub selection: Selection,
 }
 
 /// How a run ended.
@@ -140,9 +144,13 @@ struct Scheduler<'a> {
     tracker: VerdictTracker,
     graph: Graph,
     status: Vec<Status>,
-    /// Gates whose needs all passed, smallest plan index first.
-    ready: BinaryHeap<Reverse<usize>>,
+    /// Each gate's start priority (see `fixlane_core::schedule`).
+    priorities: Vec<Priority>,
+    /// Gates whose needs all passed, the most urgent first.
+    ready: BinaryHeap<Reverse<Priority>>,
     running: usize,
+    /// Urgent gates (critical or required, or needed by one) that have not started or ended.
+    urgent_waiting: usize,
     completions: mpsc::UnboundedSender<GateDone>,
     cancel: Cancel,
     /// This process's environment with the run's variables over it.
@@ -184,15 +192,33 @@ impl Scheduler<'_> {
         }
     }
 
+    /// Marks a gate that was waiting as started or ended, keeping the urgent count.
+    fn leave_waiting(&mut self, index: usize, status: Status) {
+        if self.status[index] == Status::Waiting && self.priorities[index].is_urgent() {
+            self.urgent_waiting = self.urgent_waiting.saturating_sub(1);
+        }
+        self.status[index] = status;
+    }
+
     fn start_ready_gates(&mut self) {
         let jobs = self.settings.jobs.max(1);
         while self.running < jobs {
-            let Some(Reverse(index)) = self.ready.pop() else {
+            let Some(&Reverse(priority)) = self.ready.peek() else {
                 return;
             };
+            let index = priority.index;
             if self.status[index] != Status::Waiting {
+                self.ready.pop();
                 continue;
             }
+            // The heap puts urgent gates first: an optional one on top means only optional
+            // ones are ready, and they wait while an urgent gate could still need the slot.
+            if !priority.is_urgent()
+                && !schedule::optional_may_start(self.running, self.urgent_waiting, jobs)
+            {
+                return;
+            }
+            self.ready.pop();
             let gate = &self.plan.gates[index];
             let GateAction::Run { command } = &gate.action else {
                 continue;
@@ -220,7 +246,7 @@ impl Scheduler<'_> {
                 kill_grace: self.settings.kill_grace,
                 tail_lines: self.settings.tail_lines,
             };
-            self.status[index] = Status::Running;
+            self.leave_waiting(index, Status::Running);
             self.running += 1;
             self.emit(RunEvent::GateStarted {
                 at: Timestamp::now(),
@@ -275,7 +301,7 @@ impl Scheduler<'_> {
                 let pending = &mut self.graph.pending_needs[dependent];
                 *pending = pending.saturating_sub(1);
                 if *pending == 0 && self.status[dependent] == Status::Waiting {
-                    self.ready.push(Reverse(dependent));
+                    self.ready.push(Reverse(self.priorities[dependent]));
                 }
             }
         } else {
@@ -293,7 +319,7 @@ impl Scheduler<'_> {
                 if self.status[dependent] != Status::Waiting {
                     continue;
                 }
-                self.status[dependent] = Status::Done;
+                self.leave_waiting(dependent, Status::Done);
                 let gate = &self.plan.gates[dependent];
                 let because_name = self.plan.gates[because].name.clone();
                 self.emit(RunEvent::GateNotRun {
@@ -321,7 +347,7 @@ impl Scheduler<'_> {
             if self.status[index] != Status::Waiting {
                 continue;
             }
-            self.status[index] = Status::Done;
+            self.leave_waiting(index, Status::Done);
             let gate = &self.plan.gates[index];
             self.emit(RunEvent::GateCancelled {
                 at: Timestamp::now(),
@@ -373,7 +399,18 @@ pub async fn run(
             GateAction::Run { .. } => Status::Waiting,
             GateAction::Skip(_) => Status::Skipped,
         })
+        .collect::<Vec<_>>();
+    let tiers: Vec<_> = plan.gates.iter().map(|gate| gate.tier).collect();
+    let runs: Vec<bool> = status
+        .iter()
+        .map(|status| *status == Status::Waiting)
         .collect();
+    let priorities = schedule::priorities(&tiers, &runs, &graph.dependents);
+    let urgent_waiting = priorities
+        .iter()
+        .zip(&runs)
+        .filter(|(priority, runs)| **runs && priority.is_urgent())
+        .count();
     let mut scheduler = Scheduler {
         plan,
         settings: &settings,
@@ -381,8 +418,10 @@ pub async fn run(
         tracker: VerdictTracker::new(plan, emergency),
         graph,
         status,
+        priorities,
         ready: BinaryHeap::new(),
         running: 0,
+        urgent_waiting,
         completions,
         cancel,
         base_env: base_environment(&settings.env),
@@ -397,6 +436,7 @@ pub async fn run(
         rev: settings.rev.clone(),
         branch: settings.branch.clone(),
         jobs: settings.jobs.max(1),
+        selection: Box::new(settings.selection.clone()),
     });
     for gate in &plan.gates {
         if let GateAction::Skip(reason) = &gate.action {
@@ -405,6 +445,8 @@ pub async fn run(
                 gate: gate.name.clone(),
                 tier: gate.tier,
                 reason: reason.clone(),
+                decision: gate.explanation.decision,
+                explanation: gate.explanation.why.clone(),
             });
         }
     }
@@ -424,9 +466,11 @@ pub async fn run(
                 gate: gate.name.clone(),
                 tier: gate.tier,
                 command: command.clone(),
+                decision: gate.explanation.decision,
+                explanation: gate.explanation.why.clone(),
             });
             if scheduler.graph.pending_needs[index] == 0 {
-                scheduler.ready.push(Reverse(index));
+                scheduler.ready.push(Reverse(scheduler.priorities[index]));
             }
         }
     }

@@ -288,12 +288,14 @@ fn a_commit_on_main_judges_itself_but_a_one_branch_clone_does_not() {
     let on_main = repo.bases("HEAD").unwrap();
     assert_eq!(on_main.policy.as_deref(), Some(second.as_str()));
     assert_ne!(on_main.compare.as_deref(), Some(second.as_str()));
+    assert_eq!(on_main.compare_with, None, "on main the base is the parent");
 
     git(directory.path(), &["switch", "-q", "-c", "hotfix/INC-1-x"]);
     let fix = commit_file(directory.path(), "src/lib.rs", b"fn b() {}\n", "fix");
     let on_branch = repo.bases("HEAD").unwrap();
     assert_eq!(on_branch.policy.as_deref(), Some(second.as_str()));
     assert_eq!(on_branch.compare.as_deref(), Some(second.as_str()));
+    assert_eq!(on_branch.compare_with.as_deref(), Some("main"));
 
     // A clone of the hotfix branch alone: its origin/HEAD is the branch itself.
     let clone = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use fixlane_runner::packages::changed_packages;
+use fixlane_runner::packages::{affected_packages, changed_packages};
 
 fn write(root: &Path, file: &str, contents: &str) {
     let path = root.join(file);
@@ -193,4 +193,277 @@ fn yarn_workspace_objects_and_mixed_ecosystems() {
         changed_packages(root, &changed),
         ["core-rs", "deep-lib", "example.com/go"]
     );
+}
+
+fn affected(root: &Path, changed: &[&str]) -> fixlane_core::affected::Affected {
+    let globals = fixlane_core::affected::GlobalInputs::new(None, &[]).unwrap();
+    affected_packages(root, &files(changed), &globals)
+}
+
+/// `core` ← `api` (path) ← `cli` (workspace = true), `core` ← `web` (dev, under a target), and
+/// `tools/gen`, outside `members`, reached only as `api`'s path dependency.
+fn cargo_graph(root: &Path) {
+    write(
+        root,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.dependencies]\napi = { path = \"crates/api\" }\nserde = \"1\"\n",
+    );
+    write(
+        root,
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\n",
+    );
+    write(
+        root,
+        "crates/api/Cargo.toml",
+        "[package]\nname = \"api\"\n[dependencies]\ncore = { path = \"../core\" }\nserde.workspace = true\n[build-dependencies]\ngen = { path = \"../../tools/gen\", package = \"codegen\" }\n",
+    );
+    write(
+        root,
+        "crates/cli/Cargo.toml",
+        "[package]\nname = \"cli\"\n[dependencies]\napi = { workspace = true }\n",
+    );
+    write(
+        root,
+        "crates/web/Cargo.toml",
+        "[package]\nname = \"web\"\n[target.'cfg(unix)'.dev-dependencies]\nthe-core = { path = \"../core\", package = \"core\" }\n",
+    );
+    write(
+        root,
+        "crates/util/Cargo.toml",
+        "[package]\nname = \"util\"\n",
+    );
+    write(
+        root,
+        "tools/gen/Cargo.toml",
+        "[package]\nname = \"codegen\"\n",
+    );
+}
+
+#[test]
+fn a_cargo_library_change_selects_its_dependents_through_path_and_workspace_dependencies() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    cargo_graph(root);
+    let core = affected(root, &["crates/core/src/lib.rs"]);
+    assert_eq!(core.direct, ["core"]);
+    assert_eq!(core.dependents, ["api", "cli", "web"]);
+    assert_eq!(core.everything, None);
+    let generator = affected(root, &["tools/gen/src/main.rs"]);
+    assert_eq!(generator.direct, ["codegen"]);
+    assert_eq!(generator.dependents, ["api", "cli"]);
+    assert_eq!(affected(root, &["crates/util/src/lib.rs"]).all(), ["util"]);
+    // The hotfix commit's own concern is the direct package only.
+    assert_eq!(
+        changed_packages(root, &files(&["crates/core/src/lib.rs"])),
+        ["core"]
+    );
+}
+
+#[test]
+fn a_lockfile_or_root_manifest_change_selects_every_cargo_package() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    cargo_graph(root);
+    for file in [
+        "Cargo.lock",
+        "Cargo.toml",
+        "rust-toolchain.toml",
+        ".cargo/config.toml",
+    ] {
+        let all = affected(root, &[file]);
+        assert_eq!(
+            all.all(),
+            ["api", "cli", "codegen", "core", "util", "web"],
+            "{file}"
+        );
+        assert!(
+            all.everything
+                .as_deref()
+                .unwrap()
+                .starts_with(&format!("`{file}` changed")),
+            "{all:?}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_member_manifest_selects_every_package_and_names_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    cargo_graph(root);
+    write(
+        root,
+        "crates/broken/Cargo.toml",
+        "[package\nname = \"broken\"\n",
+    );
+    write(
+        root,
+        "crates/nameless/Cargo.toml",
+        "[lib]\npath = \"x.rs\"\n",
+    );
+    let affected = affected(root, &["crates/util/src/lib.rs"]);
+    assert_eq!(affected.direct, ["util"]);
+    assert_eq!(
+        affected.all(),
+        ["api", "cli", "codegen", "core", "util", "web"]
+    );
+    assert_eq!(
+        affected.everything.as_deref(),
+        Some("`crates/broken/Cargo.toml` could not be read")
+    );
+    assert_eq!(affected.warnings.len(), 2, "{:?}", affected.warnings);
+    assert!(
+        affected.warnings[0]
+            .starts_with("`crates/broken/Cargo.toml` could not be read (TOML parse error"),
+        "{:?}",
+        affected.warnings
+    );
+    assert_eq!(
+        affected.warnings[1],
+        "`crates/nameless/Cargo.toml` could not be read (it has no `[package]` name), so every package is selected"
+    );
+    // A broken root manifest too.
+    write(root, "Cargo.toml", "[workspace\n");
+    let root_broken = self::affected(root, &["crates/util/src/lib.rs"]);
+    assert_eq!(
+        root_broken.everything.as_deref(),
+        Some("`Cargo.toml` could not be read")
+    );
+}
+
+#[test]
+fn go_importers_within_the_module_follow_a_changed_package() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    write(root, "go.mod", "module example.com/svc\n\ngo 1.22\n");
+    write(
+        root,
+        "main.go",
+        "package main\n\nimport (\n\t\"fmt\"\n\t\"example.com/svc/internal/pay\"\n)\n\nfunc main() { fmt.Println(pay.Pay()) }\n",
+    );
+    write(
+        root,
+        "internal/pay/pay.go",
+        "package pay\n\nimport m \"example.com/svc/internal/money\"\n\nfunc Pay() int { return m.Cents }\n",
+    );
+    write(
+        root,
+        "internal/money/money.go",
+        "package money\n\nconst Cents = 1\n",
+    );
+    write(
+        root,
+        "internal/report/report_test.go",
+        "package report\n\nimport (\n\t\"testing\"\n\t_ \"example.com/svc/internal/money\"\n)\n\nfunc TestX(t *testing.T) {}\n",
+    );
+    write(root, "internal/other/other.go", "package other\n");
+    write(
+        root,
+        "internal/pay/testdata/vendor.go",
+        "package ignored\n\nimport \"example.com/svc/internal/other\"\n",
+    );
+    write(root, "tools/go.mod", "module example.com/tools\n");
+    write(
+        root,
+        "tools/gen/gen.go",
+        "package main\n\nimport \"example.com/svc/internal/money\"\n",
+    );
+    let money = affected(root, &["internal/money/money.go"]);
+    assert_eq!(money.direct, ["example.com/svc/internal/money"]);
+    assert_eq!(
+        money.dependents,
+        [
+            "example.com/svc",
+            "example.com/svc/internal/pay",
+            "example.com/svc/internal/report",
+            "example.com/tools/gen",
+        ]
+    );
+    // testdata is not a package, and what it imports makes nobody a dependent.
+    assert_eq!(
+        affected(root, &["internal/other/other.go"]).all(),
+        ["example.com/svc/internal/other"]
+    );
+    let sum = affected(root, &["go.sum"]);
+    assert_eq!(sum.all().len(), 6, "{sum:?}");
+    assert!(sum.everything.is_some());
+}
+
+#[test]
+fn npm_workspaces_select_the_workspaces_depending_on_a_changed_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    write(
+        root,
+        "package.json",
+        r#"{ "name": "monorepo", "private": true, "workspaces": ["packages/*", "apps/*"] }"#,
+    );
+    write(
+        root,
+        "packages/ui/package.json",
+        r#"{ "name": "@acme/ui", "dependencies": { "react": "^18" } }"#,
+    );
+    write(
+        root,
+        "packages/forms/package.json",
+        r#"{ "name": "@acme/forms", "peerDependencies": { "@acme/ui": "*" } }"#,
+    );
+    write(
+        root,
+        "apps/web/package.json",
+        r#"{ "name": "web", "dependencies": { "@acme/forms": "workspace:*" } }"#,
+    );
+    write(
+        root,
+        "apps/admin/package.json",
+        r#"{ "name": "admin", "devDependencies": { "@acme/ui": "1.0.0" } }"#,
+    );
+    write(root, "apps/docs/package.json", r#"{ "name": "docs" }"#);
+    let ui = affected(root, &["packages/ui/src/Button.tsx"]);
+    assert_eq!(ui.direct, ["@acme/ui"]);
+    assert_eq!(ui.dependents, ["@acme/forms", "admin", "web"]);
+    let lock = affected(root, &["package-lock.json"]);
+    assert_eq!(lock.all().len(), 5);
+    write(root, "apps/docs/package.json", r#"{ "name": "docs", "#);
+    let broken = affected(root, &["apps/web/index.ts"]);
+    assert_eq!(
+        broken.all().len(),
+        4,
+        "the broken one has no name to list: {broken:?}"
+    );
+    assert_eq!(
+        broken.everything.as_deref(),
+        Some("`apps/docs/package.json` could not be read")
+    );
+}
+
+#[test]
+fn pnpm_workspaces_come_from_pnpm_workspace_yaml() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    write(
+        root,
+        "package.json",
+        r#"{ "name": "root", "private": true }"#,
+    );
+    write(
+        root,
+        "pnpm-workspace.yaml",
+        "packages:\n  - 'libs/*'\n  - '!libs/old'\n",
+    );
+    write(root, "libs/a/package.json", r#"{ "name": "a" }"#);
+    write(
+        root,
+        "libs/b/package.json",
+        r#"{ "name": "b", "dependencies": { "a": "workspace:^" } }"#,
+    );
+    write(
+        root,
+        "libs/old/package.json",
+        r#"{ "name": "old", "dependencies": { "a": "1" } }"#,
+    );
+    let changed = affected(root, &["libs/a/index.js"]);
+    assert_eq!(changed.direct, ["a"]);
+    assert_eq!(changed.dependents, ["b"]);
 }

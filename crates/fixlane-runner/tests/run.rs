@@ -33,6 +33,7 @@ fn gate(gate_name: &str, tier: Tier, needs: &[&str], command: &str) -> PlannedGa
         action: GateAction::Run {
             command: command.to_owned(),
         },
+        explanation: fixlane_core::plan::Explanation::default(),
     }
 }
 
@@ -59,6 +60,7 @@ fn settings(workdir: &Path, jobs: usize) -> RunSettings {
         rev: "abc123".to_owned(),
         branch: Some("main".to_owned()),
         incident: None,
+        selection: fixlane_core::event::Selection::default(),
     }
 }
 
@@ -652,5 +654,78 @@ async fn plain_commands_run_directly_and_scripts_without_a_shebang_still_run() {
         tail.iter()
             .any(|line| line.contains("no-such-program-anywhere")),
         "{tail:?}"
+    );
+}
+
+fn started_order(events: &[RunEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            RunEvent::GateStarted { gate, .. } => Some(gate.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_one_slot_critical_then_required_then_optional_start_whatever_the_written_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // The worst order: the optional gates first, the critical one last; `ready` needs `scan`,
+    // `lint` and `unit`, and `unit` needs `build` (optional itself, but what a required gate
+    // waits for is as urgent as that gate).
+    let plan = plan(vec![
+        gate("docs", Tier::Optional, &[], "true"),
+        gate("bench", Tier::Optional, &[], "true"),
+        gate("build", Tier::Optional, &[], "true"),
+        gate("lint", Tier::Required, &[], "true"),
+        gate("unit", Tier::Required, &["build"], "true"),
+        gate("scan", Tier::Critical, &[], "true"),
+    ]);
+    let (summary, events) = run_to_end(&plan, settings(dir.path(), 1)).await;
+    assert_eq!(summary.verdict.verdict, Verdict::Green);
+    // Within the required tier the longer chain (build → unit) goes first.
+    assert_eq!(
+        started_order(&events),
+        ["scan", "build", "lint", "unit", "docs", "bench"]
+    );
+    let ready = position(&events, |event| {
+        matches!(
+            event,
+            RunEvent::VerdictChanged {
+                verdict: Verdict::Ready,
+                ..
+            }
+        )
+    });
+    let docs = position(
+        &events,
+        |event| matches!(event, RunEvent::GateStarted { gate, .. } if gate.as_str() == "docs"),
+    );
+    assert!(
+        ready < docs,
+        "ready waited for an optional gate: {events:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_optional_gate_takes_no_slot_an_urgent_gate_could_still_need() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two slots: `slow` and `fast` (critical) start; when `fast` ends, `unit` and `more`
+    // (required, needing `fast`) become ready, and `docs` must not have taken a slot.
+    let plan = plan(vec![
+        gate("docs", Tier::Optional, &[], "true"),
+        gate("slow", Tier::Critical, &[], "sleep 0.3"),
+        gate("fast", Tier::Critical, &[], "true"),
+        gate("unit", Tier::Required, &["fast"], "true"),
+        gate("more", Tier::Required, &["fast"], "true"),
+    ]);
+    let (summary, events) = run_to_end(&plan, settings(dir.path(), 2)).await;
+    assert_eq!(summary.verdict.verdict, Verdict::Green);
+    // `fast` first (two gates wait behind it); `docs` takes the free slot only once every
+    // urgent gate has started: while `slow` runs, the one other slot goes to `unit`, then
+    // `more`, and only then to `docs`. The order is the same however long each gate takes.
+    assert_eq!(
+        started_order(&events),
+        ["fast", "slow", "unit", "more", "docs"]
     );
 }

@@ -33,6 +33,7 @@ fn gate(name: &str, needs: &[&str], command: &str) -> PlannedGate {
         action: GateAction::Run {
             command: command.to_owned(),
         },
+        explanation: fixlane_core::plan::Explanation::default(),
     }
 }
 
@@ -59,6 +60,7 @@ fn settings(workdir: &Path) -> RunSettings {
         rev: "abc123".to_owned(),
         branch: None,
         incident: None,
+        selection: fixlane_core::event::Selection::default(),
     }
 }
 

@@ -49,6 +49,7 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
         at: arguments.at.clone(),
         junit: arguments.junit.clone(),
         summary: arguments.summary.clone(),
+        explain: false,
     })?;
     settings.full = true;
     let code = run::execute(context, &settings)?;

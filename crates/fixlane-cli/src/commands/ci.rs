@@ -114,6 +114,7 @@ fn as_run(arguments: &CiArgs, facts: CiFacts) -> RunArgs {
         at: None,
         junit: Some(arguments.junit.clone()),
         summary: facts.summary,
+        explain: false,
     }
 }
 

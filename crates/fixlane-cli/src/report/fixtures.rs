@@ -1,7 +1,9 @@
 //! Runs' events for the reporters' tests: an emergency run with a skipped gate, a pass, a
 //! failure with hostile output, a gate not run and one cancelled; and a run that passes.
 
-use fixlane_core::plan::SkipReason;
+use fixlane_core::affected::Affected;
+use fixlane_core::event::{BaseChoice, Selection};
+use fixlane_core::plan::{Decision, SkipReason};
 use fixlane_core::{GateName, IncidentId, LaneName, Outcome, RunEvent, Tier, Verdict};
 
 /// `2026-12-01T12:00:00Z` and `milliseconds` later.
@@ -28,36 +30,61 @@ pub fn run() -> Vec<RunEvent> {
             rev: "0123456789abcdef0123".to_owned(),
             branch: Some("hotfix/INC-2026-12-01-001-fix".to_owned()),
             jobs: 2,
+            selection: Box::new(Selection {
+                base: Some("fedcba9876543210fedc".to_owned()),
+                base_choice: BaseChoice::MergeBase {
+                    with: "origin/HEAD".to_owned(),
+                },
+                changed_files: Some(2),
+                full: false,
+                packages: Affected {
+                    direct: vec!["payments".to_owned()],
+                    dependents: vec!["api".to_owned(), "checkout".to_owned()],
+                    everything: None,
+                    warnings: Vec::new(),
+                },
+            }),
         },
         RunEvent::GateSkipped {
             at: at(1),
             gate: gate("lint"),
             tier: Tier::Required,
             reason: SkipReason::SkippedByLane { lane: lane() },
+            decision: Decision::Owed,
+            explanation: "lane hotfix skips it: owed, to be backfilled in full within 1d".to_owned(),
         },
         RunEvent::GateQueued {
             at: at(2),
             gate: gate("build"),
             tier: Tier::Critical,
             command: "cargo build".to_owned(),
+            decision: Decision::Selected,
+            explanation: "lane hotfix runs it as written".to_owned(),
         },
         RunEvent::GateQueued {
             at: at(2),
             gate: gate("test"),
             tier: Tier::Critical,
             command: "cargo test".to_owned(),
+            decision: Decision::Shortened,
+            // Config text reaches the explanation: a control character must not reach the screen.
+            explanation: "lane hotfix runs `cargo test --lib -p \u{1b}[2Jpayments` instead of `cargo test`".to_owned(),
         },
         RunEvent::GateQueued {
             at: at(2),
             gate: gate("deploy"),
             tier: Tier::Required,
             command: "./deploy".to_owned(),
+            decision: Decision::Selected,
+            explanation: "lane hotfix runs it as written".to_owned(),
         },
         RunEvent::GateQueued {
             at: at(2),
             gate: gate("docs"),
             tier: Tier::Optional,
             command: "make docs".to_owned(),
+            decision: Decision::Selected,
+            explanation: "lane hotfix runs it as written; a changed file matches its inputs: `docs/a.md` matches `docs/**`".to_owned(),
         },
         RunEvent::VerdictChanged {
             at: at(3),
@@ -136,12 +163,26 @@ pub fn green() -> Vec<RunEvent> {
             rev: "0123456789abcdef0123".to_owned(),
             branch: Some("main".to_owned()),
             jobs: 1,
+            selection: Box::new(Selection {
+                base: Some("fedcba9876543210fedc".to_owned()),
+                base_choice: BaseChoice::Parent,
+                changed_files: Some(1),
+                full: false,
+                packages: Affected {
+                    direct: Vec::new(),
+                    dependents: vec!["api".to_owned(), "core".to_owned()],
+                    everything: Some("`Cargo.lock` changed: a lockfile is a global input".to_owned()),
+                    warnings: vec!["`crates/x/Cargo.toml` could not be read (TOML parse error at line 1, column 9), so every package is selected".to_owned()],
+                },
+            }),
         },
         RunEvent::GateQueued {
             at: at(1),
             gate: gate("build"),
             tier: Tier::Critical,
             command: "cargo build".to_owned(),
+            decision: Decision::Selected,
+            explanation: "the normal lane runs every gate as written".to_owned(),
         },
         RunEvent::VerdictChanged {
             at: at(2),

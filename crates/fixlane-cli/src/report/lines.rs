@@ -3,6 +3,7 @@
 //! Each line is escaped here, once for both views: a line names the branch, the reasons of
 //! the verdict and a failing gate's output, which anyone who can push or print can choose.
 
+use fixlane_core::event::Selection;
 use fixlane_core::rev::short;
 use fixlane_core::text::{for_terminal, for_terminal_output};
 use fixlane_core::{Outcome, RunEvent, Verdict};
@@ -120,6 +121,148 @@ fn describe_raw(event: &RunEvent) -> Option<String> {
     }
 }
 
+/// Up to this many package names are shown on a line; `--json` has them all.
+const NAMES_SHOWN: usize = 8;
+
+/// `a, b, c and 5 more`.
+fn names(list: &[String]) -> String {
+    let mut text = list[..list.len().min(NAMES_SHOWN)].join(", ");
+    if list.len() > NAMES_SHOWN {
+        text.push_str(&format!(" and {} more", list.len() - NAMES_SHOWN));
+    }
+    text
+}
+
+/// What a run selected, in words, unescaped: the base line, the packages line, and a line per
+/// warning. Each view escapes them for where they go.
+pub fn selection_raw(selection: &Selection) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut base = match &selection.base {
+        Some(base) => format!(
+            "base {} ({}), {}",
+            short(base),
+            selection.base_choice,
+            selection.changed_files.map_or_else(
+                || "changed files unknown".to_owned(),
+                |count| plural::count(count, "changed file", "changed files"),
+            )
+        ),
+        None => format!(
+            "base {}: what changed is unknown, so every gate runs",
+            selection.base_choice
+        ),
+    };
+    if selection.full {
+        base.push_str("; a full run, so every gate of the lane runs");
+    }
+    lines.push(base);
+    let packages = &selection.packages;
+    let all = packages.all();
+    lines.push(match (&packages.everything, all.is_empty()) {
+        (Some(_), true) => "packages: none found".to_owned(),
+        (Some(why), false) => {
+            let mut line = format!("packages: all {}, because {why}", all.len());
+            if !packages.direct.is_empty() {
+                line.push_str(&format!(" (changed: {})", names(&packages.direct)));
+            }
+            line
+        }
+        (None, true) => "packages: none changed".to_owned(),
+        (None, false) => {
+            let them = if packages.direct.len() == 1 {
+                "it"
+            } else {
+                "them"
+            };
+            if packages.dependents.is_empty() {
+                format!(
+                    "packages: {} changed; nothing depends on {them}",
+                    names(&packages.direct)
+                )
+            } else {
+                format!(
+                    "packages: {} changed; {} {} on {them}: {}",
+                    names(&packages.direct),
+                    packages.dependents.len(),
+                    if packages.dependents.len() == 1 {
+                        "depends"
+                    } else {
+                        "depend"
+                    },
+                    names(&packages.dependents)
+                )
+            }
+        }
+    });
+    lines.extend(
+        packages
+            .warnings
+            .iter()
+            .map(|warning| format!("warning: {warning}")),
+    );
+    lines
+}
+
+/// The lines under a run's first, for terminals: what it selected.
+pub fn selection(event: &RunEvent) -> Vec<String> {
+    match event {
+        RunEvent::RunStarted { selection, .. } => selection_raw(selection)
+            .iter()
+            .map(|line| for_terminal(line).into_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `--explain`: why a gate was selected, shortened, skipped or owed; `None` for other events
+/// and for a plan stored before it said why.
+pub fn explain(event: &RunEvent) -> Option<String> {
+    let (RunEvent::GateQueued {
+        gate,
+        tier,
+        decision,
+        explanation,
+        ..
+    }
+    | RunEvent::GateSkipped {
+        gate,
+        tier,
+        decision,
+        explanation,
+        ..
+    }) = event
+    else {
+        return None;
+    };
+    if explanation.is_empty() {
+        return None;
+    }
+    Some(
+        for_terminal(&format!(
+            "{:<8} {gate} ({}): {explanation}",
+            decision.as_str(),
+            tier.as_str()
+        ))
+        .into_owned(),
+    )
+}
+
+/// Every line an event shows a person, escaped: its own, what a run selected under its first,
+/// and with `explain` why a gate runs or not — in place of a skipped gate's own line, which
+/// says less.
+pub fn shown(event: &RunEvent, explain: bool) -> Vec<String> {
+    let explained = if explain { self::explain(event) } else { None };
+    let replaced = explained.is_some() && matches!(event, RunEvent::GateSkipped { .. });
+    let mut shown: Vec<String> = if replaced {
+        Vec::new()
+    } else {
+        describe(event).into_iter().collect()
+    };
+    shown.extend(selection(event));
+    shown.extend(explained);
+    shown
+}
+
 /// The verdict and its first reasons, on one line.
 pub fn verdict_line(prefix: &str, verdict: Verdict, reasons: &[String]) -> String {
     for_terminal(&verdict_line_raw(prefix, verdict, reasons)).into_owned()
@@ -165,4 +308,78 @@ pub fn failure_tail(event: &RunEvent) -> Option<String> {
         text.push_str(&format!("    └ full log: {}\n", for_terminal(log)));
     }
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use fixlane_core::affected::Affected;
+    use fixlane_core::event::BaseChoice;
+
+    use super::*;
+    use crate::report::fixtures;
+
+    fn selection(event: &RunEvent) -> &Selection {
+        match event {
+            RunEvent::RunStarted { selection, .. } => selection,
+            _ => unreachable!("a run_started event"),
+        }
+    }
+
+    #[test]
+    fn every_package_says_why_and_each_warning_is_a_line() {
+        let events = fixtures::green();
+        assert_eq!(
+            selection_raw(selection(&events[0])),
+            [
+                "base fedcba987654 (its parent, as the commit is on the default branch or there is none), 1 changed file",
+                "packages: all 2, because `Cargo.lock` changed: a lockfile is a global input",
+                "warning: `crates/x/Cargo.toml` could not be read (TOML parse error at line 1, column 9), so every package is selected",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_base_a_full_run_and_long_lists_read_as_sentences() {
+        let unknown = Selection::default();
+        assert_eq!(
+            selection_raw(&unknown),
+            [
+                "base none (a root commit or a shallow clone): what changed is unknown, so every gate runs",
+                "packages: none changed",
+            ]
+        );
+        let many: Vec<String> = (0..10).map(|index| format!("p{index}")).collect();
+        let full = Selection {
+            base: Some("0123456789abcdef".to_owned()),
+            base_choice: BaseChoice::Given {
+                spec: "v1.2".to_owned(),
+            },
+            changed_files: Some(0),
+            full: true,
+            packages: Affected {
+                direct: vec!["a".to_owned(), "b".to_owned()],
+                dependents: many,
+                everything: None,
+                warnings: Vec::new(),
+            },
+        };
+        assert_eq!(
+            selection_raw(&full),
+            [
+                "base 0123456789ab (given with --base v1.2), 0 changed files; a full run, so every gate of the lane runs",
+                "packages: a, b changed; 10 depend on them: p0, p1, p2, p3, p4, p5, p6, p7 and 2 more",
+            ]
+        );
+        let alone = Selection {
+            packages: Affected {
+                direct: vec!["a".to_owned()],
+                ..Affected::default()
+            },
+            ..full
+        };
+        assert_eq!(
+            selection_raw(&alone)[1],
+            "packages: a changed; nothing depends on it"
+        );
+    }
 }

@@ -12,6 +12,8 @@ use super::{Reporter, lines};
 pub struct MarkdownSummary<W> {
     out: W,
     heading: String,
+    /// What the run selected (base, changed files, packages), in the run's first lines.
+    selection: Vec<String>,
     rows: Vec<(String, String, String, String)>,
     verdict: Option<(Verdict, Vec<String>)>,
 }
@@ -21,6 +23,7 @@ impl<W: Write> MarkdownSummary<W> {
         Self {
             out,
             heading: String::new(),
+            selection: Vec::new(),
             rows: Vec::new(),
             verdict: None,
         }
@@ -38,6 +41,15 @@ impl<W: Write> MarkdownSummary<W> {
             lines::verdict_word(verdict),
             self.heading
         );
+        if !self.selection.is_empty() {
+            // A backslash at a line's end is Markdown's line break: one paragraph, a line each.
+            let lines: Vec<String> = self
+                .selection
+                .iter()
+                .map(|line| cell(line).into_owned())
+                .collect();
+            let _ = writeln!(out, "{}\n", lines.join("\\\n"));
+        }
         for reason in &reasons {
             let _ = writeln!(out, "- {}", cell(reason));
         }
@@ -62,8 +74,10 @@ impl<W: Write> Reporter for MarkdownSummary<W> {
                 incident,
                 rev,
                 branch,
+                selection,
                 ..
             } => {
+                self.selection = lines::selection_raw(selection);
                 self.heading = format!(
                     "lane `{lane}`{}{} on `{}`{}",
                     if *emergency { " (emergency)" } else { "" },

@@ -89,10 +89,16 @@ impl View {
     }
 }
 
-/// A run's reporters, in the order they are heard and finish: the view, the summary table
-/// under it (not under JSON, which stays machine-readable), then the `JUnit` report and the
-/// Markdown summary when asked for.
-pub fn for_run(view: View, junit: Option<&Path>, summary: Option<&Path>) -> Reporters {
+/// A run's reporters, in the order they are heard and finish: the view (with a line per gate
+/// saying why, for `--explain`; JSON always carries it), the summary table under it (not under
+/// JSON, which stays machine-readable), then the `JUnit` report and the Markdown summary when
+/// asked for.
+pub fn for_run(
+    view: View,
+    explain: bool,
+    junit: Option<&Path>,
+    summary: Option<&Path>,
+) -> Reporters {
     let mut reporters = Reporters::default();
     match view {
         View::Json => reporters.push(json::JsonReporter::new(std::io::stdout())),
@@ -100,11 +106,12 @@ pub fn for_run(view: View, junit: Option<&Path>, summary: Option<&Path>) -> Repo
             reporters.push(terminal::TerminalReporter::new(
                 ProgressDrawTarget::stderr(),
                 std::io::stderr(),
+                explain,
             ));
             reporters.push(summary::Summary::new(std::io::stderr()));
         }
         View::Plain => {
-            reporters.push(plain::PlainReporter::new(std::io::stderr()));
+            reporters.push(plain::PlainReporter::new(std::io::stderr(), explain));
             reporters.push(summary::Summary::new(std::io::stderr()));
         }
     }

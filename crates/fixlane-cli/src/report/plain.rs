@@ -9,19 +9,22 @@ use super::lines;
 
 pub struct PlainReporter<W> {
     out: W,
+    /// `--explain`: a line per gate saying why it runs or not.
+    explain: bool,
 }
 
 impl<W: Write> PlainReporter<W> {
-    pub fn new(out: W) -> Self {
-        Self { out }
+    pub fn new(out: W, explain: bool) -> Self {
+        Self { out, explain }
     }
 }
 
 impl<W: Write> Reporter for PlainReporter<W> {
     fn event(&mut self, event: &RunEvent) {
         // A log that cannot be written must not stop the gates: the store still records them.
-        if let Some(line) = lines::describe(event) {
-            let _ = writeln!(self.out, "[{}] {line}", lines::timestamp(event.at()));
+        let at = lines::timestamp(event.at());
+        for line in lines::shown(event, self.explain) {
+            let _ = writeln!(self.out, "[{at}] {line}");
         }
         if let Some(tail) = lines::failure_tail(event) {
             let _ = write!(self.out, "{tail}");
@@ -36,7 +39,17 @@ mod tests {
 
     #[test]
     fn each_event_worth_reading_is_a_timestamped_line_with_the_failure_under_it() {
-        let mut reporter = PlainReporter::new(Vec::new());
+        let mut reporter = PlainReporter::new(Vec::new(), false);
+        for event in &fixtures::run() {
+            reporter.event(event);
+        }
+        reporter.finish().unwrap();
+        insta::assert_snapshot!(String::from_utf8(reporter.out).unwrap());
+    }
+
+    #[test]
+    fn explain_says_why_each_gate_runs_or_not() {
+        let mut reporter = PlainReporter::new(Vec::new(), true);
         for event in &fixtures::run() {
             reporter.event(event);
         }

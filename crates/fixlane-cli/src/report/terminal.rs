@@ -17,11 +17,13 @@ pub struct TerminalReporter<W> {
     style: ProgressStyle,
     /// Where a line goes when the bars cannot take it.
     out: W,
+    /// `--explain`: a line per gate saying why it runs or not.
+    explain: bool,
 }
 
 impl<W: Write> TerminalReporter<W> {
     /// Bars and the lines above them are drawn on `target` (standard error's terminal).
-    pub fn new(target: ProgressDrawTarget, out: W) -> Self {
+    pub fn new(target: ProgressDrawTarget, out: W, explain: bool) -> Self {
         let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:<24} {elapsed:>4} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         Self {
@@ -29,6 +31,7 @@ impl<W: Write> TerminalReporter<W> {
             bars: HashMap::new(),
             style,
             out,
+            explain,
         }
     }
 
@@ -64,7 +67,7 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                 }
             }
             _ => {
-                if let Some(line) = lines::describe(event) {
+                for line in lines::shown(event, self.explain) {
                     self.print(&line);
                 }
             }
@@ -137,6 +140,7 @@ mod tests {
         let mut reporter = TerminalReporter::new(
             ProgressDrawTarget::term_like(Box::new(screen.clone())),
             Vec::new(),
+            true,
         );
         let events = fixtures::run();
         // Up to the build's start: its bar is drawn, naming the gate.

@@ -22,6 +22,7 @@ mod hostile_text;
 mod notify;
 mod races;
 mod run;
+mod selection;
 mod server;
 mod store;
 mod support;

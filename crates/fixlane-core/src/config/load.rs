@@ -253,10 +253,19 @@ fn read_config(reader: &mut Reader<'_>, root: &Value<'_>, file: &str) -> Option<
 }
 
 fn read_project(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<Project> {
-    let fields = reader.table(value, "project", &["name"])?;
-    let name = fields.require(reader, "name", "the project's name")?;
-    let name = reader.text(name, "project.name")?;
-    Some(Project { name })
+    let fields = reader.table(value, "project", &["name", "global_inputs"])?;
+    let name = fields
+        .require(reader, "name", "the project's name")
+        .and_then(|name| reader.text(name, "project.name"));
+    // Read even when the name is missing, so both mistakes are listed at once.
+    let global_inputs = match fields.get("global_inputs") {
+        Some(value) => gates::read_inputs(reader, value, "project.global_inputs"),
+        None => Some(Vec::new()),
+    };
+    Some(Project {
+        name: name?,
+        global_inputs: global_inputs?,
+    })
 }
 
 fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<IndexMap<PersonName, Person>> {

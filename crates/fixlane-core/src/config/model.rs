@@ -82,6 +82,9 @@ impl Webhook {
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
     pub name: String,
+    /// Repository-relative globs whose change selects every package (`FIXLANE_CHANGED_PACKAGES`),
+    /// beside the built-in lockfiles, toolchain files and root manifests.
+    pub global_inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

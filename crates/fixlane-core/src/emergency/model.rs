@@ -303,6 +303,7 @@ mod tests {
             timeout: None,
             env: vec![],
             action,
+            explanation: crate::plan::Explanation::default(),
         };
         let plan = Plan {
             lane: hotfix.clone(),

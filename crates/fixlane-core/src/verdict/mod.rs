@@ -574,6 +574,7 @@ mod tests {
             action: GateAction::Run {
                 command: "true".into(),
             },
+            explanation: crate::plan::Explanation::default(),
         };
         let plan = Plan {
             lane: LaneName::normal(),

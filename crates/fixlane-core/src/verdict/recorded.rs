@@ -82,6 +82,7 @@ mod tests {
             timeout: None,
             env: vec![],
             action,
+            explanation: crate::plan::Explanation::default(),
         };
         let run = || GateAction::Run {
             command: "true".into(),

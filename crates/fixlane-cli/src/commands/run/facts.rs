@@ -1,8 +1,10 @@
 //! What a run knows before its first gate: git's answers about the commit, the lane, and the
 //! policy that judges it (the base commit's on an emergency lane).
 
+use fixlane_core::affected::{self, Affected, GlobalInputs, Workspace};
+use fixlane_core::event::{BaseChoice, Selection};
 use fixlane_core::lane::{self, LaneInputs};
-use fixlane_core::plan::{self, Plan};
+use fixlane_core::plan::{self, Changes, Plan};
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::{Config, IncidentId};
 use fixlane_runner::git::Repository;
@@ -18,12 +20,15 @@ pub struct GitFacts {
     pub rev: String,
     pub branch: Option<String>,
     pub base: Option<String>,
+    pub base_choice: BaseChoice,
     /// Whose `fixlane.toml` judges an emergency-lane run (see `Bases::policy`): the
     /// merge-base with the default branch, so a fix never judges itself; never taken from
     /// `--base`, which only says what to compare with.
     pub policy_base: Option<String>,
     pub changed_files: Option<Vec<String>>,
-    pub changed_packages: Vec<String>,
+    /// The workspace's packages as its manifests say, read beside the config's parsing: which
+    /// of them a change affects needs the config's `global_inputs`.
+    pub workspace: Workspace,
     /// The config's text at the policy base, read beside the changed files.
     pub base_config_text: BaseText,
 }
@@ -47,9 +52,15 @@ pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFac
     let (given, bases) = base;
     let bases = bases.map_err(|_| anyhow::anyhow!("finding the base commit failed"))??;
     let policy_base = bases.policy;
-    let base = match given {
-        Some(given) => Some(given?),
-        None => bases.compare,
+    let (base, base_choice) = if let (Some(given), Some(spec)) = (given, &settings.base) {
+        (Some(given?), BaseChoice::Given { spec: spec.clone() })
+    } else {
+        let choice = match (&bases.compare, bases.compare_with) {
+            (None, _) => BaseChoice::None,
+            (Some(_), Some(with)) => BaseChoice::MergeBase { with },
+            (Some(_), None) => BaseChoice::Parent,
+        };
+        (bases.compare, choice)
     };
     // The changed files and the base's policy, again at once.
     let config_path = policy::config_in_repo(context);
@@ -68,20 +79,50 @@ pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFac
             .transpose();
         (changed, text.join().unwrap_or(BaseText::Unread))
     });
-    let changed_files = changed_files?;
-    let changed_packages = match &changed_files {
-        Some(files) => fixlane_runner::packages::changed_packages(context.root(), files),
-        None => Vec::new(),
-    };
+    let changed_files: Option<Vec<String>> = changed_files?;
+    let workspace = fixlane_runner::packages::read_workspace(
+        context.root(),
+        changed_files.as_deref().unwrap_or_default(),
+    );
     Ok(GitFacts {
         rev,
         branch,
         base,
+        base_choice,
         policy_base,
         changed_files,
-        changed_packages,
+        workspace,
         base_config_text,
     })
+}
+
+/// The packages the run affects, by the judging config's `global_inputs`: every package when
+/// the changes are unknown or ignored (a full run), as narrowing on nothing would fail open.
+fn affected_packages(context: &Context, config: &Config, facts: &GitFacts, full: bool) -> Affected {
+    let files = match &facts.changed_files {
+        _ if full => {
+            return affected::every_package(
+                &facts.workspace,
+                "a full run selects every package".to_owned(),
+            );
+        }
+        None => {
+            return affected::every_package(
+                &facts.workspace,
+                "the changed files are unknown (no base to compare with)".to_owned(),
+            );
+        }
+        Some(files) => files,
+    };
+    let config_file = policy::config_in_repo(context);
+    match GlobalInputs::new(config_file.as_deref(), &config.project.global_inputs) {
+        Ok(globals) => affected::affected(&facts.workspace, files, &globals),
+        // The loader checked every glob; should one still fail, nothing is narrowed.
+        Err(error) => affected::every_package(
+            &facts.workspace,
+            format!("[project] global_inputs could not be read ({error})"),
+        ),
+    }
 }
 
 /// What `fixlane run` resolved from its settings, git and the policy before anything starts.
@@ -94,7 +135,9 @@ pub struct Resolved {
     pub branch: Option<String>,
     pub incident: Option<IncidentId>,
     pub changed_files: Option<Vec<String>>,
-    pub changed_packages: Vec<String>,
+    /// What the run selected: the base and how it was chosen, the changed files' count, the
+    /// affected packages (`FIXLANE_CHANGED_PACKAGES`).
+    pub selection: Selection,
     pub base: Option<String>,
     /// On the normal lane: how the working tree's policy is weaker than the base's, with the
     /// lines that say so.
@@ -148,14 +191,21 @@ pub fn resolve(
         };
         (head, Vec::new(), weakenings, lines)
     };
-    // A full run does not narrow by changed files: `None` runs every gate (as when the changes
-    // cannot be known).
-    let changed = if settings.full {
-        None
-    } else {
-        facts.changed_files.as_deref()
+    // A full run does not narrow by changed files: every gate runs (as when the changes cannot
+    // be known).
+    let changes = match (&facts.changed_files, settings.full) {
+        (_, true) => Changes::Full,
+        (Some(files), false) => Changes::Known(files),
+        (None, false) => Changes::Unknown,
     };
-    let mut plan = plan::plan(&config, &choice.lane, changed)?;
+    let mut plan = plan::plan_with(&config, &choice.lane, changes)?;
+    let selection = Selection {
+        base: facts.base.clone(),
+        base_choice: facts.base_choice.clone(),
+        changed_files: facts.changed_files.as_ref().map(Vec::len),
+        full: settings.full,
+        packages: affected_packages(context, &config, &facts, settings.full),
+    };
     for refusal in refusals {
         plan.refuse(refusal);
     }
@@ -168,7 +218,7 @@ pub fn resolve(
         branch: facts.branch,
         incident: settings.incident.clone(),
         changed_files: facts.changed_files,
-        changed_packages: facts.changed_packages,
+        selection,
         base: facts.base,
         weakenings,
         weakening_lines,

@@ -54,7 +54,11 @@ fn gate_environment(
         ),
         (
             "FIXLANE_CHANGED_PACKAGES".to_owned(),
-            resolved.changed_packages.join(" "),
+            resolved.selection.packages.all().join(" "),
+        ),
+        (
+            "FIXLANE_DIRECTLY_CHANGED_PACKAGES".to_owned(),
+            resolved.selection.packages.direct.join(" "),
         ),
     ];
     if let Some(incident) = &resolved.incident {
@@ -135,7 +139,8 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             "plan": &resolved.plan,
             "lane_why": &resolved.lane_why,
             "base": &resolved.base,
-            "changed_packages": &resolved.changed_packages,
+            "changed_packages": resolved.selection.packages.all(),
+            "selection": &resolved.selection,
             "log_dir": log_dir.to_string_lossy(),
         }),
         runner: serde_json::to_value(RunnerIdentity::current()).ok(),
@@ -171,6 +176,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         rev: resolved.rev.clone(),
         branch: resolved.branch.clone(),
         incident: resolved.incident.clone(),
+        selection: resolved.selection.clone(),
     };
     let standing = record.as_ref().map(Emergency::standing);
     let start = record::Start {
@@ -184,6 +190,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     };
     let views = report::for_run(
         settings.view,
+        settings.explain,
         settings.junit.as_deref(),
         settings.summary.as_deref(),
     );

@@ -56,6 +56,8 @@ pub struct RunPlanSettings {
     pub summary: Option<PathBuf>,
     /// Every gate of the lane runs, whatever changed (a backfill pays every owed gate back).
     pub full: bool,
+    /// Say why each gate was selected, shortened, skipped or owed (`--explain`).
+    pub explain: bool,
 }
 
 impl RunPlanSettings {
@@ -89,6 +91,7 @@ impl RunPlanSettings {
             junit: arguments.junit.clone(),
             summary: arguments.summary.clone(),
             full: false,
+            explain: arguments.explain,
         })
     }
 }

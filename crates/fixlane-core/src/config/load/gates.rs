@@ -316,11 +316,23 @@ fn read_gate(
     (gate, needs)
 }
 
-fn read_inputs(reader: &mut Reader<'_>, value: &Value<'_>, path: &str) -> Option<Vec<String>> {
+pub(super) fn read_inputs(
+    reader: &mut Reader<'_>,
+    value: &Value<'_>,
+    path: &str,
+) -> Option<Vec<String>> {
     let globs = reader.strings(value, path)?;
     let mut valid = true;
     for glob in &globs {
-        if let Err(error) = Glob::new(glob.get_ref()) {
+        if glob.get_ref().starts_with('/') {
+            valid = false;
+            reader.error(
+                glob.span(),
+                format!("a repository-relative file glob for `{path}`"),
+                format!("`{}`, an absolute path", glob.get_ref()),
+                Some("globs are relative to the repository root, like `crates/**`".to_owned()),
+            );
+        } else if let Err(error) = Glob::new(glob.get_ref()) {
             valid = false;
             reader.error(
                 glob.span(),

@@ -390,6 +390,22 @@ fn the_project_name_is_required() {
 }
 
 #[test]
+fn global_inputs_are_repository_relative_globs() {
+    let config = parse(
+        "[project]\nname = \"x\"\nglobal_inputs = [\"ci/**\", \"Makefile\"]\n",
+        "fixlane.toml",
+    )
+    .unwrap();
+    assert_eq!(config.project.global_inputs, ["ci/**", "Makefile"]);
+    let found = errors("[project]\nglobal_inputs = [\"a/[\", \"/etc/**\"]\n");
+    let shown: Vec<&str> = found.iter().map(|error| error.found.as_str()).collect();
+    assert_eq!(found.len(), 3, "{shown:?}");
+    assert_eq!(shown[0], "no `name`");
+    assert!(shown[1].starts_with("`a/[` ("), "{shown:?}");
+    assert_eq!(shown[2], "`/etc/**`, an absolute path");
+}
+
+#[test]
 fn people_need_roles() {
     let error = only_error("[people.alice]\nemail = \"alice@example.com\"\n");
     assert_eq!(error.found, "no `roles`");
