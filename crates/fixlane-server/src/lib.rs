@@ -15,6 +15,7 @@
 //! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass |
 //! | `followups` | `/api/v1/followups/due` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
+//! | `outbox` | the webhook outbox, drained in the background by every replica |
 
 mod auth;
 mod context;
@@ -23,6 +24,7 @@ mod error;
 mod followups;
 mod health;
 mod metrics;
+mod outbox;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -139,10 +141,18 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.context.store().clone();
-        axum::serve(self.listener, router(self.context))
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let drainer = (!self.context.config().notify.webhooks.is_empty())
+            .then(|| tokio::spawn(outbox::drain_until(self.context.clone(), stopped)));
+        let served = axum::serve(self.listener, router(self.context))
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(ServerError::Serve)?;
+            .map_err(ServerError::Serve);
+        let _ = stop.send(true);
+        if let Some(drainer) = drainer {
+            let _ = drainer.await;
+        }
+        served?;
         store.close().await;
         Ok(())
     }

@@ -12,3 +12,4 @@ mod errors;
 mod lifecycle;
 mod metrics;
 mod support;
+mod webhooks;
