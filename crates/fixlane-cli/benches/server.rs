@@ -1,0 +1,274 @@
+//! The team server under load: three real `fixlane serve` replicas on one fresh `PostgreSQL`
+//! database, a load generator on 127.0.0.1 sending approvals at a fixed rate (open loop, so a
+//! slow answer cannot slow the offered load down), round-robin across the replicas. Prints the
+//! throughput achieved and the latency percentiles of declare and approve, against a baseline
+//! measured in the same run: `GET /healthz` at the same rate, the least a request costs.
+//!
+//! Needs `FIXLANE_TEST_POSTGRES_URL` (for example `postgres://postgres@127.0.0.1:5432/test`) and
+//! the `psql` client; bounded in count (`REQUESTS`) and time. Run with
+//! `cargo bench -p fixlane-cli --bench server`.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up its servers has nothing to measure: it fails loudly"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIXLANE: &str = env!("CARGO_BIN_EXE_fixlane");
+const REPLICAS: usize = 3;
+const REQUESTS: usize = 1_000;
+const RATE_PER_SECOND: u64 = 200;
+
+const CONFIG: &str = r#"[project]
+name = "bench"
+
+[people.bob]
+roles = ["engineer"]
+[people.carol]
+roles = ["security-lead"]
+
+[gates.build]
+run = "true"
+tier = "critical"
+
+[lanes.hotfix]
+branches = ["hotfix/**"]
+emergency = true
+
+[emergency]
+severities = ["P0"]
+id_pattern = "INC-YYYY-MM-DD-NNNNN"
+
+[emergency.categories.security]
+approvers = [["security-lead"]]
+may_bypass = ["eval"]
+"#;
+
+fn psql(url: &str, sql: &str) {
+    let status = Command::new("psql")
+        .args([url, "-q", "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .expect("psql (Debian's postgresql-client) is needed");
+    assert!(status.success(), "psql {sql}");
+}
+
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+fn start_replica(dir: &std::path::Path, db: &str) -> Replica {
+    let mut child = Command::new(FIXLANE)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db,
+            "--config",
+            "fixlane.toml",
+        ])
+        .current_dir(dir)
+        .env_remove("FIXLANE_DB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start fixlane serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines.next().expect("the replica ended").expect("read");
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on ".len()..]
+                .split_whitespace()
+                .next()
+                .expect("address")
+                .to_owned();
+        }
+    };
+    // Keep reading so the replica never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Replica { child, base }
+}
+
+fn token(dir: &std::path::Path, db: &str, person: &str) -> String {
+    let output = Command::new(FIXLANE)
+        .args([
+            "token",
+            "issue",
+            person,
+            "--db",
+            db,
+            "--config",
+            "fixlane.toml",
+            "--as",
+            "operator",
+        ])
+        .current_dir(dir)
+        .env_remove("FIXLANE_DB")
+        .output()
+        .expect("token issue");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// Sends `count` requests at `RATE_PER_SECOND`, round-robin over `bases`, each built by `make`;
+/// returns each latency and the wall time.
+async fn open_loop<F>(
+    client: &reqwest::Client,
+    bases: &[String],
+    count: usize,
+    make: F,
+) -> (Vec<Duration>, Duration)
+where
+    F: Fn(&reqwest::Client, &str, usize) -> reqwest::RequestBuilder,
+{
+    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / RATE_PER_SECOND));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut pending = Vec::with_capacity(count);
+    for n in 0..count {
+        ticks.tick().await;
+        let request = make(client, &bases[n % bases.len()], n);
+        pending.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            assert!(status.is_success(), "{status}: {body}");
+            sent.elapsed()
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for task in pending {
+        latencies.push(task.await.expect("request task"));
+    }
+    (latencies, started.elapsed())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into a list of at most a few thousand latencies"
+    )]
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn report(name: &str, mut latencies: Vec<Duration>, wall: Duration, baseline: Option<Duration>) {
+    latencies.sort();
+    let p50 = percentile(&latencies, 0.50);
+    let p99 = percentile(&latencies, 0.99);
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a request count, far below 2^52"
+    )]
+    let throughput = latencies.len() as f64 / wall.as_secs_f64();
+    let ratio = baseline.map_or_else(String::new, |base| {
+        format!(", p99 ratio {:.2}x", p99.as_secs_f64() / base.as_secs_f64())
+    });
+    println!(
+        "{name:<28} {:>5} requests, {throughput:>6.1}/s, p50 {:>7.2} ms, p99 {:>7.2} ms{ratio}",
+        latencies.len(),
+        p50.as_secs_f64() * 1_000.0,
+        p99.as_secs_f64() * 1_000.0,
+    );
+}
+
+fn main() {
+    let Ok(admin) = std::env::var("FIXLANE_TEST_POSTGRES_URL") else {
+        println!(
+            "FIXLANE_TEST_POSTGRES_URL is not set: the server benchmark needs PostgreSQL (skipped)"
+        );
+        return;
+    };
+    let name = format!("fixlane_bench_{}", std::process::id());
+    psql(&admin, &format!("CREATE DATABASE {name}"));
+    let db = match admin.rfind('/') {
+        Some(slash) => format!("{}/{name}", &admin[..slash]),
+        None => panic!("FIXLANE_TEST_POSTGRES_URL names no database"),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("fixlane.toml"), CONFIG).expect("config");
+    // `audit verify` at the end runs in a repository, as the CLI's commands do.
+    Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(dir.path())
+        .status()
+        .expect("git init");
+    let bob = token(dir.path(), &db, "bob");
+    let carol = token(dir.path(), &db, "carol");
+    let mut replicas: Vec<Replica> = (0..REPLICAS)
+        .map(|_| start_replica(dir.path(), &db))
+        .collect();
+    let bases: Vec<String> = replicas
+        .iter()
+        .map(|replica| replica.base.clone())
+        .collect();
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        let (health, health_wall) = open_loop(&client, &bases, REQUESTS, |client, base, _| {
+            client.get(format!("{base}/healthz"))
+        })
+        .await;
+        let mut sorted = health.clone();
+        sorted.sort();
+        let baseline = percentile(&sorted, 0.99);
+        println!("{REPLICAS} replicas on one PostgreSQL, {RATE_PER_SECOND} requests/s offered, round-robin");
+        report("baseline GET /healthz", health, health_wall, None);
+        let (declared, declare_wall) = open_loop(&client, &bases, REQUESTS, |client, base, n| {
+            client
+                .post(format!("{base}/api/v1/emergencies"))
+                .bearer_auth(&bob)
+                .json(&serde_json::json!({
+                    "id": format!("INC-{today}-{:05}", n + 1),
+                    "severity": "P0",
+                    "category": "security",
+                    "title": "bench",
+                    "cleanup_owner": "bob",
+                    "flag_flip": "no flag",
+                    "rollback": "no rollback",
+                }))
+        })
+        .await;
+        report("POST declare", declared, declare_wall, Some(baseline));
+        let (approved, approve_wall) = open_loop(&client, &bases, REQUESTS, |client, base, n| {
+            client
+                .post(format!("{base}/api/v1/emergencies/INC-{today}-{:05}/approvals", n + 1))
+                .bearer_auth(&carol)
+                .json(&serde_json::json!({}))
+        })
+        .await;
+        report("POST approve", approved, approve_wall, Some(baseline));
+    });
+    for replica in &mut replicas {
+        let _ = replica.child.kill();
+        let _ = replica.child.wait();
+    }
+    let verify = Command::new(FIXLANE)
+        .args(["audit", "verify", "--db", &db])
+        .current_dir(dir.path())
+        .output()
+        .expect("audit verify");
+    println!(
+        "audit verify after the load: {}",
+        String::from_utf8_lossy(&verify.stdout).trim()
+    );
+    psql(&admin, &format!("DROP DATABASE {name}"));
+}
