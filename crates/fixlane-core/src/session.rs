@@ -113,8 +113,6 @@ pub fn is_live(held: HeldSession, now: Timestamp) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use super::*;
 
     fn at(text: &str) -> Timestamp {

@@ -15,9 +15,11 @@
 //! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass |
 //! | `followups` | `/api/v1/followups/due` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
+//! | `dashboard` | the web pages: log in with a token, the live overview (session cookie) |
 
 mod auth;
 mod context;
+mod dashboard;
 mod emergencies;
 mod error;
 mod followups;
@@ -59,7 +61,7 @@ pub struct Options {
 
 /// Every route: the open probes and metrics, and the API behind the token check, each request
 /// counted and timed.
-pub fn router(context: Context) -> Router {
+pub fn router(context: Context, live: dashboard::Live) -> Router {
     let api = Router::new()
         .merge(emergencies::router())
         .merge(followups::router())
@@ -71,6 +73,7 @@ pub fn router(context: Context) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .nest("/api/v1", api)
+        .merge(dashboard::router(live))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             context.clone(),
@@ -139,7 +142,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.context.store().clone();
-        axum::serve(self.listener, router(self.context))
+        let live = dashboard::Live::start(&self.context);
+        let shutdown = live.ending_streams_on(shutdown);
+        axum::serve(self.listener, router(self.context, live))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve)?;
