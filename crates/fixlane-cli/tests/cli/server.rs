@@ -106,7 +106,7 @@ impl Replica {
         self.wait_for_all(&[needle])
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -115,7 +115,7 @@ impl Replica {
     }
 
     /// Waits for the process to exit, and for the rest of its log.
-    fn exit(&mut self) -> ExitStatus {
+    pub(crate) fn exit(&mut self) -> ExitStatus {
         let status = self.child.wait().unwrap();
         while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
             self.log.push(line);
