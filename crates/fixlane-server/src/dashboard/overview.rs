@@ -1,6 +1,7 @@
 //! The overview: every active emergency with its clocks, the approvals it still lacks and who
 //! could give them, its bypasses, its fix's gates, its canary, and its follow-ups; every open
-//! follow-up, overdue first; and the chart of emergency frequency.
+//! follow-up, overdue first; the chart of emergency frequency; and each webhook's deliveries,
+//! failures included.
 //!
 //! Everything is read per request through the application layer and the store's own reads —
 //! the same `list` and `due` the CLI's `--json` and the API return — and formatted here in the
@@ -182,6 +183,8 @@ pub(crate) struct Overview {
     pub due: Vec<FollowUpRow>,
     pub overdue: usize,
     pub chart: Chart,
+    /// Each webhook's deliveries, named by its key (never its URL, which can be a secret).
+    pub hooks: Vec<fixlane_store::HookStatus>,
     /// A refusal or a confirmation to show above everything, after an approval from the page.
     pub notice: Option<Notice>,
 }
@@ -486,6 +489,7 @@ pub(crate) async fn overview(
         .map(|listed| listed.emergency.declared_at)
         .collect();
     let weeks = chart::weekly(&declared, &zone, now, chart::WEEKS);
+    let hooks = context.store().delivery_status().await?;
     Ok(Overview {
         person: viewer.authenticated.person.to_string(),
         csrf: viewer.secret.csrf(),
@@ -494,6 +498,7 @@ pub(crate) async fn overview(
         emergencies,
         due,
         chart: Chart::of(&weeks),
+        hooks,
         notice,
     })
 }

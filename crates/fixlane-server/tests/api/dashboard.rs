@@ -382,3 +382,52 @@ async fn approving_from_the_page_takes_the_sessions_csrf_token_and_shows_refusal
     assert!(page.contains("rule: emergency.approval"), "{page}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn webhook_failures_are_on_the_overview_by_their_hook_keys() {
+    use fixlane_store::{DeliveryOutcome, Store as _};
+    let server = TestServer::start().await;
+    let (bob, _) = server.token("bob").await;
+    let (carol, _) = server.token("carol").await;
+    let (cookie, _) = log_in(&server, &carol).await;
+    let (_, _, page) = get(&server, "/dashboard/overview", Some(&cookie)).await;
+    assert!(!page.contains(r#"id="hooks""#), "no hook, no section");
+
+    // A declaration is announced; the hook's delivery of it fails for good, as the drainer
+    // records a receiver that kept refusing.
+    let (status, _) = server
+        .post("/api/v1/emergencies", Some(&bob), &declaration(ID))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let hook = "env:SLACK_URL";
+    let now = jiff::Timestamp::now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_secs(3600))
+        .unwrap();
+    assert_eq!(server.store.plan_deliveries(hook, since).await.unwrap(), 1);
+    let claims = server
+        .store
+        .claim_deliveries(hook, now, now, 10)
+        .await
+        .unwrap();
+    server
+        .store
+        .finish_delivery(
+            hook,
+            claims[0].seq,
+            &DeliveryOutcome::GaveUp {
+                at: now,
+                error: "the receiver answered 500 <Internal Server Error>".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, _, page) = get(&server, "/dashboard/overview", Some(&cookie)).await;
+    assert!(page.contains(r#"id="hooks""#), "{page}");
+    assert!(page.contains("<code>env:SLACK_URL</code>"), "{page}");
+    assert!(
+        page.contains("answered 500 &#60;Internal Server Error&#62;"),
+        "{page}"
+    );
+    server.stop().await;
+}
