@@ -17,6 +17,7 @@ pub mod followups;
 pub mod recorder;
 pub mod records;
 pub mod runs;
+pub mod sessions;
 pub mod tokens;
 pub mod views;
 

@@ -28,7 +28,7 @@ pub struct Authenticated {
 }
 
 /// `N` bytes from the operating system's generator.
-fn random<const N: usize>() -> Result<[u8; N], AppError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], AppError> {
     let mut bytes = [0_u8; N];
     getrandom::fill(&mut bytes).map_err(|error| AppError::Random(error.to_string()))?;
     Ok(bytes)

@@ -22,6 +22,7 @@ pub mod plural;
 pub mod policy_change;
 pub mod rev;
 pub mod schedule;
+pub mod session;
 pub mod stats;
 pub mod suggest;
 pub mod text;

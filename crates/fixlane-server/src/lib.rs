@@ -16,9 +16,11 @@
 //! | `followups` | `/api/v1/followups/due` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
 //! | `outbox` | the webhook outbox, drained in the background by every replica |
+//! | `dashboard` | the web pages: log in with a token, the live overview (session cookie) |
 
 mod auth;
 mod context;
+mod dashboard;
 mod emergencies;
 mod error;
 mod followups;
@@ -61,7 +63,7 @@ pub struct Options {
 
 /// Every route: the open probes and metrics, and the API behind the token check, each request
 /// counted and timed.
-pub fn router(context: Context) -> Router {
+pub fn router(context: Context, live: dashboard::Live) -> Router {
     let api = Router::new()
         .merge(emergencies::router())
         .merge(followups::router())
@@ -73,6 +75,7 @@ pub fn router(context: Context) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .nest("/api/v1", api)
+        .merge(dashboard::router(live))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             context.clone(),
@@ -144,7 +147,9 @@ impl Server {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let drainer = (!self.context.config().notify.webhooks.is_empty())
             .then(|| tokio::spawn(outbox::drain_until(self.context.clone(), stopped)));
-        let served = axum::serve(self.listener, router(self.context))
+        let live = dashboard::Live::start(&self.context);
+        let shutdown = live.ending_streams_on(shutdown);
+        let served = axum::serve(self.listener, router(self.context, live))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);

@@ -18,8 +18,8 @@ use sqlx::{Postgres, Sqlite};
 use crate::error::StoreError;
 use crate::model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
-    RateReview, RunRecord, TokenRecord, TokenSelector,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
+    PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord, TokenSelector,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -96,6 +96,10 @@ impl Store for AnyStore {
         lane: Option<&str>,
     ) -> Result<Option<RunRecord>, StoreError> {
         dispatch!(self, store => store.latest_run(rev, lane).await)
+    }
+
+    async fn latest_run_on_branch(&self, branch: &str) -> Result<Option<RunRecord>, StoreError> {
+        dispatch!(self, store => store.latest_run_on_branch(branch).await)
     }
 
     async fn latest_finished_run(&self, lane: &str) -> Result<Option<RunRecord>, StoreError> {
@@ -338,6 +342,27 @@ impl Store for AnyStore {
         now: Timestamp,
     ) -> Result<Result<TokenRecord, TokenRefused>, StoreError> {
         dispatch!(self, store => store.authenticate(presented, now).await)
+    }
+
+    async fn start_session(
+        &self,
+        actor: &str,
+        session: &NewSession,
+    ) -> Result<AuditEntry, StoreError> {
+        dispatch!(self, store => store.start_session(actor, session).await)
+    }
+
+    async fn session(&self, sha256: &str) -> Result<Option<SessionRecord>, StoreError> {
+        dispatch!(self, store => store.session(sha256).await)
+    }
+
+    async fn end_session(
+        &self,
+        actor: &str,
+        sha256: &str,
+        at: Timestamp,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        dispatch!(self, store => store.end_session(actor, sha256, at).await)
     }
 
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

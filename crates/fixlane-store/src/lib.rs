@@ -7,7 +7,7 @@
 //! `postgres.rs`). Every state change is written in one
 //! transaction with its audit entry (fail closed: `sql/write.rs` is the one way state changes),
 //! and audit appends are serialized across processes and server replicas so the hash chain
-//! ([`fixlane_core::audit`]) never forks.
+//! ([`fixlane_core::audit`]) never forks. [`watch`] tells live views what committed since.
 
 mod any;
 mod backend;
@@ -21,6 +21,7 @@ mod schema;
 mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod watch;
 
 pub use any::AnyStore;
 pub use backend::{Backend, ColumnType};
@@ -29,8 +30,9 @@ pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
-    RateReview, RunRecord, StoredGateState, TokenRecord, TokenSelector, format_time,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
+    PastDeclaration, RateReview, RunRecord, SessionRecord, StoredGateState, TokenRecord,
+    TokenSelector, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;

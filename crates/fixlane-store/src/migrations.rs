@@ -59,6 +59,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "outbox",
         include_str!("../migrations/sqlite/0009_outbox.sql"),
     ),
+    (
+        10,
+        "notify",
+        include_str!("../migrations/sqlite/0010_notify.sql"),
+    ),
+    (
+        11,
+        "sessions",
+        include_str!("../migrations/sqlite/0011_sessions.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -102,6 +112,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "outbox",
         include_str!("../migrations/postgres/0009_outbox.sql"),
+    ),
+    (
+        10,
+        "notify",
+        include_str!("../migrations/postgres/0010_notify.sql"),
+    ),
+    (
+        11,
+        "sessions",
+        include_str!("../migrations/postgres/0011_sessions.sql"),
     ),
 ];
 

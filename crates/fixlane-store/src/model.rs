@@ -449,3 +449,30 @@ pub enum TokenSelector {
     /// Every token of this person.
     Person(fixlane_core::PersonName),
 }
+
+/// A dashboard session to record, as handed to [`crate::Store::start_session`]: the SHA-256 of
+/// its secret (never the secret), the token it was opened with and whose it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSession {
+    /// The SHA-256 of the session's secret, as 64 hex digits.
+    pub sha256: String,
+    pub token: fixlane_core::token::TokenId,
+    pub person: fixlane_core::PersonName,
+    pub started_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A recorded dashboard session, with the state of the token it was opened with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Its public id (the first 12 digits of its hash).
+    pub id: String,
+    pub token: fixlane_core::token::TokenId,
+    pub person: fixlane_core::PersonName,
+    pub started_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// When it was logged out, if it was.
+    pub ended_at: Option<Timestamp>,
+    pub token_expires_at: Option<Timestamp>,
+    pub token_revoked_at: Option<Timestamp>,
+}

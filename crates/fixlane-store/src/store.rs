@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use crate::error::StoreError;
 use crate::model::{
     CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewToken, PastDeclaration,
-    RateReview, RunRecord, TokenRecord, TokenSelector,
+    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
+    PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord, TokenSelector,
 };
 
 /// A change to follow-ups as written, with the audit entries that recorded it.
@@ -69,6 +69,13 @@ pub trait Store {
         &self,
         rev: &Rev,
         lane: Option<&str>,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+
+    /// The most recently started run on `branch`, with its gates: what a dashboard shows as
+    /// the state of an emergency's fix.
+    fn latest_run_on_branch(
+        &self,
+        branch: &str,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 
     /// The most recently started run of `lane` that has a verdict, with its gates.
@@ -361,6 +368,30 @@ pub trait Store {
         presented: &str,
         now: Timestamp,
     ) -> impl Future<Output = Result<Result<TokenRecord, TokenRefused>, StoreError>> + Send;
+
+    /// Records a dashboard session opened with a token, audited as `session-started` with its
+    /// public id, token, person and expiry (never its hash). An empty actor or a malformed hash
+    /// is [`StoreError::Invalid`] (nothing written).
+    fn start_session(
+        &self,
+        actor: &str,
+        session: &NewSession,
+    ) -> impl Future<Output = Result<AuditEntry, StoreError>> + Send;
+
+    /// The session whose secret hashes to `sha256`, with its token's state; writes nothing.
+    fn session(
+        &self,
+        sha256: &str,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Ends (logs out) the open session whose secret hashes to `sha256`, audited as
+    /// `session-ended`. `None`, with nothing written, when no open session has that hash.
+    fn end_session(
+        &self,
+        actor: &str,
+        sha256: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Option<AuditEntry>, StoreError>> + Send;
 
     /// Every audit entry, in sequence order.
     fn audit_entries(&self) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;

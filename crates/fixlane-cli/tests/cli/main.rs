@@ -12,6 +12,7 @@ mod audit;
 mod canary;
 mod ci;
 mod config;
+mod dashboard;
 mod drill;
 mod emergency;
 mod exit_codes;

@@ -73,6 +73,10 @@ pub enum AuditAction {
     TokenIssued(TokenIssued),
     /// A token revoked.
     TokenRevoked(TokenRevoked),
+    /// A person logged in to the dashboard with a token.
+    SessionStarted(SessionStarted),
+    /// A person logged out of the dashboard.
+    SessionEnded(SessionEnded),
     /// Another action, taken through the team server with a token: the entry is the action's
     /// own, under its own name, with the token's id added to its details.
     WithToken(WithToken),
@@ -108,6 +112,8 @@ impl AuditAction {
             AuditAction::DrillRecorded(_) => "drill-recorded",
             AuditAction::TokenIssued(_) => "token-issued",
             AuditAction::TokenRevoked(_) => "token-revoked",
+            AuditAction::SessionStarted(_) => "session-started",
+            AuditAction::SessionEnded(_) => "session-ended",
             AuditAction::WithToken(with) => return with.action.name(),
             AuditAction::EmergencyMoved(EmergencyMoved { state, .. })
             | AuditAction::EmergencyUnchanged(EmergencyUnchanged { state, .. }) => {
@@ -145,6 +151,8 @@ impl AuditAction {
             AuditAction::DrillRecorded(details) => serde_json::to_value(details),
             AuditAction::TokenIssued(details) => serde_json::to_value(details),
             AuditAction::TokenRevoked(details) => serde_json::to_value(details),
+            AuditAction::SessionStarted(details) => serde_json::to_value(details),
+            AuditAction::SessionEnded(details) => serde_json::to_value(details),
             AuditAction::WithToken(with) => with.details(),
         }
     }
@@ -464,6 +472,22 @@ pub struct TokenIssued {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenRevoked {
     pub token: TokenId,
+    pub person: PersonName,
+}
+
+/// A dashboard session opened with a token: its public id (never its secret), whose, until when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionStarted {
+    pub session: String,
+    pub token: TokenId,
+    pub person: PersonName,
+    pub expires_at: Timestamp,
+}
+
+/// A dashboard session ended by logging out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionEnded {
+    pub session: String,
     pub person: PersonName,
 }
 

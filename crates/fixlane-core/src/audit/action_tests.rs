@@ -218,6 +218,16 @@ fn every_action() -> Vec<AuditAction> {
             token: token(),
             person: person("alice"),
         }),
+        AuditAction::SessionStarted(SessionStarted {
+            session: "5e551011d0a1".to_owned(),
+            token: token(),
+            person: person("alice"),
+            expires_at: at("2026-12-02T10:14:00Z"),
+        }),
+        AuditAction::SessionEnded(SessionEnded {
+            session: "5e551011d0a1".to_owned(),
+            person: person("alice"),
+        }),
         WithToken::of(
             &token(),
             AuditAction::Approve(Approved {
@@ -259,6 +269,8 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::DrillRecorded(_)
             | AuditAction::TokenIssued(_)
             | AuditAction::TokenRevoked(_)
+            | AuditAction::SessionStarted(_)
+            | AuditAction::SessionEnded(_)
             | AuditAction::WithToken(_) => {}
         }
     }

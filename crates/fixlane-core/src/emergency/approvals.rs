@@ -34,6 +34,18 @@ pub fn missing_groups(config: &Config, emergency: &Emergency) -> Vec<Vec<String>
         .collect()
 }
 
+/// The approver groups still missing an approval, each with the people who could fill it (not
+/// the author, nobody who already approved): what a refused approval lists, for a page that
+/// shows it before anyone asks.
+pub fn missing_with_eligible(config: &Config, emergency: &Emergency) -> Vec<MissingGroup> {
+    config
+        .emergency
+        .categories
+        .get(&emergency.category)
+        .map(|category| describe_groups(config, category, emergency))
+        .unwrap_or_default()
+}
+
 /// Every group of the category is satisfied, by at least one approval. A category missing from
 /// the config, or one without groups, never approves anything: no approver, no bypass.
 pub fn is_fully_approved(config: &Config, emergency: &Emergency) -> bool {

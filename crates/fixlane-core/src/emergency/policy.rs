@@ -13,7 +13,9 @@ use crate::emergency::identity::suggested_key;
 use crate::emergency::instead::{Instead, after_suggestion};
 use crate::suggest::closest;
 
-pub use crate::emergency::approvals::{apply_approval, approve, is_fully_approved, missing_groups};
+pub use crate::emergency::approvals::{
+    apply_approval, approve, is_fully_approved, missing_groups, missing_with_eligible,
+};
 pub use crate::emergency::bypasses::{apply_bypass, bypass};
 pub use crate::emergency::declaration::{
     DeclarationHistory, DeclareRequest, Declared, OverdueFollowUp, PastDeclaration, declare,

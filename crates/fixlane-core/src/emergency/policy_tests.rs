@@ -438,6 +438,11 @@ fn approvers_fill_each_group_and_complete_the_approval() {
     assert!(!apply_approval(&config, &mut emergency, approval).unwrap());
     assert!(!is_fully_approved(&config, &emergency));
     assert_eq!(emergency.state, EmergencyState::Declared);
+    // Who could still give the missing one: not carol, who approved, nor the author.
+    let missing = missing_with_eligible(&config, &emergency);
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].roles, ["platform-lead"]);
+    assert_eq!(missing[0].eligible, [person("dave"), person("erin")]);
     // The same approval again, or another for the filled group, does not count twice.
     let stale = emergency.approvals[0].clone();
     let refusal = apply_approval(&config, &mut emergency, stale).unwrap_err();

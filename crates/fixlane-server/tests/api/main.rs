@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod dashboard;
 mod errors;
 mod lifecycle;
 mod metrics;

@@ -14,6 +14,7 @@
 //! | `drills` | the drill-sandbox mark and each drill's result |
 //! | `outbox` | the webhook outbox: deliveries planned, claimed, finished; overdue notices |
 //! | `tokens` | per-person tokens, issued, revoked and checked against their stored hash |
+//! | `sessions` | dashboard sessions, started and ended, looked up with their token's state |
 //! | `audit` | standalone audit entries, `config-seen`, reading and verifying the chain |
 //!
 //! `SqlStore` does not implement [`crate::Store`] itself: `AnyStore` is its one implementation,
@@ -27,6 +28,7 @@ mod emergencies;
 mod followups;
 mod outbox;
 mod runs;
+mod sessions;
 mod tokens;
 mod write;
 

@@ -53,6 +53,12 @@ const SELECT_LATEST_RUN: &str = concat!(
      ORDER BY started_at DESC, runs.run_id DESC LIMIT 1"
 );
 
+/// The newest run of a branch (index `runs_by_branch`).
+const SELECT_LATEST_ON_BRANCH: &str = concat!(
+    run_columns!(),
+    "WHERE branch = $1 ORDER BY started_at DESC, runs.run_id DESC LIMIT 1"
+);
+
 /// Runs without a verdict, oldest first: still going, or abandoned by a runner that died.
 const SELECT_LATEST_FINISHED_IN_LANE: &str = concat!(
     run_columns!(),
@@ -345,6 +351,21 @@ where
             .fetch_optional(&self.pool)
             .await
             .map_err(query_error("look up the latest run"))?;
+        match row {
+            Some(row) => self.load_run(&row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn latest_run_on_branch(
+        &self,
+        branch: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(SELECT_LATEST_ON_BRANCH)
+            .bind(branch)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("look up the branch's latest run"))?;
         match row {
             Some(row) => self.load_run(&row).await.map(Some),
             None => Ok(None),
