@@ -12,10 +12,13 @@
 //! | `health` | `/healthz`, `/readyz` (no token) |
 //! | `metrics` | `/metrics` (no token) and the request counters every route feeds |
 //! | `auth` | the token check in front of every `/api` route |
-//! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass |
-//! | `followups` | `/api/v1/followups/due` |
+//! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass; `/api/v1/rate-reviews` |
+//! | `followups` | `/api/v1/followups/due`; an emergency's merge, follow-up closes and backfill |
+//! | `runs` | `/api/v1/runs…`: a CI run's start, gates, verdict and ready fix, reported by the CLI |
+//! | `audit` | `/api/v1/audit/verify`, `/api/v1/audit/export` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
 
+mod audit;
 mod auth;
 mod context;
 mod emergencies;
@@ -23,6 +26,7 @@ mod error;
 mod followups;
 mod health;
 mod metrics;
+mod runs;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,7 +35,8 @@ use axum::Router;
 use fixlane_core::Config;
 use fixlane_store::StoreLocation;
 
-pub use auth::Actor;
+pub use audit::JSON_LINES;
+pub use auth::{ACTOR_HEADER, Actor};
 pub use context::{Context, SayInstead, plain_words};
 pub use error::{ApiError, ServerError};
 pub use metrics::{OPENMETRICS, PROMETHEUS_TEXT, classic};
@@ -63,6 +68,8 @@ pub fn router(context: Context) -> Router {
     let api = Router::new()
         .merge(emergencies::router())
         .merge(followups::router())
+        .merge(runs::router())
+        .merge(audit::router())
         .route_layer(axum::middleware::from_fn_with_state(
             context.clone(),
             auth::require_token,
@@ -86,7 +93,8 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         "request.path",
         format!("nothing is served at {}", uri.path()),
         "the API is under /api/v1: /emergencies, /emergencies/{id}, \
-         /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /followups/due",
+         /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /rate-reviews, \
+         /followups/due, /runs, /audit/verify, /audit/export",
     )
 }
 
