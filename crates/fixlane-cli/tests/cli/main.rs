@@ -11,6 +11,7 @@
 mod audit;
 mod canary;
 mod ci;
+mod client;
 mod config;
 mod drill;
 mod emergency;

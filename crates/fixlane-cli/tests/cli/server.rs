@@ -20,7 +20,7 @@ const ID: &str = "INC-2026-05-20-001";
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Issues a token with `fixlane token issue`; returns its text and id.
-fn issue(sandbox: &Sandbox, db: &str, person: &str) -> (String, String) {
+pub(crate) fn issue(sandbox: &Sandbox, db: &str, person: &str) -> (String, String) {
     let run = sandbox.fixlane(&["token", "issue", person, "--db", db, "--as", "operator"]);
     run.expect_code(0);
     let token = run.stdout().trim().to_owned();
@@ -33,9 +33,9 @@ fn issue(sandbox: &Sandbox, db: &str, person: &str) -> (String, String) {
 }
 
 /// One `fixlane serve` process and what it has written to standard error.
-struct Replica {
-    child: Child,
-    base: String,
+pub(crate) struct Replica {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     lines: mpsc::Receiver<String>,
     log: Vec<String>,
 }
@@ -43,7 +43,12 @@ struct Replica {
 impl Replica {
     /// Starts a replica on a free port, on the store `db`, with the sandbox's config;
     /// `FIXLANE_LOG=debug` makes it log each request as it starts.
-    fn start(sandbox: &Sandbox, db: &str, debug: bool) -> Self {
+    pub(crate) fn start(sandbox: &Sandbox, db: &str, debug: bool) -> Self {
+        Self::start_with(sandbox, db, "fixlane.toml", debug)
+    }
+
+    /// [`Replica::start`] enforcing the config at `config` (relative to the sandbox).
+    pub(crate) fn start_with(sandbox: &Sandbox, db: &str, config: &str, debug: bool) -> Self {
         let mut command = sandbox.command(&[
             "serve",
             "--listen",
@@ -51,7 +56,7 @@ impl Replica {
             "--db",
             db,
             "--config",
-            "fixlane.toml",
+            config,
         ]);
         if debug {
             command.env("FIXLANE_LOG", "debug");
@@ -106,7 +111,7 @@ impl Replica {
         self.wait_for_all(&[needle])
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -115,7 +120,7 @@ impl Replica {
     }
 
     /// Waits for the process to exit, and for the rest of its log.
-    fn exit(&mut self) -> ExitStatus {
+    pub(crate) fn exit(&mut self) -> ExitStatus {
         let status = self.child.wait().unwrap();
         while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
             self.log.push(line);
