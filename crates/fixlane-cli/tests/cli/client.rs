@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{IN_WINDOW, PostgresDatabase, Run, Sandbox};
 use crate::server::{Replica, issue};
+use crate::support::{IN_WINDOW, PostgresDatabase, Run, Sandbox};
 
 const ID: &str = "INC-2026-05-20-001";
 
@@ -206,7 +206,14 @@ fn the_whole_lifecycle_goes_through_two_replicas_and_the_hotfix_lane_finds_it_ap
     // Merged, backfilled (the normal lane in full, run here) and closed, follow-up by follow-up.
     let branch = sandbox.git(&["branch", "--show-current"]);
     sandbox.git(&["switch", "--quiet", "main"]);
-    sandbox.git(&["merge", "--quiet", "--no-ff", "-m", "merge the hotfix", &branch]);
+    sandbox.git(&[
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "merge the hotfix",
+        &branch,
+    ]);
     let merged = client(&sandbox, a, &tokens.bob, &["merged", ID]);
     merged.expect_code(0);
     for kind in ["backfill", "cleanup", "postmortem", "audit-review"] {
@@ -232,14 +239,26 @@ fn the_whole_lifecycle_goes_through_two_replicas_and_the_hotfix_lane_finds_it_ap
         &sandbox,
         a,
         &tokens.bob,
-        &["close", ID, "cleanup", "--link", "https://git.example.com/pr/7"],
+        &[
+            "close",
+            ID,
+            "cleanup",
+            "--link",
+            "https://git.example.com/pr/7",
+        ],
     )
     .expect_code(0);
     client(
         &sandbox,
         b,
         &tokens.bob,
-        &["close", ID, "postmortem", "--link", "https://wiki.example.com/pm/7"],
+        &[
+            "close",
+            ID,
+            "postmortem",
+            "--link",
+            "https://wiki.example.com/pm/7",
+        ],
     )
     .expect_code(0);
     // Separation of duties, judged by the server: the author may not review the audit trail.
@@ -289,9 +308,7 @@ fn the_whole_lifecycle_goes_through_two_replicas_and_the_hotfix_lane_finds_it_ap
     exported.expect_code(0);
     assert_eq!(
         exported.stdout(),
-        sandbox
-            .fixlane(&["audit", "export", "--db", &db])
-            .stdout()
+        sandbox.fixlane(&["audit", "export", "--db", &db]).stdout()
     );
     let entries = exported.events();
     let actions: Vec<&str> = entries
@@ -344,7 +361,12 @@ fn as_is_refused_and_a_server_that_cannot_be_reached_is_named() {
         .port();
     let url = format!("http://127.0.0.1:{port}");
 
-    let named = client(&sandbox, &url, "fixlane_tok_x", &["approve", ID, "--as", "carol"]);
+    let named = client(
+        &sandbox,
+        &url,
+        "fixlane_tok_x",
+        &["approve", ID, "--as", "carol"],
+    );
     named.expect_code(2);
     assert!(
         named
@@ -358,7 +380,9 @@ fn as_is_refused_and_a_server_that_cannot_be_reached_is_named() {
     );
     from_env.expect_code(2);
     assert!(
-        from_env.stderr().contains("FIXLANE_USER=carol names who acts"),
+        from_env
+            .stderr()
+            .contains("FIXLANE_USER=carol names who acts"),
         "{}",
         from_env.stderr()
     );
@@ -394,7 +418,12 @@ fn as_is_refused_and_a_server_that_cannot_be_reached_is_named() {
         );
     }
     // A run records its start there before any gate: none starts.
-    let run = client(&sandbox, &url, "fixlane_tok_x", &["run", "--lane", "normal"]);
+    let run = client(
+        &sandbox,
+        &url,
+        "fixlane_tok_x",
+        &["run", "--lane", "normal"],
+    );
     run.expect_code(6);
     assert!(
         run.stderr().contains("so no gate was started"),
@@ -448,7 +477,11 @@ fn a_run_whose_policy_is_not_the_servers_is_flagged_on_the_run_and_in_the_log() 
         &["run", "--lane", "normal", "--json"],
     );
     assert!(matches!(same.code(), 0 | 1), "{}", same.stderr());
-    assert!(!same.stderr().contains("warning: the people"), "{}", same.stderr());
+    assert!(
+        !same.stderr().contains("warning: the people"),
+        "{}",
+        same.stderr()
+    );
 
     let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
     sandbox.write(
@@ -522,22 +555,29 @@ fn fifty_racing_requests_across_three_replicas_leave_exact_counts_and_one_chain(
     client(&sandbox, &replicas[0].base, &tokens.bob, &declaration(ID)).expect_code(0);
 
     let authors = [&tokens.alice, &tokens.bob, &tokens.carol, &tokens.dave];
-    let ids: Vec<String> = (2..=25)
-        .map(|n| format!("INC-2026-05-20-{n:03}"))
-        .collect();
+    let ids: Vec<String> = (2..=25).map(|n| format!("INC-2026-05-20-{n:03}")).collect();
     let mut racing: Vec<(&str, Child)> = Vec::new();
     for (index, id) in ids.iter().enumerate() {
         let replica = &replicas[index % 3];
-        let child = command(&sandbox, &replica.base, authors[index % 4], &declaration(id))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = command(
+            &sandbox,
+            &replica.base,
+            authors[index % 4],
+            &declaration(id),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
         racing.push(("declare", child));
     }
     for index in 0..26 {
         let replica = &replicas[(index + 1) % 3];
-        let token = if index % 2 == 0 { &tokens.carol } else { &tokens.dave };
+        let token = if index % 2 == 0 {
+            &tokens.carol
+        } else {
+            &tokens.dave
+        };
         let child = command(&sandbox, &replica.base, token, &["approve", ID])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -562,10 +602,18 @@ fn fifty_racing_requests_across_three_replicas_leave_exact_counts_and_one_chain(
         }
         *succeeded.entry(kind).or_insert(0) += usize::from(code == 0);
     }
-    assert_eq!(succeeded["declare"], 2, "the rate limit leaves room for two");
+    assert_eq!(
+        succeeded["declare"], 2,
+        "the rate limit leaves room for two"
+    );
     assert_eq!(succeeded["approve"], 2, "one approval per approver");
 
-    let shown = client(&sandbox, &replicas[2].base, &tokens.alice, &["show", ID, "--json"]);
+    let shown = client(
+        &sandbox,
+        &replicas[2].base,
+        &tokens.alice,
+        &["show", ID, "--json"],
+    );
     let record: Value = serde_json::from_str(&shown.stdout()).unwrap();
     assert_eq!(record["state"], "approved");
     assert_eq!(record["approvals"].as_array().unwrap().len(), 2);
@@ -582,8 +630,20 @@ fn fifty_racing_requests_across_three_replicas_leave_exact_counts_and_one_chain(
         3
     );
 
-    client(&sandbox, &replicas[1].base, &tokens.alice, &["audit", "verify"]).expect_code(0);
-    let entries = client(&sandbox, &replicas[0].base, &tokens.alice, &["audit", "export"]).events();
+    client(
+        &sandbox,
+        &replicas[1].base,
+        &tokens.alice,
+        &["audit", "verify"],
+    )
+    .expect_code(0);
+    let entries = client(
+        &sandbox,
+        &replicas[0].base,
+        &tokens.alice,
+        &["audit", "export"],
+    )
+    .events();
     let count = |action: &str| {
         entries
             .iter()
@@ -668,9 +728,14 @@ fn a_replica_killed_in_the_middle_of_a_write_leaves_nothing_half_written() {
     let tokens = Tokens::issue(&sandbox, &db);
     let mut doomed = Replica::start(&sandbox, &db, false);
     let survivor = Replica::start(&sandbox, &db, false);
-    let before = client(&sandbox, &survivor.base, &tokens.alice, &["audit", "export"])
-        .events()
-        .len();
+    let before = client(
+        &sandbox,
+        &survivor.base,
+        &tokens.alice,
+        &["audit", "export"],
+    )
+    .events()
+    .len();
 
     // The declaration's row and audit entry are written, uncommitted; its webhook outbox row
     // waits for a lock this test holds. Then its replica dies.
@@ -703,16 +768,39 @@ fn a_replica_killed_in_the_middle_of_a_write_leaves_nothing_half_written() {
         "{}",
         missing.stderr()
     );
-    client(&sandbox, &survivor.base, &tokens.alice, &["audit", "verify"]).expect_code(0);
-    let after = client(&sandbox, &survivor.base, &tokens.alice, &["audit", "export"]).events();
+    client(
+        &sandbox,
+        &survivor.base,
+        &tokens.alice,
+        &["audit", "verify"],
+    )
+    .expect_code(0);
+    let after = client(
+        &sandbox,
+        &survivor.base,
+        &tokens.alice,
+        &["audit", "export"],
+    )
+    .events();
     assert_eq!(after.len(), before);
 
     // Sent again to the replica still up, it is recorded whole.
     client(&sandbox, &survivor.base, &tokens.bob, &declaration(ID)).expect_code(0);
-    let shown = client(&sandbox, &survivor.base, &tokens.bob, &["show", ID, "--json"]);
+    let shown = client(
+        &sandbox,
+        &survivor.base,
+        &tokens.bob,
+        &["show", ID, "--json"],
+    );
     let record: Value = serde_json::from_str(&shown.stdout()).unwrap();
     assert_eq!(record["author"], "bob");
-    let entries = client(&sandbox, &survivor.base, &tokens.alice, &["audit", "export"]).events();
+    let entries = client(
+        &sandbox,
+        &survivor.base,
+        &tokens.alice,
+        &["audit", "export"],
+    )
+    .events();
     assert_eq!(
         entries
             .iter()
@@ -720,5 +808,11 @@ fn a_replica_killed_in_the_middle_of_a_write_leaves_nothing_half_written() {
             .count(),
         1
     );
-    client(&sandbox, &survivor.base, &tokens.alice, &["audit", "verify"]).expect_code(0);
+    client(
+        &sandbox,
+        &survivor.base,
+        &tokens.alice,
+        &["audit", "verify"],
+    )
+    .expect_code(0);
 }

@@ -11,4 +11,5 @@ mod auth;
 mod errors;
 mod lifecycle;
 mod metrics;
+mod runs;
 mod support;
