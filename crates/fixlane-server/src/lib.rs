@@ -17,6 +17,7 @@
 //! | `runs` | `/api/v1/runs…`: a CI run's start, gates, verdict and ready fix, reported by the CLI |
 //! | `audit` | `/api/v1/audit/verify`, `/api/v1/audit/export` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
+//! | `outbox` | the webhook outbox, drained in the background by every replica |
 
 mod audit;
 mod auth;
@@ -26,6 +27,7 @@ mod error;
 mod followups;
 mod health;
 mod metrics;
+mod outbox;
 mod runs;
 
 use std::future::Future;
@@ -147,10 +149,18 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let store = self.context.store().clone();
-        axum::serve(self.listener, router(self.context))
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let drainer = (!self.context.config().notify.webhooks.is_empty())
+            .then(|| tokio::spawn(outbox::drain_until(self.context.clone(), stopped)));
+        let served = axum::serve(self.listener, router(self.context))
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(ServerError::Serve)?;
+            .map_err(ServerError::Serve);
+        let _ = stop.send(true);
+        if let Some(drainer) = drainer {
+            let _ = drainer.await;
+        }
+        served?;
         store.close().await;
         Ok(())
     }

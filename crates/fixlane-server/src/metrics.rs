@@ -60,6 +60,67 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    hook: String,
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CanaryLabels {
+    canary: String,
+    incident: String,
+    profile: String,
+}
+
+type CanaryGauges = (Family<CanaryLabels, Gauge>, Family<CanaryLabels, Gauge>);
+
+/// Each running canary's weight (its latest `step_started`) and a 1 for running: canaries
+/// started in the last day that have not finished.
+async fn canary_gauges(context: &Context, now: Timestamp) -> Option<CanaryGauges> {
+    let weights = Family::<CanaryLabels, Gauge>::default();
+    let running = Family::<CanaryLabels, Gauge>::default();
+    let since = now.checked_sub(jiff::SignedDuration::from_hours(24)).ok()?;
+    let canaries = match context.store().canaries_since(since).await {
+        Ok(canaries) => canaries,
+        Err(error) => {
+            tracing::warn!(%error, "metrics: could not read the canaries");
+            return None;
+        }
+    };
+    for canary in canaries
+        .iter()
+        .filter(|canary| canary.finished_at.is_none())
+    {
+        let labels = CanaryLabels {
+            canary: canary.id.clone(),
+            incident: canary
+                .incident
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            profile: canary.profile.clone(),
+        };
+        running.get_or_create(&labels).set(1);
+        let weight = match context.store().canary(&canary.id).await {
+            Ok(Some(record)) => record
+                .events
+                .iter()
+                .rev()
+                .find(|(_, event)| event.kind == "step_started")
+                .and_then(|(_, event)| event.data.get("weight").and_then(serde_json::Value::as_i64))
+                .unwrap_or(0),
+            Ok(None) => 0,
+            Err(error) => {
+                tracing::warn!(%error, "metrics: could not read a canary's events");
+                return None;
+            }
+        };
+        weights.get_or_create(&labels).set(weight);
+    }
+    Some((weights, running))
+}
+
 /// From a millisecond to ten seconds: an approval is a few milliseconds, a stalled database
 /// several seconds.
 fn latency_histogram() -> Histogram {
@@ -232,7 +293,47 @@ async fn record_registry(context: &Context) -> Option<Registry> {
             .get_or_create(&labels)
             .set(i64::try_from(overdue).unwrap_or(i64::MAX));
     }
+    let deliveries = Family::<DeliveryLabels, Gauge>::default();
+    match context.store().delivery_status().await {
+        Ok(hooks) => {
+            for hook in hooks {
+                for (state, count) in [
+                    ("delivered", hook.delivered),
+                    ("pending", hook.pending),
+                    ("retrying", hook.retrying),
+                    ("failed", hook.failed),
+                ] {
+                    deliveries
+                        .get_or_create(&DeliveryLabels {
+                            hook: hook.hook.clone(),
+                            state,
+                        })
+                        .set(i64::try_from(count).unwrap_or(i64::MAX));
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics: could not read the webhook deliveries");
+            return None;
+        }
+    }
+    let (weights, running) = canary_gauges(context, now).await?;
     let mut registry = Registry::default();
+    registry.register(
+        "fixlane_webhook_deliveries",
+        "Webhook deliveries by hook (its key, never its URL) and state: delivered, pending, retrying after a failure, failed (given up)",
+        deliveries,
+    );
+    registry.register(
+        "fixlane_canary_weight",
+        "The weight in percent each running canary last set",
+        weights,
+    );
+    registry.register(
+        "fixlane_canary_running",
+        "Canaries started in the last day and not finished (1 while running), by canary and profile",
+        running,
+    );
     registry.register(
         "fixlane_emergencies_active",
         "Emergencies not yet closed, by state",

@@ -13,3 +13,4 @@ mod lifecycle;
 mod metrics;
 mod runs;
 mod support;
+mod webhooks;

@@ -13,7 +13,7 @@ use crate::support::{ID, TestServer, declaration};
 const PROMTOOL: &str = "/usr/bin/promtool";
 
 /// `promtool check metrics` on `text`: its exit status and what it said.
-fn promtool(text: &str) -> (bool, String) {
+pub(crate) fn promtool(text: &str) -> (bool, String) {
     assert!(
         std::path::Path::new(PROMTOOL).exists(),
         "{PROMTOOL} is missing: install Debian's prometheus package (`apt-get install \
