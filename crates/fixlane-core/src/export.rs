@@ -51,12 +51,14 @@ impl Install {
     }
 }
 
-/// What every job reports to: the team server (a repository variable; when it is empty the run
-/// records in the job's own store only, where an emergency lane finds no approved record) and
-/// the token it acts with (a secret: the token of a person under `[people]`).
-const SERVER_ENV: &str = "    env:\n\
-     \x20     FIXLANE_SERVER: ${{ vars.FIXLANE_SERVER }}\n\
-     \x20     FIXLANE_TOKEN: ${{ secrets.FIXLANE_TOKEN }}\n";
+/// What the `fixlane ci` step reports to: the team server (a repository variable; when it is
+/// empty the run records in the job's own store only, where an emergency lane finds no approved
+/// record) and the token it acts with (a secret: the token of a person under `[people]`). Only
+/// that step sees them: the install step builds code (build scripts of dependencies included)
+/// that has no business with the token.
+const SERVER_ENV: &str = "        env:\n\
+     \x20         FIXLANE_SERVER: ${{ vars.FIXLANE_SERVER }}\n\
+     \x20         FIXLANE_TOKEN: ${{ secrets.FIXLANE_TOKEN }}\n";
 
 /// The branch a run builds, in GitHub's expression language.
 const BRANCH: &str = "(github.head_ref || github.ref_name)";
@@ -147,11 +149,9 @@ pub fn github_workflow(config: &Config, config_file: &str, install: Install) -> 
             let _ = writeln!(out, "    # {note}");
         }
         let _ = writeln!(out, "    if: ${{{{ {condition} }}}}");
-        out.push_str("    runs-on: ubuntu-latest\n");
-        out.push_str(SERVER_ENV);
         let _ = writeln!(
             out,
-            "    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0  # the base of `scope = \"changed\"`\n{}      - run: {command}\n",
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0  # the base of `scope = \"changed\"`\n{}      - run: {command}\n{SERVER_ENV}",
             install.step()
         );
     };
@@ -255,6 +255,11 @@ branches = ["docs/*", "a*b/**"]
             "every job reports with the token"
         );
         assert!(workflow.contains("--git \"${FIXLANE_SOURCE:?"));
+        // The install step builds other people's code: it never sees the token.
+        for job in workflow.split("- name: Install fixlane").skip(1) {
+            let install = job.split("      - run: fixlane ci").next().unwrap();
+            assert!(!install.contains("FIXLANE_TOKEN"), "{install}");
+        }
     }
 
     #[test]
