@@ -7,7 +7,7 @@
 
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::{GateName, RunEvent, Tier};
-use fixlane_store::{AnyStore, GateRecord, NewRun, Store, StoreLocation, StoredGateState};
+use fixlane_store::{AnyStore, GateRecord, NewRun, StoreLocation, StoredGateState};
 use tokio::sync::{mpsc, watch};
 
 use crate::AppError;
@@ -116,6 +116,81 @@ pub fn gate_record(event: &RunEvent) -> Option<GateRecord> {
     }
 }
 
+/// Where a run's gate results and verdict are written as they arrive: the store (through
+/// [`runs`], as the acting person), or — for a CLI reporting to the team server — the server.
+pub trait RunWriter {
+    type Error;
+
+    /// Records gate results of the run (never called with none).
+    fn record_gates(
+        &self,
+        run_id: &str,
+        gates: &[GateRecord],
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Records the run's verdict.
+    fn finish_run(
+        &self,
+        run_id: &str,
+        verdict: fixlane_core::Verdict,
+        reasons: &[String],
+        at: jiff::Timestamp,
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The store as a [`RunWriter`], writing as `actor`.
+pub struct StoreWriter<'a, S> {
+    pub store: &'a S,
+    pub actor: &'a str,
+}
+
+impl<S: fixlane_store::Store + Sync> RunWriter for StoreWriter<'_, S> {
+    type Error = AppError;
+
+    async fn record_gates(&self, run_id: &str, gates: &[GateRecord]) -> Result<(), AppError> {
+        runs::record_gates(self.store, self.actor, run_id, gates).await
+    }
+
+    async fn finish_run(
+        &self,
+        run_id: &str,
+        verdict: fixlane_core::Verdict,
+        reasons: &[String],
+        at: jiff::Timestamp,
+    ) -> Result<(), AppError> {
+        runs::finish_run(self.store, self.actor, run_id, verdict, reasons, at).await
+    }
+}
+
+/// Writes the run's events to `writer` as they arrive, until the run's end: gates finishing
+/// close together share one write (a chain of quick gates would otherwise pay a commit each,
+/// on the cores the gates need); the run's end is written at once.
+pub async fn write_events<W: RunWriter>(
+    writer: &W,
+    run_id: &str,
+    events: &mut mpsc::UnboundedReceiver<RunEvent>,
+) -> Result<(), W::Error> {
+    let finished = |event: &RunEvent| matches!(event, RunEvent::RunFinished { .. });
+    while let Some(batch) = next_batch(events, RUN_BATCH_WINDOW, finished).await {
+        let gates: Vec<GateRecord> = batch.iter().filter_map(gate_record).collect();
+        if !gates.is_empty() {
+            writer.record_gates(run_id, &gates).await?;
+        }
+        for event in &batch {
+            if let RunEvent::RunFinished {
+                at,
+                verdict,
+                reasons,
+                ..
+            } = event
+            {
+                writer.finish_run(run_id, *verdict, reasons, *at).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What the recorder needs to record a run's start (unless the caller already did).
 pub struct RunStart {
     /// The store, when the caller already opened it.
@@ -159,29 +234,11 @@ pub async fn record_run(
         }
         let _ = started.send(Some(true));
         let abandoned = runs::abandon_dead_runs(&store, &actor, &run.run_id).await?;
-        // Gates finishing close together share one transaction: a chain of quick gates would
-        // otherwise pay a commit each, on the cores the gates need. The run's end is written
-        // at once.
-        let finished = |event: &RunEvent| matches!(event, RunEvent::RunFinished { .. });
-        while let Some(batch) = next_batch(&mut events, RUN_BATCH_WINDOW, finished).await {
-            let gates: Vec<GateRecord> = batch.iter().filter_map(gate_record).collect();
-            if !gates.is_empty() {
-                store.record_gates(&actor, &run.run_id, &gates).await?;
-            }
-            for event in &batch {
-                if let RunEvent::RunFinished {
-                    at,
-                    verdict,
-                    reasons,
-                    ..
-                } = event
-                {
-                    store
-                        .finish_run(&actor, &run.run_id, *verdict, reasons, *at)
-                        .await?;
-                }
-            }
-        }
+        let writer = StoreWriter {
+            store: &store,
+            actor: &actor,
+        };
+        write_events(&writer, &run.run_id, &mut events).await?;
         Ok::<_, AppError>(abandoned)
     }
     .await;

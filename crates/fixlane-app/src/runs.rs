@@ -4,15 +4,16 @@
 //! they take it directly: the recorder calls them from its own task.
 
 use fixlane_core::audit::{
-    AuditAction, ConfirmWhileRunning, DeployWindowBypassed, FixReady, PolicyWeakened,
+    AuditAction, ConfirmWhileRunning, DeployWindowBypassed, FixReady, PolicyMismatch,
+    PolicyWeakened,
 };
 use fixlane_core::plan::Plan;
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::verdict::GateState;
 use fixlane_core::verdict::{EmergencyStanding, RunProgress, VerdictReport};
-use fixlane_core::{GateName, IncidentId};
+use fixlane_core::{GateName, IncidentId, Verdict};
 use fixlane_runner::liveness::{Liveness, RunnerIdentity};
-use fixlane_store::{AuditEntry, NewRun, RunRecord, Store, StoredGateState};
+use fixlane_store::{AuditEntry, GateRecord, NewRun, RunRecord, Store, StoredGateState};
 use jiff::Timestamp;
 
 use crate::AppError;
@@ -58,6 +59,88 @@ pub async fn start_run(
         });
         append(store, actor, &action).await?;
     }
+    Ok(())
+}
+
+/// The policy a reported run read against the one the server enforces: the SHA-256 of each
+/// ([`fixlane_core::config::policy_sha256`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyCheck {
+    pub run_sha256: String,
+    pub server_sha256: String,
+}
+
+impl PolicyCheck {
+    pub fn matches(&self) -> bool {
+        self.run_sha256 == self.server_sha256
+    }
+}
+
+/// The plan key a run's policy mismatch is kept under, on the run itself.
+pub const POLICY_MISMATCH_KEY: &str = "policy_mismatch";
+
+/// Records the start of a run reported to the team server, as [`start_run`] does; a run whose
+/// policy is not the server's is flagged: on the run (its plan keeps both hashes under
+/// [`POLICY_MISMATCH_KEY`]) and in the audit log (`policy-mismatch`). The server's policy still
+/// decides everything the run asks of the record: the flag says the run judged its own gates
+/// by other rules.
+pub async fn start_reported_run(
+    store: &impl Store,
+    actor: &str,
+    config: &ConfigRead,
+    run: &NewRun,
+    weakenings: &[Weakening],
+    policy: &PolicyCheck,
+) -> Result<(), AppError> {
+    if policy.matches() {
+        return start_run(store, actor, config, run, weakenings).await;
+    }
+    let mut flagged = run.clone();
+    if let Some(plan) = flagged.plan.as_object_mut() {
+        plan.insert(
+            POLICY_MISMATCH_KEY.to_owned(),
+            serde_json::to_value(policy).map_err(|source| AppError::Encode {
+                what: "the run's policy check",
+                source,
+            })?,
+        );
+    }
+    start_run(store, actor, config, &flagged, weakenings).await?;
+    let action = AuditAction::PolicyMismatch(PolicyMismatch {
+        run_id: run.run_id.clone(),
+        rev: run.rev.to_string(),
+        lane: run.lane.clone(),
+        file: config.file.clone(),
+        run_sha256: policy.run_sha256.clone(),
+        server_sha256: policy.server_sha256.clone(),
+    });
+    append(store, actor, &action).await?;
+    Ok(())
+}
+
+/// Records gate results of a run as they finish (nothing for none).
+pub async fn record_gates(
+    store: &impl Store,
+    actor: &str,
+    run_id: &str,
+    gates: &[GateRecord],
+) -> Result<(), AppError> {
+    store.record_gates(actor, run_id, gates).await?;
+    Ok(())
+}
+
+/// Records a run's verdict and its reasons.
+pub async fn finish_run(
+    store: &impl Store,
+    actor: &str,
+    run_id: &str,
+    verdict: Verdict,
+    reasons: &[String],
+    at: Timestamp,
+) -> Result<(), AppError> {
+    store
+        .finish_run(actor, run_id, verdict, reasons, at)
+        .await?;
     Ok(())
 }
 
@@ -200,6 +283,58 @@ pub async fn mark_fix_ready(
         Some(Ok(_)) | None => Ok(()),
         Some(Err(error)) => Err(error),
     }
+}
+
+/// [`mark_fix_ready`] for a run already recorded, judged on its record alone: an emergency-lane
+/// run of an incident whose recorded verdict is `ready` (or `green`) makes that incident's fix
+/// ready, with the plan, commit and run the record holds. Returns the incident. A run that is
+/// not such a run is refused, naming why.
+pub async fn mark_recorded_run_ready(
+    store: &impl Store,
+    actor: &str,
+    run_id: &str,
+    ready_at: Timestamp,
+) -> Result<IncidentId, AppError> {
+    let run = store
+        .run(run_id)
+        .await?
+        .ok_or_else(|| fixlane_store::StoreError::UnknownRun {
+            run_id: run_id.to_owned(),
+        })?;
+    let refuse = |why: String| {
+        AppError::Refused(fixlane_core::emergency::Refusal::new(
+            "runs.fix_ready",
+            format!("marking the fix of run {run_id} ready"),
+            why,
+            fixlane_core::emergency::Instead::advice(
+                "record the run's verdict first; only an emergency-lane run of a declared \
+                 incident whose verdict is ready makes its fix ready",
+            ),
+        ))
+    };
+    let Some(incident) = run.incident.clone().filter(|_| run.emergency) else {
+        return Err(refuse(format!(
+            "run {run_id} is not an emergency-lane run of an incident"
+        )));
+    };
+    if !matches!(run.verdict, Some(Verdict::Ready | Verdict::Green)) {
+        return Err(refuse(format!(
+            "run {run_id} has the verdict {}, not ready",
+            run.verdict.map_or("none yet", Verdict::as_str)
+        )));
+    }
+    let plan = stored_plan(&run)?;
+    mark_fix_ready(
+        store,
+        actor,
+        &incident,
+        &plan,
+        run.rev.as_str(),
+        run_id,
+        ready_at,
+    )
+    .await?;
+    Ok(incident)
 }
 
 /// Records that `actor` confirmed merging `run`'s commit while its verdict was `waiting`; the

@@ -1,6 +1,7 @@
 //! The `fixlane` binary: parse the command line, run the subcommand, exit with its code.
 
 mod cli;
+mod client;
 mod commands;
 mod diagnostics;
 mod exit;

@@ -1,6 +1,8 @@
 //! The run's recorder as the `run` command starts it: the application layer's recorder
 //! (`fixlane_app::recorder`) fed from the command's event channel, with the earlier runs it
-//! finds abandoned worded for the person.
+//! finds abandoned worded for the person — or, in client mode, the team server fed the same
+//! events (`crate::client::runs`). [`Target`] is where a run's record is read and written
+//! before its first gate: the store, or the server.
 
 use fixlane_app::recorder::{self, RunStart};
 use fixlane_app::runs::{self, ConfigRead};
@@ -8,6 +10,16 @@ use fixlane_core::RunEvent;
 use fixlane_core::policy_change::Weakening;
 use fixlane_store::{AnyStore, NewRun, StoreLocation};
 use tokio::sync::{mpsc, watch};
+
+use crate::client::Client;
+use crate::exit::Failure;
+
+/// Where a run's record is: the store, or the team server (client mode).
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    Store(&'a AnyStore),
+    Server(&'a Client),
+}
 
 /// What the recorder needs to record a run's start (unless the caller already did).
 pub struct Start {
@@ -22,6 +34,9 @@ pub struct Start {
     pub already_started: bool,
     /// How the run's policy is weaker than the base's (the normal lane's audited notice).
     pub weakenings: Vec<Weakening>,
+    /// The team server the run is recorded on instead of the store (its start recorded
+    /// already, by [`start_on_server`]).
+    pub server: Option<Client>,
 }
 
 fn config_read((file, sha256): &(String, String)) -> ConfigRead {
@@ -44,14 +59,49 @@ pub async fn start(
     Ok(())
 }
 
-/// Records the run as its events arrive (see [`recorder::record_run`]); returns notes for the
-/// person: earlier runs found abandoned.
+/// Records the start of a run on the team server, before its first gate: the config seen, the
+/// SHA-256 of the policy the run read, the run, and any weakening against the base. A policy
+/// that is not the server's is flagged there, and said here.
+pub async fn start_on_server(
+    client: &Client,
+    config_seen: &(String, String),
+    policy_sha256: &str,
+    run: &NewRun,
+    weakenings: &[Weakening],
+) -> Result<(), Failure> {
+    let policy = client
+        .start_run(config_seen, policy_sha256, run, weakenings)
+        .await?;
+    if !policy.matches {
+        eprintln!(
+            "warning: the people, roles, categories and emergency settings in {} are not the \
+             ones the server at {} enforces (policy {} here, {} there): the run is flagged \
+             there (`policy-mismatch` in the audit log), and the server's rules decide what \
+             it records",
+            config_seen.0,
+            client.url(),
+            policy.run_sha256.get(..12).unwrap_or(&policy.run_sha256),
+            policy
+                .server_sha256
+                .get(..12)
+                .unwrap_or(&policy.server_sha256)
+        );
+    }
+    Ok(())
+}
+
+/// Records the run as its events arrive (see [`recorder::record_run`]), on the team server in
+/// client mode; returns notes for the person: earlier runs found abandoned.
 pub async fn record(
     start: Start,
     events: mpsc::UnboundedReceiver<RunEvent>,
     cancel: watch::Sender<bool>,
     started: watch::Sender<Option<bool>>,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, Failure> {
+    if let Some(client) = start.server {
+        return crate::client::runs::record(client, start.run.run_id, events, cancel, started)
+            .await;
+    }
     let start = RunStart {
         store: start.store,
         db: start.db,
@@ -61,7 +111,9 @@ pub async fn record(
         already_started: start.already_started,
         weakenings: start.weakenings,
     };
-    let abandoned = recorder::record_run(start, events, cancel, started).await?;
+    let abandoned = recorder::record_run(start, events, cancel, started)
+        .await
+        .map_err(Failure::error)?;
     Ok(abandoned
         .into_iter()
         .map(|run| {

@@ -14,15 +14,19 @@ use crate::settings::Context;
 /// An application error as the CLI says it: a refusal exits 1 with its whole text (the config
 /// file named); anything else is an error (exit 2, or 6 when the store failed).
 pub fn app_failure(error: AppError, context: &Context) -> Failure {
-    let file = context.config_display();
+    app_failure_in(error, &context.config_display())
+}
+
+/// [`app_failure`], with refusals naming `file` as the config.
+pub fn app_failure_in(error: AppError, file: &str) -> Failure {
     match error {
         AppError::Refused(refusal) => Failure::failed(anyhow::anyhow!(
             "{}",
-            crate::refusal::render(&refusal, Some(&file))
+            crate::refusal::render(&refusal, Some(file))
         )),
         AppError::RefusedAll(refusals) => Failure::failed(anyhow::anyhow!(
             "{}",
-            crate::refusal::render_all(&refusals, Some(&file))
+            crate::refusal::render_all(&refusals, Some(file))
         )),
         AppError::NoSuchEmergency(id) => Failure::error(anyhow::anyhow!(
             "there is no emergency {id}; `fixlane list` shows the active ones, `fixlane declare` records a new one"

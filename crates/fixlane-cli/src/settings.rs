@@ -62,6 +62,12 @@ impl Context {
         })
     }
 
+    /// The person `--as` (or `FIXLANE_USER`) names, if any: refused in client mode, where the
+    /// token's owner acts.
+    pub fn acting_as(&self) -> Option<&str> {
+        self.actor_override.as_deref()
+    }
+
     pub fn root(&self) -> &Path {
         self.repo.root()
     }

@@ -13,6 +13,53 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// How the workflow's jobs get the `fixlane` binary. fixlane is on no registry, so it is built
+/// with cargo from its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    /// The repository is fixlane's own: the job builds the checkout it is testing.
+    FromCheckout,
+    /// Any other repository: `cargo install --git` from where the organization keeps fixlane's
+    /// source, named by the repository variable `FIXLANE_SOURCE` (and pinned by
+    /// `FIXLANE_SOURCE_REV`, when set).
+    FromGit,
+}
+
+impl Install {
+    /// The job's install step, indented for a job's `steps:`.
+    fn step(self) -> &'static str {
+        match self {
+            Install::FromCheckout => {
+                "      # This is fixlane's own repository: the job builds the fixlane it checks out.\n\
+                 \x20     - name: Install fixlane\n\
+                 \x20       run: cargo install --locked --path crates/fixlane-cli\n"
+            }
+            Install::FromGit => {
+                "      # fixlane is on no registry: cargo builds it from its git repository, named by\n\
+                 \x20     # the repository variable FIXLANE_SOURCE (FIXLANE_SOURCE_REV pins a commit).\n\
+                 \x20     - name: Install fixlane\n\
+                 \x20       env:\n\
+                 \x20         FIXLANE_SOURCE: ${{ vars.FIXLANE_SOURCE }}\n\
+                 \x20         FIXLANE_SOURCE_REV: ${{ vars.FIXLANE_SOURCE_REV }}\n\
+                 \x20       run: >-\n\
+                 \x20         cargo install --locked\n\
+                 \x20         --git \"${FIXLANE_SOURCE:?set the repository variable FIXLANE_SOURCE to the git URL of fixlane}\"\n\
+                 \x20         ${FIXLANE_SOURCE_REV:+--rev \"$FIXLANE_SOURCE_REV\"}\n\
+                 \x20         fixlane-cli\n"
+            }
+        }
+    }
+}
+
+/// What the `fixlane ci` step reports to: the team server (a repository variable; when it is
+/// empty the run records in the job's own store only, where an emergency lane finds no approved
+/// record) and the token it acts with (a secret: the token of a person under `[people]`). Only
+/// that step sees them: the install step builds code (build scripts of dependencies included)
+/// that has no business with the token.
+const SERVER_ENV: &str = "        env:\n\
+     \x20         FIXLANE_SERVER: ${{ vars.FIXLANE_SERVER }}\n\
+     \x20         FIXLANE_TOKEN: ${{ secrets.FIXLANE_TOKEN }}\n";
+
 /// The branch a run builds, in GitHub's expression language.
 const BRANCH: &str = "(github.head_ref || github.ref_name)";
 
@@ -36,8 +83,10 @@ fn branch_condition(glob: &str) -> Option<String> {
 
 /// The workflow: one job per lane whose branches or labels GitHub can match, running
 /// `fixlane ci --lane LANE`, and a default job otherwise, running `fixlane ci`, which chooses the
-/// lane itself (so globs GitHub cannot express still reach their lane).
-pub fn github_workflow(config: &Config, config_file: &str) -> String {
+/// lane itself (so globs GitHub cannot express still reach their lane). Each job reads the
+/// repository only (`permissions: contents: read`), installs fixlane as `install` says, and
+/// reports to the team server when `FIXLANE_SERVER` is set.
+pub fn github_workflow(config: &Config, config_file: &str, install: Install) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -65,7 +114,8 @@ pub fn github_workflow(config: &Config, config_file: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "concurrency:\n  group: fixlane-${{{{ github.head_ref || github.ref }}}}\n  cancel-in-progress: true\n\njobs:"
+        "permissions:\n  contents: read\n\n\
+         concurrency:\n  group: fixlane-${{{{ github.head_ref || github.ref }}}}\n  cancel-in-progress: true\n\njobs:"
     );
 
     let mut lane_conditions = Vec::new();
@@ -101,7 +151,8 @@ pub fn github_workflow(config: &Config, config_file: &str) -> String {
         let _ = writeln!(out, "    if: ${{{{ {condition} }}}}");
         let _ = writeln!(
             out,
-            "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0  # the base of `scope = \"changed\"`\n      # Install fixlane the way your organization distributes it.\n      - run: cargo install --locked fixlane-cli\n      - run: {command}\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0  # the base of `scope = \"changed\"`\n{}      - run: {command}\n{SERVER_ENV}",
+            install.step()
         );
     };
 
@@ -184,7 +235,7 @@ branches = ["docs/*", "a*b/**"]
     #[test]
     fn the_workflow_routes_each_lane_and_says_what_it_cannot() {
         let config = parse(CONFIG, "fixlane.toml").unwrap();
-        let workflow = github_workflow(&config, "fixlane.toml");
+        let workflow = github_workflow(&config, "fixlane.toml", Install::FromGit);
         insta::assert_snapshot!(workflow);
         assert!(workflow.contains("run: fixlane ci --lane hotfix"));
         assert!(
@@ -195,5 +246,27 @@ branches = ["docs/*", "a*b/**"]
         assert!(workflow.contains("# docs: a*b/**: GitHub expressions cannot say this glob"));
         assert!(workflow.contains("# docs: docs/*:"));
         assert!(workflow.contains("      - run: fixlane ci\n"));
+        assert!(workflow.contains("permissions:\n  contents: read\n"));
+        assert_eq!(
+            workflow
+                .matches("FIXLANE_TOKEN: ${{ secrets.FIXLANE_TOKEN }}")
+                .count(),
+            2,
+            "every job reports with the token"
+        );
+        assert!(workflow.contains("--git \"${FIXLANE_SOURCE:?"));
+        // The install step builds other people's code: it never sees the token.
+        for job in workflow.split("- name: Install fixlane").skip(1) {
+            let install = job.split("      - run: fixlane ci").next().unwrap();
+            assert!(!install.contains("FIXLANE_TOKEN"), "{install}");
+        }
+    }
+
+    #[test]
+    fn fixlanes_own_repository_builds_its_checkout() {
+        let config = parse(CONFIG, "fixlane.toml").unwrap();
+        let workflow = github_workflow(&config, "fixlane.toml", Install::FromCheckout);
+        assert!(workflow.contains("run: cargo install --locked --path crates/fixlane-cli\n"));
+        assert!(!workflow.contains("FIXLANE_SOURCE"));
     }
 }

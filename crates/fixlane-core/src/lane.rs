@@ -111,7 +111,7 @@ pub fn incident_candidates(branch: &str) -> Vec<String> {
 }
 
 /// Why an emergency-lane run has no emergency it may use, for the verdict to say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "why", rename_all = "snake_case")]
 pub enum NoEmergency {
     /// The run named `id` itself, and no emergency has that id.
@@ -125,7 +125,7 @@ pub enum NoEmergency {
 /// A run on a branch other than the one its emergency was declared for, or on a detached HEAD
 /// (`run_branch` is `None`): an emergency covers the one branch it was declared for, so its
 /// approvals cannot turn an unrelated branch ready.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BranchMismatch {
     pub incident: String,
     pub declared_branch: String,
@@ -150,7 +150,7 @@ pub fn check_emergency_branch(
 
 /// An emergency-lane run that no record matches: the undeclared id its branch names, if any,
 /// and the emergencies still open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MissingEmergency {
     /// `(branch, id)`: the run's branch and the id of the configured shape it names.
     pub named: Option<(String, String)>,

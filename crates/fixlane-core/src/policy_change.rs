@@ -6,13 +6,13 @@
 //! lane, where every weakening against the base is shown and audited ([`weakenings`]). Pure:
 //! the caller reads both configs and the changed files from git.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::model::{Config, Gate, LaneVariant, Tier};
 use crate::names::LaneName;
 
 /// One way the changed policy is weaker than (or different in a way that matters from) the base.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Weakening {
     /// What part of the policy: `gates.scan`, `people.eve`, `emergency.rate_limit`, …
     pub what: String,

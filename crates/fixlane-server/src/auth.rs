@@ -3,7 +3,7 @@
 //! name the request carries — becomes the request's [`Actor`].
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use fixlane_app::App;
@@ -16,6 +16,9 @@ use jiff::Timestamp;
 use crate::context::Context;
 use crate::error::ApiError;
 
+/// The response header naming the person an authenticated request acted as: the token's owner.
+pub const ACTOR_HEADER: HeaderName = HeaderName::from_static("fixlane-actor");
+
 /// The person a request acts as, and the token that says so.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -27,6 +30,12 @@ impl Actor {
     /// The application layer acting with this actor's token: each write names it.
     pub fn app<'a>(&'a self, context: &'a Context) -> App<'a, AnyStore> {
         context.app().with_token(&self.token)
+    }
+
+    /// The store for the writes the application layer takes the store for directly (a run's
+    /// start, gates and verdict): every audit entry written through it names this token.
+    pub fn store(&self, context: &Context) -> AnyStore {
+        context.store().with_token(&self.token)
     }
 }
 
@@ -61,8 +70,14 @@ pub async fn require_token(
     };
     match authenticated {
         Ok(Authenticated { person, token }) => {
+            // Who acted, for a client to say so in its own words (`approved by carol`).
+            let acting = HeaderValue::from_str(person.as_str()).ok();
             request.extensions_mut().insert(Actor { person, token });
-            next.run(request).await
+            let mut response = next.run(request).await;
+            if let Some(acting) = acting {
+                response.headers_mut().insert(ACTOR_HEADER, acting);
+            }
+            response
         }
         Err(error) => error.into_response(),
     }

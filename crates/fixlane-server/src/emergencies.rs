@@ -1,5 +1,5 @@
-//! `/api/v1/emergencies`: list, show, declare, approve, bypass — each the same application-layer
-//! call the CLI makes, with the token's owner as the person acting.
+//! `/api/v1/emergencies`: list, show, declare, approve, bypass, and `/api/v1/rate-reviews` — each
+//! the same application-layer call the CLI makes, with the token's owner as the person acting.
 //!
 //! A request body may name anyone (an `author`, an `approver`, `--as` spelled as JSON): no field
 //! of it is read as the actor, and unknown fields are ignored, so such a request acts as the
@@ -12,7 +12,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use fixlane_app::{BypassInput, DeclareInput, views};
+use fixlane_app::{App, BypassInput, DeclareInput, views};
 use fixlane_core::IncidentId;
 use fixlane_core::config::model::BypassElement;
 use fixlane_store::Store;
@@ -30,6 +30,7 @@ pub fn router() -> Router<Context> {
         .route("/emergencies/{id}", get(show))
         .route("/emergencies/{id}/approvals", post(approve))
         .route("/emergencies/{id}/bypasses", post(bypass))
+        .route("/rate-reviews", post(review_rate))
 }
 
 /// A JSON body; an empty one reads as `{}` where the route allows it (`allow_empty`).
@@ -43,7 +44,7 @@ pub(crate) fn body<T: DeserializeOwned>(
     serde_json::from_slice(text).map_err(|error| ApiError::body(error, expected))
 }
 
-fn incident(text: &str) -> Result<IncidentId, ApiError> {
+pub(crate) fn incident(text: &str) -> Result<IncidentId, ApiError> {
     IncidentId::parse(text).map_err(|error| {
         ApiError::plain(
             StatusCode::NOT_FOUND,
@@ -80,7 +81,10 @@ async fn list(
 }
 
 /// The record of `id` as `show --json` prints it.
-async fn detail_of(context: &Context, id: &IncidentId) -> Result<serde_json::Value, ApiError> {
+pub(crate) async fn detail_of(
+    context: &Context,
+    id: &IncidentId,
+) -> Result<serde_json::Value, ApiError> {
     let (emergency, followups) = context
         .app()
         .record(id)
@@ -239,4 +243,27 @@ async fn bypass(
     let detail = views::detail(context.config(), &emergency, &followups)
         .map_err(|error| ApiError::from_app(&context, error))?;
     Ok(axum::Json(detail).into_response())
+}
+
+/// A rate review as `fixlane review-rate` takes it: the notes; the reviewer is the token's owner.
+#[derive(Debug, Deserialize)]
+struct RateReviewBody {
+    notes: String,
+}
+
+async fn review_rate(
+    State(context): State<Context>,
+    Extension(actor): Extension<Actor>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let request: RateReviewBody = body(&bytes, false, "with the notes of the review")?;
+    // The store writes the review's entry itself: the token is named through the store.
+    let store = actor.store(&context);
+    let review = App::new(&store, context.config())
+        .with_token(&actor.token)
+        .review_rate(&actor.person, &request.notes)
+        .await
+        .map_err(|error| ApiError::from_app(&context, error))?;
+    tracing::info!(by = %actor.person, token = %actor.token, "rate reviewed");
+    Ok((StatusCode::CREATED, axum::Json(review)).into_response())
 }

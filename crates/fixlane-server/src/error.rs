@@ -223,7 +223,13 @@ impl ApiError {
                 format!("no live token matches `{target}`"),
                 "list the tokens with `fixlane token list`",
             ),
-            error @ (AppError::EmptyNotes | AppError::Lifetime(_)) => Self::plain(
+            AppError::EmptyNotes => Self::plain(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rate_review.notes",
+                AppError::EmptyNotes.to_string(),
+                "send the notes: what the team concluded about the emergency rate",
+            ),
+            error @ AppError::Lifetime(_) => Self::plain(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "request.body",
                 error.to_string(),
@@ -248,6 +254,12 @@ impl ApiError {
                     "declare the new emergency under another id, or look at the existing one: \
                      GET /api/v1/emergencies/{id}"
                 ),
+            ),
+            StoreError::UnknownRun { run_id } => Self::plain(
+                StatusCode::NOT_FOUND,
+                "run.unknown",
+                format!("there is no run {run_id}"),
+                "start the run first: POST /api/v1/runs",
             ),
             StoreError::Invalid { .. } => Self::plain(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,12 +12,15 @@
 //! | `health` | `/healthz`, `/readyz` (no token) |
 //! | `metrics` | `/metrics` (no token) and the request counters every route feeds |
 //! | `auth` | the token check in front of every `/api` route |
-//! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass |
-//! | `followups` | `/api/v1/followups/due` |
+//! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass; `/api/v1/rate-reviews` |
+//! | `followups` | `/api/v1/followups/due`; an emergency's merge, follow-up closes and backfill |
+//! | `runs` | `/api/v1/runs…`: a CI run's start, gates, verdict and ready fix, reported by the CLI |
+//! | `audit` | `/api/v1/audit/verify`, `/api/v1/audit/export` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
 //! | `outbox` | the webhook outbox, drained in the background by every replica |
 //! | `dashboard` | the web pages: log in with a token, the live overview (session cookie) |
 
+mod audit;
 mod auth;
 mod context;
 mod dashboard;
@@ -27,6 +30,7 @@ mod followups;
 mod health;
 mod metrics;
 mod outbox;
+mod runs;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,7 +39,8 @@ use axum::Router;
 use fixlane_core::Config;
 use fixlane_store::StoreLocation;
 
-pub use auth::Actor;
+pub use audit::JSON_LINES;
+pub use auth::{ACTOR_HEADER, Actor};
 pub use context::{Context, SayInstead, plain_words};
 pub use error::{ApiError, ServerError};
 pub use metrics::{OPENMETRICS, PROMETHEUS_TEXT, classic};
@@ -67,6 +72,8 @@ pub fn router(context: Context, live: dashboard::Live) -> Router {
     let api = Router::new()
         .merge(emergencies::router())
         .merge(followups::router())
+        .merge(runs::router())
+        .merge(audit::router())
         .route_layer(axum::middleware::from_fn_with_state(
             context.clone(),
             auth::require_token,
@@ -91,7 +98,8 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         "request.path",
         format!("nothing is served at {}", uri.path()),
         "the API is under /api/v1: /emergencies, /emergencies/{id}, \
-         /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /followups/due",
+         /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /rate-reviews, \
+         /followups/due, /runs, /audit/verify, /audit/export",
     )
 }
 

@@ -49,6 +49,16 @@ impl AnyStore {
         dispatch!(self, store => store.kind())
     }
 
+    /// The same store for writes made with `token`: each audit entry written through it names
+    /// the token (see [`SqlStore::with_token`]).
+    #[must_use]
+    pub fn with_token(&self, token: &fixlane_core::token::TokenId) -> Self {
+        match self {
+            AnyStore::Sqlite(store) => AnyStore::Sqlite(store.with_token(token)),
+            AnyStore::Postgres(store) => AnyStore::Postgres(store.with_token(token)),
+        }
+    }
+
     /// Closes the connections, waiting for them to finish.
     pub async fn close(&self) {
         dispatch!(self, store => store.pool().close().await);

@@ -11,6 +11,7 @@ use fixlane_store::Store;
 
 use super::run::{self, settings::RunPlanSettings};
 use crate::cli::{BackfillArgs, RunArgs};
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
@@ -18,7 +19,17 @@ use crate::settings::{self, Context};
 pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    let person = records::person(context, &config, &format!("backfilling {id}"))?;
+    // In client mode the run and the backfill are recorded on the team server, by the token's
+    // owner.
+    let server = Client::from_env(context)?;
+    let person = match &server {
+        Some(_) => None,
+        None => Some(records::person(
+            context,
+            &config,
+            &format!("backfilling {id}"),
+        )?),
+    };
     // `--at` judges the deploy gates' windows, as `run --at` does; the backfill itself is
     // recorded when it happened.
     records::moment(arguments.at.as_deref())?;
@@ -28,6 +39,9 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
             .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?,
     )?;
     let emergency = settings::runtime()?.block_on(async {
+        if let Some(client) = &server {
+            return Ok(client.show(&id).await?.body.emergency);
+        }
         let store = context.open_store().await?;
         records::load(&store, &id, context).await
     })?;
@@ -58,24 +72,39 @@ pub fn backfill(context: &Context, arguments: &BackfillArgs) -> CommandResult {
         return Ok(code);
     }
     settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
-        let Some(recorded) = store.latest_run(&rev, Some(lane.as_str())).await? else {
-            return Err(Failure::error(anyhow::anyhow!(
-                "the backfill run of {} was not recorded; run it again",
-                rev.short()
-            )));
+        let (run_id, emergency_closed, failing) = match (&server, &person) {
+            (Some(client), _) => {
+                let backfilled = client.backfill(&id, &rev, lane.as_str()).await?;
+                (
+                    backfilled.run_id,
+                    backfilled.emergency_closed,
+                    backfilled.failing,
+                )
+            }
+            (None, person) => {
+                let store = context.open_store().await?;
+                let Some(recorded) = store.latest_run(&rev, Some(lane.as_str())).await? else {
+                    return Err(Failure::error(anyhow::anyhow!(
+                        "the backfill run of {} was not recorded; run it again",
+                        rev.short()
+                    )));
+                };
+                let person = person.as_ref().ok_or_else(|| {
+                    Failure::error(anyhow::anyhow!("nobody to record the backfill as"))
+                })?;
+                let (outcome, failing) = App::new(&store, &config)
+                    .record_backfill(person, &id, &recorded, jiff::Timestamp::now())
+                    .await
+                    .map_err(|error| records::app_failure(error, context))?;
+                (recorded.run_id, outcome.emergency_closed, failing)
+            }
         };
-        let (outcome, failing) = App::new(&store, &config)
-            .record_backfill(&person, &id, &recorded, jiff::Timestamp::now())
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
         if failing.is_empty() {
             eprintln!(
-                "{id}: every owed gate passed on {}; the backfill is closed (run {})",
+                "{id}: every owed gate passed on {}; the backfill is closed (run {run_id})",
                 rev.short(),
-                recorded.run_id
             );
-            if outcome.emergency_closed {
+            if emergency_closed {
                 eprintln!("every follow-up is closed: {id} is closed");
             }
             Ok(ExitCode::Success)

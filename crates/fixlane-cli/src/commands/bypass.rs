@@ -7,6 +7,7 @@ use fixlane_core::text::for_terminal as shown;
 use jiff::Timestamp;
 
 use crate::cli::BypassArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
@@ -23,26 +24,33 @@ fn element(text: &str) -> Result<BypassElement, Failure> {
 }
 
 pub fn bypass(context: &Context, arguments: &BypassArgs) -> CommandResult {
-    let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
     let element = element(&arguments.element)?;
-    let person = records::person(context, &config, &format!("bypassing {element:?} for {id}"))?;
-    let now = Timestamp::now();
     let reason = arguments.reason.clone().unwrap_or_default();
     let compensation = arguments.compensation.clone().unwrap_or_default();
-    settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
-        let input = BypassInput {
-            element,
-            reason: reason.clone(),
-            compensation: compensation.clone(),
-        };
-        App::new(&store, &config)
-            .bypass(&person, &id, input, now)
-            .await
-            .map_err(|error| records::app_failure(error, context))
-    })?;
-    println!("{id}: {} bypassed by {person}", element.as_str());
+    let person = if let Some(client) = Client::from_env(context)? {
+        settings::runtime()?
+            .block_on(client.bypass(&id, element, &reason, &compensation))?
+            .actor
+    } else {
+        let config = context.load_config()?;
+        let person = records::person(context, &config, &format!("bypassing {element:?} for {id}"))?;
+        let now = Timestamp::now();
+        settings::runtime()?.block_on(async {
+            let store = context.open_store().await?;
+            let input = BypassInput {
+                element,
+                reason: reason.clone(),
+                compensation: compensation.clone(),
+            };
+            App::new(&store, &config)
+                .bypass(&person, &id, input, now)
+                .await
+                .map_err(|error| records::app_failure(error, context))
+        })?;
+        person.to_string()
+    };
+    println!("{id}: {} bypassed by {}", element.as_str(), shown(&person));
     println!("  reason:       {}", shown(&reason));
     println!("  compensation: {}", shown(&compensation));
     Ok(ExitCode::Success)

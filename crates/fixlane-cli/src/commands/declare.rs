@@ -7,18 +7,12 @@ use fixlane_core::text::for_terminal as shown;
 use fixlane_runner::git::Repository;
 
 use crate::cli::DeclareArgs;
+use crate::client::{self, Client};
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
 pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
-    let config = context.load_config()?;
-    let author = records::person(context, &config, "declaring an emergency")?;
-    let at = arguments
-        .at
-        .as_deref()
-        .map(|at| records::moment(Some(at)))
-        .transpose()?;
     let input = DeclareInput {
         id: arguments.id.clone(),
         severity: arguments.severity.clone(),
@@ -30,13 +24,29 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
         rollback: arguments.rollback.clone(),
         any_date: arguments.any_date,
     };
-    let declared = settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
-        App::new(&store, &config)
-            .declare(&author, input, at)
-            .await
-            .map_err(|error| records::app_failure(error, context))
-    })?;
+    // The approvals still missing, judged by the policy that admitted the declaration.
+    let (declared, missing, client_mode) = if let Some(client) = Client::from_env(context)? {
+        client::refuse_at(arguments.at.as_deref(), "declare")?;
+        let reply = settings::runtime()?.block_on(client.declare(&input))?;
+        (reply.body.emergency, reply.body.missing, true)
+    } else {
+        let config = context.load_config()?;
+        let author = records::person(context, &config, "declaring an emergency")?;
+        let at = arguments
+            .at
+            .as_deref()
+            .map(|at| records::moment(Some(at)))
+            .transpose()?;
+        let declared = settings::runtime()?.block_on(async {
+            let store = context.open_store().await?;
+            App::new(&store, &config)
+                .declare(&author, input, at)
+                .await
+                .map_err(|error| records::app_failure(error, context))
+        })?;
+        let missing = policy::missing_groups(&config, &declared);
+        (declared, missing, false)
+    };
 
     if arguments.json {
         println!("{}", serde_json::to_string_pretty(&declared)?);
@@ -53,7 +63,6 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
         for warning in &declared.warnings {
             eprintln!("warning: {}", shown(warning));
         }
-        let missing = policy::missing_groups(&config, &declared);
         if !missing.is_empty() {
             println!(
                 "needs approval from: {}",
@@ -65,7 +74,15 @@ pub fn declare(context: &Context, arguments: &DeclareArgs) -> CommandResult {
                         .join(", and ")
                 )
             );
-            println!("next:    fixlane approve {} --as <approver>", declared.id);
+            if client_mode {
+                // Through the server each approver acts with their own token.
+                println!(
+                    "next:    fixlane approve {} (by each approver)",
+                    declared.id
+                );
+            } else {
+                println!("next:    fixlane approve {} --as <approver>", declared.id);
+            }
         }
     }
     if arguments.branch {

@@ -1,14 +1,69 @@
 //! `fixlane due`: every open follow-up across emergencies, overdue first, with its owner and
 //! deadline; exits 1 when any is overdue, for a scheduled CI job.
 
+use std::fmt::Write as _;
+
 use fixlane_app::App;
-use fixlane_core::PersonName;
+use fixlane_app::views::DueItem;
 use fixlane_core::text::for_terminal as shown;
+use fixlane_core::{Config, PersonName};
+use jiff::Timestamp;
+use serde::Deserialize;
 
 use crate::cli::DueArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
+
+/// One line of the list: what `due --json` (and the team server) says of a follow-up.
+#[derive(Debug, Deserialize)]
+pub struct Row {
+    pub id: String,
+    pub kind: String,
+    pub owner: String,
+    pub due_at: Timestamp,
+    pub overdue: bool,
+}
+
+impl From<&DueItem> for Row {
+    fn from(item: &DueItem) -> Self {
+        Self {
+            id: item.id.to_string(),
+            kind: item.kind.as_str().to_owned(),
+            owner: item.owner.to_string(),
+            due_at: item.due_at,
+            overdue: item.overdue,
+        }
+    }
+}
+
+/// The list people read, judged at `at`, times in the configured zone.
+pub fn render(rows: &[Row], config: &Config, at: Timestamp) -> String {
+    if rows.is_empty() {
+        return "no open follow-ups\n".to_owned();
+    }
+    let mut out = String::new();
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<22} {:<13} owner {:<10} due {} ({})",
+            if row.overdue { "OVERDUE" } else { "open" },
+            shown(&row.id),
+            shown(&row.kind),
+            shown(&row.owner),
+            records::human_time(row.due_at, config),
+            records::until(row.due_at, at)
+        );
+    }
+    let overdue = rows.iter().filter(|row| row.overdue).count();
+    let _ = writeln!(
+        out,
+        "{} open, {overdue} overdue",
+        fixlane_core::plural::count(rows.len(), "follow-up", "follow-ups")
+    );
+    out
+}
 
 pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
     let config = context.load_config()?;
@@ -21,37 +76,37 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
                 .map_err(|error| Failure::error(anyhow::anyhow!("--owner: {error}")))
         })
         .transpose()?;
-    let due = settings::runtime()?.block_on(async {
-        let store = context.open_store_read_only().await?;
-        App::new(&store, &config)
-            .due(at, owner.as_ref())
-            .await
-            .map_err(|error| records::app_failure(error, context))
-    })?;
-    let overdue = due.iter().filter(|item| item.overdue).count();
-    if arguments.json {
-        let items: Vec<_> = due.iter().map(|item| item.item(at)).collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
-    } else if due.is_empty() {
-        println!("no open follow-ups");
+    let (json, rows) = if let Some(client) = Client::from_env(context)? {
+        let items = settings::runtime()?.block_on(client.due(owner.as_ref(), at))?;
+        let rows = items
+            .iter()
+            .cloned()
+            .map(serde_json::from_value)
+            .collect::<Result<Vec<Row>, _>>()
+            .map_err(|error| {
+                Failure::error(anyhow::anyhow!(
+                    "the server's follow-ups do not read as follow-ups ({error})"
+                ))
+            })?;
+        (serde_json::to_string_pretty(&items)?, rows)
     } else {
-        for item in &due {
-            println!(
-                "{:<8} {:<22} {:<13} owner {:<10} due {} ({})",
-                if item.overdue { "OVERDUE" } else { "open" },
-                item.id.as_str(),
-                item.followup.kind.as_str(),
-                shown(item.followup.owner.as_str()),
-                records::human_time(item.followup.due_at, &config),
-                records::until(item.followup.due_at, at)
-            );
-        }
-        println!(
-            "{} open, {overdue} overdue",
-            fixlane_core::plural::count(due.len(), "follow-up", "follow-ups")
-        );
+        let due = settings::runtime()?.block_on(async {
+            let store = context.open_store_read_only().await?;
+            App::new(&store, &config)
+                .due(at, owner.as_ref())
+                .await
+                .map_err(|error| records::app_failure(error, context))
+        })?;
+        let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
+        let rows = items.iter().map(Row::from).collect();
+        (serde_json::to_string_pretty(&items)?, rows)
+    };
+    if arguments.json {
+        println!("{json}");
+    } else {
+        print!("{}", render(&rows, &config, at));
     }
-    Ok(if overdue > 0 {
+    Ok(if rows.iter().any(|row| row.overdue) {
         ExitCode::Failed
     } else {
         ExitCode::Success

@@ -4,8 +4,10 @@
 use fixlane_app::App;
 use fixlane_core::text::for_terminal as shown;
 use fixlane_runner::git::Repository;
+use jiff::Timestamp;
 
 use crate::cli::MergedArgs;
+use crate::client::{self, Client};
 use crate::exit::{CommandResult, ExitCode};
 use crate::records;
 use crate::settings::{self, Context};
@@ -13,20 +15,27 @@ use crate::settings::{self, Context};
 pub fn merged(context: &Context, arguments: &MergedArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    let at = records::moment(arguments.at.as_deref())?;
     let rev = context
         .repo
         .resolve(arguments.rev.as_deref().unwrap_or("HEAD"))?;
-    let actor = fixlane_core::emergency::policy::identify(&config, context.actor())
-        .map_or_else(|| context.actor().to_owned(), |person| person.to_string());
-    let because = format!("merged as {}", fixlane_core::rev::short(&rev));
-    let followups = settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
-        App::new(&store, &config)
-            .open_followups(&actor, &id, &because, at)
-            .await
-            .map_err(|error| records::app_failure(error, context))
-    })?;
+    let (followups, at) = if let Some(client) = Client::from_env(context)? {
+        client::refuse_at(arguments.at.as_deref(), "merged")?;
+        let reply = settings::runtime()?.block_on(client.merged(&id, &rev))?;
+        (reply.body.followups, Timestamp::now())
+    } else {
+        let at = records::moment(arguments.at.as_deref())?;
+        let actor = fixlane_core::emergency::policy::identify(&config, context.actor())
+            .map_or_else(|| context.actor().to_owned(), |person| person.to_string());
+        let because = format!("merged as {}", fixlane_core::rev::short(&rev));
+        let followups = settings::runtime()?.block_on(async {
+            let store = context.open_store().await?;
+            App::new(&store, &config)
+                .open_followups(&actor, &id, &because, at)
+                .await
+                .map_err(|error| records::app_failure(error, context))
+        })?;
+        (followups, at)
+    };
     println!("{id}: the fix is merged; its follow-ups are open:");
     for followup in &followups {
         println!(

@@ -58,14 +58,34 @@ pub fn dispatch(cli: Cli) -> i32 {
         // there.
         Command::Drill(arguments) => drill::drill(&global, &arguments),
         command => Context::discover(&global).and_then(|context| {
+            // In client mode the team server records, and its replicas deliver the webhooks.
+            let client_mode = crate::client::configured();
+            if client_mode && let Some(name) = local_only(&command) {
+                return Err(crate::client::refuse_local_only(name));
+            }
             let result = in_repository(&context, command);
-            if announces {
+            if announces && !client_mode {
                 notify::after_command(&context);
             }
             result
         }),
     };
     finish(result)
+}
+
+/// The name of a command that reads or writes the store and has no route on the team server:
+/// in client mode it would work on a local store, not the team's record.
+fn local_only(command: &Command) -> Option<&'static str> {
+    Some(match command {
+        Command::Verdict(_) => "verdict",
+        Command::CheckCommit(_) => "check-commit",
+        Command::Canary(_) => "canary",
+        Command::Verify(_) => "verify",
+        Command::Postmortem(_) => "postmortem",
+        Command::Stats(_) => "stats",
+        Command::Notify(_) => "notify",
+        _ => return None,
+    })
 }
 
 /// The commands that work inside a git repository.

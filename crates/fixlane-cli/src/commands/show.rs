@@ -10,6 +10,7 @@ use fixlane_store::Store;
 use jiff::Timestamp;
 
 use crate::cli::ShowArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode};
 use crate::records;
 use crate::settings::{self, Context};
@@ -18,10 +19,13 @@ use crate::settings::{self, Context};
 ///
 /// Every typed value goes through `shown`: one line each, whatever was typed, so a title
 /// cannot forge the `state:` line under it.
+/// `missing` is each approver group still unsatisfied, as the policy that judges the record
+/// (the local config's, or the team server's) finds it; `config` gives only the time zone.
 pub fn render(
     config: &Config,
     emergency: &Emergency,
     followups: &[FollowUp],
+    missing: &[Vec<String>],
     now: Timestamp,
 ) -> String {
     let mut out = String::new();
@@ -72,7 +76,7 @@ pub fn render(
             records::human_time(approval.at, config)
         );
     }
-    for group in policy::missing_groups(config, emergency) {
+    for group in missing {
         let _ = writeln!(out, "  ✗ missing: one of {}", shown(&group.join(", ")));
     }
     if emergency.bypasses.is_empty() {
@@ -157,6 +161,24 @@ pub fn render(
 pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
+    if let Some(client) = Client::from_env(context)? {
+        let detail = settings::runtime()?.block_on(client.show(&id))?.body;
+        if arguments.json {
+            println!("{}", serde_json::to_string_pretty(&detail.json)?);
+        } else {
+            print!(
+                "{}",
+                render(
+                    &config,
+                    &detail.emergency,
+                    &detail.followups,
+                    &detail.missing,
+                    Timestamp::now()
+                )
+            );
+        }
+        return Ok(ExitCode::Success);
+    }
     let (emergency, followups) = settings::runtime()?.block_on(async {
         let store = context.open_store_read_only().await?;
         let emergency = records::load(&store, &id, context).await?;
@@ -168,9 +190,10 @@ pub fn show(context: &Context, arguments: &ShowArgs) -> CommandResult {
             .map_err(|error| records::app_failure(error, context))?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
+        let missing = policy::missing_groups(&config, &emergency);
         print!(
             "{}",
-            render(&config, &emergency, &followups, Timestamp::now())
+            render(&config, &emergency, &followups, &missing, Timestamp::now())
         );
     }
     Ok(ExitCode::Success)

@@ -11,6 +11,8 @@
 mod audit;
 mod canary;
 mod ci;
+mod client;
+mod client_races;
 mod config;
 mod dashboard;
 mod drill;

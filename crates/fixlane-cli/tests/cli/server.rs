@@ -34,7 +34,7 @@ pub(crate) fn issue(sandbox: &Sandbox, db: &str, person: &str) -> (String, Strin
 
 /// One `fixlane serve` process and what it has written to standard error.
 pub(crate) struct Replica {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) base: String,
     lines: mpsc::Receiver<String>,
     log: Vec<String>,
@@ -44,6 +44,11 @@ impl Replica {
     /// Starts a replica on a free port, on the store `db`, with the sandbox's config;
     /// `FIXLANE_LOG=debug` makes it log each request as it starts.
     pub(crate) fn start(sandbox: &Sandbox, db: &str, debug: bool) -> Self {
+        Self::start_with(sandbox, db, "fixlane.toml", debug)
+    }
+
+    /// [`Replica::start`] enforcing the config at `config` (relative to the sandbox).
+    pub(crate) fn start_with(sandbox: &Sandbox, db: &str, config: &str, debug: bool) -> Self {
         let mut command = sandbox.command(&[
             "serve",
             "--listen",
@@ -51,7 +56,7 @@ impl Replica {
             "--db",
             db,
             "--config",
-            "fixlane.toml",
+            config,
         ]);
         if debug {
             command.env("FIXLANE_LOG", "debug");

@@ -45,6 +45,9 @@ pub enum AuditAction {
     RunVerdict(RunVerdict),
     RunAbandoned(RunAbandoned),
     PolicyWeakened(PolicyWeakened),
+    /// A run reported to the team server read a policy (people, roles, categories, emergency
+    /// settings) other than the one the server enforces.
+    PolicyMismatch(PolicyMismatch),
     DeployWindowBypassed(DeployWindowBypassed),
     ConfirmWhileRunning(ConfirmWhileRunning),
     FixReady(FixReady),
@@ -96,6 +99,7 @@ impl AuditAction {
             AuditAction::RunVerdict(_) => "run-verdict",
             AuditAction::RunAbandoned(_) => "run-abandoned",
             AuditAction::PolicyWeakened(_) => "policy-weakened",
+            AuditAction::PolicyMismatch(_) => "policy-mismatch",
             AuditAction::DeployWindowBypassed(_) => "deploy-window-bypassed",
             AuditAction::ConfirmWhileRunning(_) => "confirm-while-running",
             AuditAction::FixReady(_) => "fix-ready",
@@ -135,6 +139,7 @@ impl AuditAction {
             AuditAction::RunVerdict(details) => serde_json::to_value(details),
             AuditAction::RunAbandoned(details) => serde_json::to_value(details),
             AuditAction::PolicyWeakened(details) => serde_json::to_value(details),
+            AuditAction::PolicyMismatch(details) => serde_json::to_value(details),
             AuditAction::DeployWindowBypassed(details) => serde_json::to_value(details),
             AuditAction::ConfirmWhileRunning(details) => serde_json::to_value(details),
             AuditAction::FixReady(details) => serde_json::to_value(details),
@@ -336,8 +341,23 @@ pub struct PolicyWeakened {
     pub changes: Vec<Weakening>,
 }
 
-/// Deploy gates run outside the normal windows under recorded bypasses.
+/// A run whose policy differs from the server's: the SHA-256 of each, as
+/// [`crate::config::policy_sha256`] computes them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyMismatch {
+    pub run_id: String,
+    pub rev: String,
+    pub lane: String,
+    /// The config file the run read, as it names it.
+    pub file: String,
+    /// The policy the run reported.
+    pub run_sha256: String,
+    /// The policy the server enforces.
+    pub server_sha256: String,
+}
+
+/// Deploy gates run outside the normal windows under recorded bypasses.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DeployWindowBypassed {
     pub incident: Option<IncidentId>,
     pub rev: String,

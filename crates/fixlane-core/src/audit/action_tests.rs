@@ -113,6 +113,14 @@ fn every_action() -> Vec<AuditAction> {
                 change: "the gate was removed".into(),
             }],
         }),
+        AuditAction::PolicyMismatch(PolicyMismatch {
+            run_id: "r1".into(),
+            rev: "0123456".into(),
+            lane: "hotfix".into(),
+            file: "fixlane.toml".into(),
+            run_sha256: "ab12".into(),
+            server_sha256: "cd34".into(),
+        }),
         AuditAction::DeployWindowBypassed(DeployWindowBypassed {
             incident: Some(id()),
             rev: "0123456".into(),
@@ -253,6 +261,7 @@ fn every_action() -> Vec<AuditAction> {
             | AuditAction::RunVerdict(_)
             | AuditAction::RunAbandoned(_)
             | AuditAction::PolicyWeakened(_)
+            | AuditAction::PolicyMismatch(_)
             | AuditAction::DeployWindowBypassed(_)
             | AuditAction::ConfirmWhileRunning(_)
             | AuditAction::FixReady(_)

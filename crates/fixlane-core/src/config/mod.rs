@@ -2,6 +2,8 @@
 
 mod load;
 pub mod model;
+mod policy;
 pub mod starter;
 
 pub use load::{ConfigError, ConfigErrors, MAX_CONFIG_BYTES, oversize, parse};
+pub use policy::{policy_json, policy_sha256};

@@ -12,5 +12,6 @@ mod dashboard;
 mod errors;
 mod lifecycle;
 mod metrics;
+mod runs;
 mod support;
 mod webhooks;

@@ -42,12 +42,27 @@ use crate::error::{StoreError, query_error};
 /// A store on database `B`: [`crate::SqliteStore`] or [`crate::PostgresStore`].
 pub struct SqlStore<B: Database> {
     pool: Pool<B>,
+    /// The token every write through this handle was made with (see
+    /// [`SqlStore::with_token`]).
+    token: Option<fixlane_core::token::TokenId>,
 }
 
 impl<B: Database> SqlStore<B> {
     /// A store on `pool`, whose tables are already checked or brought up to date.
     pub(crate) fn new(pool: Pool<B>) -> Self {
-        Self { pool }
+        Self { pool, token: None }
+    }
+
+    /// The same store, on the same connections, for writes made with `token`: every audit entry
+    /// written through it names the token in its details, as
+    /// [`fixlane_core::audit::WithToken`] does, including the entries the store builds itself
+    /// (a run's start, gates and verdict).
+    #[must_use]
+    pub fn with_token(&self, token: &fixlane_core::token::TokenId) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            token: Some(token.clone()),
+        }
     }
 
     /// The connection pool, for maintenance and tests.
@@ -68,6 +83,7 @@ impl<B: Database> Clone for SqlStore<B> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            token: self.token.clone(),
         }
     }
 }
@@ -77,6 +93,7 @@ impl<B: Database> fmt::Debug for SqlStore<B> {
         formatter
             .debug_struct("SqlStore")
             .field("pool", &self.pool)
+            .field("token", &self.token)
             .finish()
     }
 }

@@ -134,15 +134,16 @@ where
             }
             Change::Made(value, audits) => {
                 let entries = match audits.split() {
-                    Split::One(audit, entries) => entries(
-                        Self::append_in(&mut tx, actor, &audit.action, &audit.details).await?,
-                    ),
+                    Split::One(audit, entries) => {
+                        let details = self.naming_token(audit.details);
+                        entries(Self::append_in(&mut tx, actor, &audit.action, &details).await?)
+                    }
                     Split::Each(audits, entries) => {
                         let mut appended = Vec::with_capacity(audits.len());
-                        for audit in &audits {
+                        for audit in audits {
+                            let details = self.naming_token(audit.details);
                             appended.push(
-                                Self::append_in(&mut tx, actor, &audit.action, &audit.details)
-                                    .await?,
+                                Self::append_in(&mut tx, actor, &audit.action, &details).await?,
                             );
                         }
                         entries(appended)
@@ -151,6 +152,23 @@ where
                 tx.commit().await.map_err(query_error(committing))?;
                 Ok(Ok((value, entries)))
             }
+        }
+    }
+
+    /// `details` with this handle's token added, when it has one (see
+    /// [`SqlStore::with_token`]); an entry that already names a token keeps its own.
+    fn naming_token(&self, details: serde_json::Value) -> serde_json::Value {
+        let Some(token) = &self.token else {
+            return details;
+        };
+        match details {
+            serde_json::Value::Object(mut object) => {
+                object
+                    .entry("token")
+                    .or_insert_with(|| serde_json::Value::String(token.to_string()));
+                serde_json::Value::Object(object)
+            }
+            other => serde_json::json!({ "details": other, "token": token.to_string() }),
         }
     }
 

@@ -1,32 +1,65 @@
-//! Before the first gate, what only the store knows: the emergency record an emergency-lane run
+//! Before the first gate, what only the record knows (the store's, or the team server's in
+//! client mode): the emergency record an emergency-lane run
 //! belongs to (bound to its branch), and whether its deploy gates may run now (an approved
 //! record; change windows and freezes, with the record's bypasses).
 
 use fixlane_app::App;
+use fixlane_core::IncidentId;
 use fixlane_core::audit::DeployWindowBypassed;
 use fixlane_core::emergency::{Emergency, windows};
-use fixlane_store::AnyStore;
+use fixlane_core::lane::NoEmergency;
 
 use super::facts::Resolved;
 use crate::exit::Failure;
+use crate::record::Target;
 use crate::records;
 use crate::settings::Context;
+
+/// The record a run belongs to, from the store or the team server.
+async fn emergency_for_run(
+    target: Target<'_>,
+    context: &Context,
+    resolved: &Resolved,
+    incident: Option<&IncidentId>,
+) -> Result<Result<Emergency, NoEmergency>, Failure> {
+    let branch = resolved.branch.as_deref();
+    match target {
+        Target::Store(store) => App::new(store, &resolved.config)
+            .emergency_for_run(incident, branch)
+            .await
+            .map_err(|error| records::app_failure(error, context)),
+        Target::Server(client) => client.emergency_for_run(incident, branch).await,
+    }
+}
+
+/// Records that deploy gates run outside the windows under the record's bypasses.
+async fn deploy_window_bypassed(
+    target: Target<'_>,
+    context: &Context,
+    actor: &str,
+    bypassed: DeployWindowBypassed,
+) -> Result<(), Failure> {
+    match target {
+        Target::Store(store) => fixlane_app::runs::deploy_window_bypassed(store, actor, bypassed)
+            .await
+            .map(drop)
+            .map_err(|error| records::app_failure(error, context)),
+        Target::Server(client) => client.deploy_window_bypassed(&bypassed).await,
+    }
+}
 
 /// Finds the run's record and refuses what may not run. Refused deploy gates stay in the plan
 /// as refused; an emergency lane without its record says why in the plan, for the verdict.
 pub async fn prepare(
-    store: &AnyStore,
+    target: Target<'_>,
     context: &Context,
     actor: &str,
     resolved: &mut Resolved,
     at: jiff::Timestamp,
 ) -> Result<Option<Emergency>, Failure> {
     let record = if resolved.plan.emergency {
-        match App::new(store, &resolved.config)
-            .emergency_for_run(resolved.incident.as_ref(), resolved.branch.as_deref())
-            .await
-            .map_err(|error| records::app_failure(error, context))?
-        {
+        let incident = resolved.incident.clone();
+        match emergency_for_run(target, context, resolved, incident.as_ref()).await? {
             Ok(record) => Some(record),
             Err(reason) => {
                 // The run does not belong to the emergency it named: it is not attached to it.
@@ -64,8 +97,9 @@ pub async fn prepare(
                         .iter()
                         .map(|element| element.as_str())
                         .collect();
-                    fixlane_app::runs::deploy_window_bypassed(
-                        store,
+                    deploy_window_bypassed(
+                        target,
+                        context,
                         actor,
                         DeployWindowBypassed {
                             incident: resolved.incident.clone(),
@@ -76,8 +110,7 @@ pub async fn prepare(
                             why: permission.note.clone(),
                         },
                     )
-                    .await
-                    .map_err(|error| records::app_failure(error, context))?;
+                    .await?;
                     eprintln!(
                         "note: deploy gates run outside the normal windows under the recorded {} bypass of {} — logged",
                         used.join(" and "),

@@ -24,7 +24,9 @@ use self::relay::WhenRecorded;
 use self::settings::RunPlanSettings;
 
 use crate::cli::RunArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
+use crate::record::Target;
 use crate::report::{self, Reporter as _, recorder::RecorderFeed};
 use crate::settings::Context;
 use crate::{record, records};
@@ -112,6 +114,9 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         eprintln!("refused: {refusal}");
     }
     let at = settings.at.unwrap_or_else(jiff::Timestamp::now);
+    // In client mode the record is the team server's: the gates run here, the run is recorded
+    // there, and no local store is opened.
+    let server = Client::from_env(context)?;
     // The one runtime of the run: the gates' and, lent by the runner, the store's.
     let runner = Runner::new().map_err(Failure::error)?;
     let run_id = run_id();
@@ -120,8 +125,14 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     // it beside the gates, off the path to the first one.
     let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
         runner.block_on(async {
+            if let Some(client) = &server {
+                let target = Target::Server(client);
+                let record = emergency::prepare(target, context, &actor, &mut resolved, at).await?;
+                return Ok::<_, Failure>((None, record));
+            }
             let store = context.open_store().await?;
-            let record = emergency::prepare(&store, context, &actor, &mut resolved, at).await?;
+            let target = Target::Store(&store);
+            let record = emergency::prepare(target, context, &actor, &mut resolved, at).await?;
             Ok::<_, Failure>((Some(store), record))
         })?
     } else {
@@ -146,8 +157,28 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         runner: serde_json::to_value(RunnerIdentity::current()).ok(),
     };
     let config_seen = (context.config_display(), config_hash);
-    // Those runs' start is durably audited before any gate starts: no audit, no action.
-    if let Some(store) = &store {
+    // Those runs' start is durably audited before any gate starts: no audit, no action. On the
+    // team server every run's is (one request).
+    let not_started = |failure: Failure| Failure {
+        code: failure.code,
+        error: anyhow::anyhow!(
+            "{:#}\nthe run's start could not be recorded in the audit log, so no gate was \
+             started",
+            failure.error
+        ),
+    };
+    if let Some(client) = &server {
+        let policy = fixlane_core::config::policy_sha256(&resolved.config);
+        runner
+            .block_on(record::start_on_server(
+                client,
+                &config_seen,
+                &policy,
+                &new_run,
+                &resolved.weakenings,
+            ))
+            .map_err(not_started)?;
+    } else if let Some(store) = &store {
         runner
             .block_on(record::start(
                 store,
@@ -156,13 +187,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
                 &new_run,
                 &resolved.weakenings,
             ))
-            .map_err(|error| Failure {
-                code: ExitCode::for_error(&error),
-                error: anyhow::anyhow!(
-                    "{error:#}\nthe run's start could not be recorded in the audit log, so no \
-                     gate was started"
-                ),
-            })?;
+            .map_err(|error| not_started(Failure::error(error)))?;
     }
     let env = gate_environment(&resolved, &run_id, &log_dir)?;
     let run_settings = RunSettings {
@@ -184,9 +209,10 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         db: context.store_location()?,
         actor: actor.clone(),
         config_seen,
-        already_started: store.is_some(),
+        already_started: store.is_some() || server.is_some(),
         run: new_run,
         weakenings: resolved.weakenings.clone(),
+        server: server.clone(),
     };
     let views = report::for_run(
         settings.view,
@@ -225,11 +251,12 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         }
         runner_result.map_err(Failure::error)?;
         views.finish()?;
-        let notes = store_result.map_err(|error| Failure {
-            code: ExitCode::for_error(&error),
+        let notes = store_result.map_err(|failure| Failure {
+            code: failure.code,
             error: anyhow::anyhow!(
-                "{error:#}\nthe run's results could not be recorded, so it has no verdict, in \
-                 the store or here"
+                "{:#}\nthe run's results could not be recorded, so it has no verdict, in \
+                 the store or here",
+                failure.error
             ),
         })?;
         for note in notes {
@@ -239,7 +266,11 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             eprintln!("{line}");
         }
         let final_verdict = relayed.verdict.unwrap_or(Verdict::Blocked);
-        if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
+        if let (Some(client), Some(_), Some(ready_at), Verdict::Ready | Verdict::Green) =
+            (&server, &record, relayed.ready_at, final_verdict)
+        {
+            client.fix_ready(&run_id, ready_at).await?;
+        } else if let (Some(store), Some(record), Some(ready_at), Verdict::Ready | Verdict::Green) =
             (&store, &record, relayed.ready_at, final_verdict)
         {
             fixlane_app::runs::mark_fix_ready(
@@ -254,7 +285,26 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             .await
             .map_err(|error| records::app_failure(error, context))?;
         }
-        if resolved.on_default_branch && !resolved.plan.emergency && !interrupted.is_finished() {
+        let merged_check =
+            resolved.on_default_branch && !resolved.plan.emergency && !interrupted.is_finished();
+        if let (true, Some(client)) = (merged_check, &server) {
+            // The server decides which of them shipped and has no follow-ups yet.
+            let repo = &context.repo;
+            let mentioned: Vec<_> = client
+                .active_emergencies()
+                .await?
+                .into_iter()
+                .filter(|id| {
+                    repo.history_mentions(&resolved.rev, id.as_str())
+                        .unwrap_or(false)
+                })
+                .collect();
+            for id in client.open_merged(&run_id, &mentioned).await? {
+                eprintln!(
+                    "note: {id} is merged into the default branch: its follow-ups are open (fixlane due)"
+                );
+            }
+        } else if merged_check {
             // A fix found in the default branch's history has left the emergency lane, merged
             // or squashed by hand (its commit message carries the incident id).
             let opened_store = match &store {
