@@ -1,11 +1,13 @@
-//! `fixlane init`: a starter fixlane.toml shaped by what the repository is.
+//! `fixlane init`: a starter fixlane.toml shaped by what the repository is, which tools this
+//! machine has, and who runs it.
 
-use fixlane_core::config::starter::{Ecosystem, starter};
+use fixlane_core::config::starter::{Ecosystem, Maintainer, starter};
 
 use crate::cli::InitArgs;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::settings::Context;
 use fixlane_core::plural;
+use fixlane_runner::git::Repository as _;
 
 fn detect(root: &std::path::Path) -> Ecosystem {
     if root.join("Cargo.toml").is_file() {
@@ -17,6 +19,13 @@ fn detect(root: &std::path::Path) -> Ecosystem {
     } else {
         Ecosystem::Unknown
     }
+}
+
+/// Whether `program` is on this process's `PATH`: the gates run with the same one.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .and_then(|path| fixlane_runner::program::find_executable(program, &path))
+        .is_some()
 }
 
 pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
@@ -32,7 +41,11 @@ pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
         || "service".to_owned(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let text = starter(&name, ecosystem);
+    let maintainer = context
+        .repo
+        .user_email()
+        .and_then(|email| Maintainer::from_email(&email));
+    let text = starter(&name, ecosystem, &on_path, maintainer.as_ref());
     // The starter must pass its own checks; refusing here beats writing a broken file.
     if let Err(errors) = fixlane_core::config::parse(&text, "fixlane.toml") {
         return Err(Failure::error(anyhow::anyhow!(
@@ -43,7 +56,8 @@ pub fn init(context: &Context, arguments: &InitArgs) -> CommandResult {
     std::fs::write(path, text)
         .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
     println!(
-        "wrote {} ({ecosystem:?} project): review the commands, then `fixlane config check` and `fixlane run`",
+        "wrote {} ({ecosystem:?} project): review the commands and the tools it lists at the top, \
+         add the people who approve, then `fixlane config check` and `fixlane run`",
         path.display()
     );
     Ok(ExitCode::Success)

@@ -216,3 +216,158 @@ fn a_canary_for_normal_changes_only_needs_no_emergency_profile() {
         run.stderr()
     );
 }
+
+/// A `PATH` holding git and stand-ins for `tools` only, so what `init` finds does not depend
+/// on the machine running the tests. Each stand-in prints its name and arguments.
+fn path_with(sandbox: &Sandbox, tools: &[&str]) -> String {
+    let bin = sandbox.path().join(".test-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|directory| directory.join("git"))
+        .find(|candidate| candidate.is_file())
+        .unwrap();
+    std::os::unix::fs::symlink(git, bin.join("git")).unwrap();
+    for tool in tools {
+        let stand_in = bin.join(tool);
+        std::fs::write(&stand_in, format!("#!/bin/sh\necho \"{tool} $*\"\n")).unwrap();
+        let mut permissions = std::fs::metadata(&stand_in).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&stand_in, permissions).unwrap();
+    }
+    bin.to_string_lossy().into_owned()
+}
+
+fn init_with(sandbox: &Sandbox, tools: &[&str]) -> String {
+    let path = path_with(sandbox, tools);
+    let mut command = sandbox.command(&["init"]);
+    command.env("PATH", &path);
+    crate::support::Run::of(&mut command).expect_code(0);
+    std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap()
+}
+
+#[test]
+fn init_writes_people_a_category_and_the_tools_it_assumes_for_every_kind_of_repository() {
+    let kinds: [(&str, &str, &str); 4] = [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            "cargo-nextest",
+        ),
+        ("go.mod", "module example.com/svc\n\ngo 1.22\n", "go"),
+        ("package.json", "{\"name\": \"svc\"}\n", "npm"),
+        ("README.md", "plain\n", "make"),
+    ];
+    for (manifest, text, tool) in kinds {
+        let sandbox = Sandbox::empty();
+        sandbox.write(manifest, text);
+        let config = init_with(&sandbox, &[]);
+        // The sandbox's git user is bob@example.com: the first person, with one category.
+        assert!(
+            config.contains("[people.bob]\nroles = [\"sre-lead\"]\nemail = \"bob@example.com\""),
+            "{manifest}:\n{config}"
+        );
+        assert!(
+            config.contains("[emergency.categories.incident]\napprovers = "),
+            "{manifest}:\n{config}"
+        );
+        assert!(
+            config.contains(&format!("#   {tool} ")),
+            "{manifest}: {tool} not named:\n{config}"
+        );
+        assert!(config.contains("NOT FOUND"), "{manifest}:\n{config}");
+        let check = sandbox.fixlane(&["config", "check"]);
+        check.expect_code(0);
+    }
+}
+
+#[test]
+fn init_says_when_trivy_is_missing_and_uses_it_when_it_is_there() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("go.mod", "module example.com/svc\n");
+    let config = init_with(&sandbox, &[]);
+    assert!(
+        config.contains("trivy was not found on this machine"),
+        "{config}"
+    );
+    assert!(config.contains("#   trivy  NOT FOUND"), "{config}");
+
+    let sandbox = Sandbox::empty();
+    sandbox.write("go.mod", "module example.com/svc\n");
+    let config = init_with(&sandbox, &["trivy", "go"]);
+    assert!(!config.contains("was not found"), "{config}");
+    assert!(config.contains("#   trivy  found"), "{config}");
+    sandbox.fixlane(&["config", "check"]).expect_code(0);
+}
+
+/// A Cargo workspace of three members: `app` needs `core`, `other` needs nothing.
+fn cargo_workspace(sandbox: &Sandbox) {
+    sandbox.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n");
+    sandbox.write("Cargo.lock", "version = 4\n");
+    sandbox.write("crates/core/Cargo.toml", "[package]\nname = \"core\"\n");
+    sandbox.write("crates/core/src/lib.rs", "pub fn one() -> u8 { 1 }\n");
+    sandbox.write(
+        "crates/app/Cargo.toml",
+        "[package]\nname = \"app\"\n[dependencies]\ncore = { path = \"../core\" }\n",
+    );
+    sandbox.write("crates/app/src/main.rs", "fn main() {}\n");
+    sandbox.write("crates/other/Cargo.toml", "[package]\nname = \"other\"\n");
+    sandbox.write("crates/other/src/lib.rs", "\n");
+}
+
+/// What the hotfix lane's `unit` gate ran, as the stand-in `cargo` printed it.
+fn hotfix_unit_command(sandbox: &Sandbox, path: &str) -> String {
+    sandbox.git(&["checkout", "--quiet", "-b", "hotfix/INC-1-core"]);
+    sandbox.write("crates/core/src/lib.rs", "pub fn one() -> u8 { 2 - 1 }\n");
+    sandbox.commit("fix core");
+    let mut command = sandbox.command(&["run", "--json"]);
+    command.env("PATH", path);
+    let run = crate::support::Run::of(&mut command);
+    let run_id = run.events()[0]["run_id"].as_str().unwrap().to_owned();
+    std::fs::read_to_string(
+        sandbox
+            .path()
+            .join(".git/fixlane/logs")
+            .join(run_id)
+            .join("unit.log"),
+    )
+    .unwrap_or_else(|error| panic!("no unit log ({error}):\n{}", run.stdout()))
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn the_cargo_hotfix_lane_builds_the_workspace_and_runs_only_the_affected_packages_with_nextest() {
+    let sandbox = Sandbox::empty();
+    cargo_workspace(&sandbox);
+    sandbox.write(".gitignore", ".test-bin\n");
+    let _ = init_with(&sandbox, &["cargo", "cargo-nextest"]);
+    sandbox.commit("workspace");
+    let path = sandbox
+        .path()
+        .join(".test-bin")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        hotfix_unit_command(&sandbox, &path),
+        "cargo nextest run --workspace --locked --lib --bins --no-tests=warn \
+         -E package(=app) -E package(=core)"
+    );
+}
+
+#[test]
+fn without_nextest_the_cargo_hotfix_lane_still_builds_like_the_normal_lane() {
+    let sandbox = Sandbox::empty();
+    cargo_workspace(&sandbox);
+    sandbox.write(".gitignore", ".test-bin\n");
+    let _ = init_with(&sandbox, &["cargo"]);
+    sandbox.commit("workspace");
+    let path = sandbox
+        .path()
+        .join(".test-bin")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        hotfix_unit_command(&sandbox, &path),
+        "cargo test --workspace --locked --lib --bins"
+    );
+}
