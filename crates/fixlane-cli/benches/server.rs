@@ -197,10 +197,10 @@ fn main() {
     };
     let name = format!("fixlane_bench_{}", std::process::id());
     psql(&admin, &format!("CREATE DATABASE {name}"));
-    let db = match admin.rfind('/') {
-        Some(slash) => format!("{}/{name}", &admin[..slash]),
-        None => panic!("FIXLANE_TEST_POSTGRES_URL names no database"),
-    };
+    let slash = admin
+        .rfind('/')
+        .expect("FIXLANE_TEST_POSTGRES_URL names a database");
+    let db = format!("{}/{name}", &admin[..slash]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("fixlane.toml"), CONFIG).expect("config");
     // `audit verify` at the end runs in a repository, as the CLI's commands do.

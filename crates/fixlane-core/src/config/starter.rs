@@ -615,7 +615,11 @@ mod tests {
         let text = starter("x", Ecosystem::Npm, &everything, None);
         let config = parse(&text, "fixlane.toml").unwrap();
         assert_eq!(
-            config.people.keys().next().map(|name| name.as_str()),
+            config
+                .people
+                .keys()
+                .next()
+                .map(crate::names::PersonName::as_str),
             Some("maintainer")
         );
     }
