@@ -17,6 +17,8 @@ mod canary_profile_tests;
 #[cfg(test)]
 mod id_pattern_tests;
 #[cfg(test)]
+mod notify_tests;
+#[cfg(test)]
 mod span_tests;
 #[cfg(test)]
 mod tests;
