@@ -7,6 +7,7 @@
 //! every thread started is time before the first gate.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use fixlane_core::event::RunEvent;
 use fixlane_core::plan::Plan;
@@ -42,16 +43,19 @@ impl Runner {
     }
 
     /// Starts the plan's gates and returns at once. They progress while the caller waits in
-    /// [`Runner::block_on`] (for the run's next event, say); setting `cancel` stops them.
+    /// [`Runner::block_on`] (for the run's next event, say); setting `cancel` stops them. A
+    /// caller that keeps the plan passes an `Arc` of it: a plan of a thousand gates is not
+    /// copied on the way to the first one.
     pub fn start(
         &self,
-        plan: Plan,
+        plan: impl Into<Arc<Plan>>,
         settings: RunSettings,
         emergency: Option<EmergencyStanding>,
         cancel: impl Into<Cancel>,
     ) -> RunHandle {
         let (sender, events) = mpsc::unbounded_channel();
         let cancel = cancel.into();
+        let plan = plan.into();
         let task = self
             .runtime
             .spawn(async move { run::run(&plan, settings, emergency, sender, cancel).await });
@@ -62,7 +66,7 @@ impl Runner {
     /// with no async work of its own.
     pub fn run_blocking(
         &self,
-        plan: Plan,
+        plan: impl Into<Arc<Plan>>,
         settings: RunSettings,
         emergency: Option<EmergencyStanding>,
         cancel: impl Into<Cancel>,

@@ -281,7 +281,9 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
                 if outcome == Outcome::Passed {
                     outcome = Outcome::Failed;
                 }
-                notes.push(format!("fixlane: the gate's output could not be kept: {error}"));
+                notes.push(format!(
+                    "fixlane: the gate's output could not be kept: {error}"
+                ));
             }
         }
     }

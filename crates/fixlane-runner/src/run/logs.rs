@@ -111,7 +111,11 @@ impl Logs {
         if let Ok(mut sender) = writer.sender.lock() {
             sender.take();
         }
-        let thread = writer.thread.lock().ok().and_then(|mut thread| thread.take());
+        let thread = writer
+            .thread
+            .lock()
+            .ok()
+            .and_then(|mut thread| thread.take());
         if let Some(thread) = thread {
             let _ = thread.join();
         }
@@ -143,7 +147,10 @@ fn write_logs(dir: &Path, messages: &mpsc::Receiver<Message>) {
                 let file = files.entry(gate).or_insert_with(|| {
                     let ready = dir_ready.get_or_insert_with(|| {
                         std::fs::create_dir_all(dir).map_err(|error| {
-                            format!("could not create the log directory {}: {error}", dir.display())
+                            format!(
+                                "could not create the log directory {}: {error}",
+                                dir.display()
+                            )
                         })
                     });
                     match ready {
