@@ -25,7 +25,7 @@ use fixlane_process::Cancel;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use gate::{GateDone, GateJob};
+use gate::{GateDone, GateJob, Programs};
 use logs::Logs;
 
 /// How to run the gates of one plan.
@@ -154,8 +154,9 @@ struct Scheduler<'a> {
     cancel: Cancel,
     /// This process's environment with the run's variables over it.
     base_env: Vec<(OsString, OsString)>,
-    /// The gates' working directory, `None` when it is this process's own.
-    workdir: Option<PathBuf>,
+    /// Whether the gates' working directory is not this process's own.
+    change_dir: bool,
+    programs: Arc<Programs>,
     logs: Arc<Logs>,
 }
 
@@ -239,7 +240,9 @@ impl Scheduler<'_> {
                 index,
                 command: command.clone(),
                 env,
-                workdir: self.workdir.clone(),
+                workdir: self.settings.workdir.clone(),
+                change_dir: self.change_dir,
+                programs: Arc::clone(&self.programs),
                 log_path: self.logs.path(gate.name.as_str()),
                 logs: Arc::clone(&self.logs),
                 timeout: gate.timeout.map(fixlane_core::Duration::to_std),
@@ -421,8 +424,8 @@ pub async fn run(
         completions,
         cancel,
         base_env: base_environment(&settings.env),
-        workdir: (std::env::current_dir().ok().as_ref() != Some(&settings.workdir))
-            .then(|| settings.workdir.clone()),
+        change_dir: std::env::current_dir().ok().as_ref() != Some(&settings.workdir),
+        programs: Arc::default(),
         logs: Arc::new(Logs::new(settings.log_dir.clone())),
     };
 

@@ -130,53 +130,43 @@ fn refs(root: &Path) -> Result<(Option<String>, String), GitError> {
     Ok((branch, text(&listing.stdout)))
 }
 
-/// `git cat-file --batch`, asked one object at a time.
-struct Batch {
-    child: std::process::Child,
-    input: std::process::ChildStdin,
-    output: BufReader<std::process::ChildStdout>,
-}
+/// An object as `cat-file --batch` shows it: its id, its type and its content.
+type Object = (String, String, Vec<u8>);
 
-const BATCH: [&str; 2] = ["cat-file", "--batch"];
-
-impl Batch {
-    fn start(root: &Path) -> Result<Self, GitError> {
-        let mut child = command(root, &BATCH)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(spawn_error(&BATCH))?;
-        let broken = || GitError::Unexpected {
-            command: BATCH.join(" "),
-            why: "its pipes were not set up".to_owned(),
-        };
-        let input = child.stdin.take().ok_or_else(broken)?;
-        let output = child.stdout.take().ok_or_else(broken)?;
-        Ok(Self {
-            child,
-            input,
-            output: BufReader::new(output),
-        })
+/// `git cat-file --batch` asked for `names` all at once (one round trip: the questions are
+/// written, then the answers read): for each, its id, type and content, or `None` when it names
+/// no object. A name holding a newline cannot be asked and has no answer.
+fn batch(root: &Path, names: &[String]) -> Result<Vec<Option<Object>>, GitError> {
+    const BATCH: [&str; 2] = ["cat-file", "--batch"];
+    let unexpected = |why: String| GitError::Unexpected {
+        command: BATCH.join(" "),
+        why,
+    };
+    let mut child = command(root, &BATCH)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(spawn_error(&BATCH))?;
+    let (Some(mut input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(unexpected("its pipes were not set up".to_owned()));
+    };
+    let mut questions = String::new();
+    for name in names.iter().filter(|name| !name.contains('\n')) {
+        questions.push_str(name);
+        questions.push('\n');
     }
-
-    fn unexpected(why: String) -> GitError {
-        GitError::Unexpected {
-            command: BATCH.join(" "),
-            why,
-        }
-    }
-
-    /// The object `name` names: its id, type and content; `None` when there is none.
-    fn get(&mut self, name: &str) -> Result<Option<(String, String, Vec<u8>)>, GitError> {
-        if name.contains('\n') {
-            return Ok(None);
-        }
-        let io = |error: std::io::Error| Self::unexpected(error.to_string());
-        writeln!(self.input, "{name}").map_err(io)?;
-        self.input.flush().map_err(io)?;
+    // The questions are a few lines, far less than a pipe holds: writing them all before
+    // reading cannot block.
+    let written = input.write_all(questions.as_bytes());
+    drop(input);
+    let mut output = BufReader::new(output);
+    let mut answers = Vec::with_capacity(names.len());
+    let mut read = || -> std::io::Result<Option<Object>> {
         let mut header = String::new();
-        self.output.read_line(&mut header).map_err(io)?;
+        output.read_line(&mut header)?;
         let header = header.trim_end_matches('\n');
         let mut fields = header.rsplitn(3, ' ');
         let (Some(size), Some(kind), Some(id)) = (fields.next(), fields.next(), fields.next())
@@ -188,14 +178,28 @@ impl Batch {
             return Ok(None);
         };
         let mut content = vec![0; size + 1];
-        self.output.read_exact(&mut content).map_err(io)?;
+        output.read_exact(&mut content)?;
         content.pop();
         Ok(Some((id.to_owned(), kind.to_owned(), content)))
+    };
+    let mut failure = written.err();
+    for name in names {
+        if name.contains('\n') {
+            answers.push(None);
+            continue;
+        }
+        match read() {
+            Ok(answer) => answers.push(answer),
+            Err(error) => {
+                failure.get_or_insert(error);
+                break;
+            }
+        }
     }
-
-    fn finish(mut self) {
-        drop(self.input);
-        let _ = self.child.wait();
+    let _ = child.wait();
+    match failure {
+        Some(error) => Err(unexpected(error.to_string())),
+        None => Ok(answers),
     }
 }
 
@@ -206,33 +210,29 @@ fn commit_and_file(
     rev: &str,
     file: Option<&str>,
 ) -> Result<Option<(String, Option<String>, FileAt)>, GitError> {
-    let mut batch = Batch::start(root)?;
-    let answer = (|| {
-        let Some((commit, kind, _)) = batch.get(&format!("{rev}^{{commit}}"))? else {
-            return Ok(None);
-        };
-        if kind != "commit" {
-            return Ok(None);
+    // The parent is asked of git rather than read from the commit's header: a shallow clone's
+    // boundary names a parent it does not have.
+    let mut names = vec![format!("{rev}^{{commit}}"), format!("{rev}~1^{{commit}}")];
+    if let Some(path) = file {
+        names.push(format!("{rev}:{path}"));
+    }
+    let mut answers = batch(root, &names)?.into_iter();
+    let Some((commit, kind, _)) = answers.next().flatten() else {
+        return Ok(None);
+    };
+    if kind != "commit" {
+        return Ok(None);
+    }
+    let parent = answers.next().flatten().map(|(parent, _, _)| parent);
+    let file = match (file, answers.next()) {
+        (Some(_), Some(Some((_, kind, content)))) if kind == "blob" => {
+            String::from_utf8(content).map_or(FileAt::Unread, FileAt::Found)
         }
-        // Asked of git rather than read from the commit's header: a shallow clone's boundary
-        // names a parent it does not have.
-        let parent = batch
-            .get(&format!("{commit}~1^{{commit}}"))?
-            .map(|(parent, _, _)| parent);
-        let file = match file {
-            None => FileAt::Unread,
-            Some(path) => match batch.get(&format!("{commit}:{path}"))? {
-                Some((_, kind, content)) if kind == "blob" => {
-                    String::from_utf8(content).map_or(FileAt::Unread, FileAt::Found)
-                }
-                Some(_) => FileAt::Unread,
-                None => FileAt::Absent,
-            },
-        };
-        Ok(Some((commit, parent, file)))
-    })();
-    batch.finish();
-    answer
+        (Some(_), Some(None)) => FileAt::Absent,
+        // Not asked, a tree or worse, or no answer at all.
+        _ => FileAt::Unread,
+    };
+    Ok(Some((commit, parent, file)))
 }
 
 /// See [`super::GitCli::snapshot`].

@@ -2,9 +2,11 @@
 //! one pipe, in the order written) read as it comes and handed to the run's log writer, and the
 //! whole group killed (TERM, grace, KILL) on timeout or cancel.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fixlane_core::event::Outcome;
@@ -26,10 +28,14 @@ pub(super) struct GateJob {
     pub index: usize,
     pub command: String,
     /// The gate's whole environment: the child inherits nothing else.
-    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
-    /// The gate's working directory; `None` runs it where fixlane runs (the same directory,
-    /// without a `chdir` in every child).
-    pub workdir: Option<PathBuf>,
+    pub env: Vec<(OsString, OsString)>,
+    /// The gate's working directory.
+    pub workdir: PathBuf,
+    /// Whether the child changes into `workdir`: not when fixlane already runs there, which
+    /// saves a `chdir` in every child.
+    pub change_dir: bool,
+    /// Programs found on a `PATH` already, shared by the run's gates.
+    pub programs: Arc<Programs>,
     pub log_path: PathBuf,
     pub logs: Arc<Logs>,
     pub timeout: Option<Duration>,
@@ -159,18 +165,17 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
             .stderr(Stdio::from(writer.try_clone()?))
             .env_clear()
             .envs(job.env.iter().map(|(key, value)| (key, value)));
-        if let Some(workdir) = &job.workdir {
-            command.current_dir(workdir);
+        if job.change_dir {
+            command.current_dir(&job.workdir);
         }
         // Spawning drops the command, and with it our copies of the pipe's writing end.
         command.spawn()
     };
-    let here = Path::new(".");
-    let workdir = job.workdir.as_deref().unwrap_or(here);
+    let workdir = job.workdir.as_path();
     // Like make, a command that is only words runs without a shell in between; a script with
     // no `#!` line (ENOEXEC) still gets the shell, as `sh -c` would have given it.
     let direct = direct_argv(&job.command).and_then(|argv| {
-        let program = find_program(argv[0], workdir, &job.env)?;
+        let program = find_program(argv[0], workdir, &job.env, &job.programs)?;
         Some((program, argv))
     });
     let spawned = match direct
@@ -342,6 +347,11 @@ async fn readable(receiver: Option<&pipe::Receiver>) -> std::io::Result<()> {
     }
 }
 
+/// Programs already looked up on a `PATH`, by `PATH` and name: a run of many gates running the
+/// same program searches for it once, not once per gate (a `stat` per directory of `PATH`).
+#[derive(Default)]
+pub(super) struct Programs(Mutex<HashMap<(OsString, String), Option<PathBuf>>>);
+
 /// Where a program named without a `/` lives, searched in the gate's own `PATH`. Resolving it
 /// here lets the spawn use `posix_spawn`; a lookup left to `Command` with a changed environment
 /// would fork the whole runner first. `None` leaves the command to the shell, which then says
@@ -349,7 +359,8 @@ async fn readable(receiver: Option<&pipe::Receiver>) -> std::io::Result<()> {
 fn find_program(
     name: &str,
     workdir: &Path,
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    env: &[(OsString, OsString)],
+    programs: &Programs,
 ) -> Option<PathBuf> {
     if name.contains('/') {
         // Absolute here too: a relative program with a working directory also costs a fork.
@@ -359,7 +370,20 @@ fn find_program(
         .iter()
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| value)?;
-    crate::program::find_executable(name, path)
+    let key = (path.clone(), name.to_owned());
+    if let Some(found) = programs
+        .0
+        .lock()
+        .ok()
+        .and_then(|known| known.get(&key).cloned())
+    {
+        return found;
+    }
+    let found = crate::program::find_executable(name, path);
+    if let Ok(mut known) = programs.0.lock() {
+        known.insert(key, found.clone());
+    }
+    found
 }
 
 /// The words of a command that needs no shell: nothing a shell would expand, quote, redirect,
