@@ -113,6 +113,19 @@ pub async fn record(
             crate::client::runs::record(client, start.run.run_id, events, cancel, started).await?;
         return Ok(Recorded { notes, store: None });
     }
+    // The store is opened here rather than by the recorder, so the run's end can use it too;
+    // it opens while the plan's record is still being built.
+    let store = match start.store {
+        Some(store) => store,
+        None => match fixlane_store::open(&start.db).await {
+            Ok(store) => store,
+            Err(error) => {
+                let _ = started.send(Some(false));
+                let _ = cancel.send(true);
+                return Err(crate::settings::store_failure(&error, &start.db));
+            }
+        },
+    };
     let mut run = start.run;
     if let Some(pending) = start.pending_plan {
         // Fail closed: a run whose plan cannot be recorded does not go on.
@@ -125,18 +138,6 @@ pub async fn record(
         };
         run.plan = plan;
     }
-    // The store is opened here rather than by the recorder, so the run's end can use it too.
-    let store = match start.store {
-        Some(store) => store,
-        None => match fixlane_store::open(&start.db).await {
-            Ok(store) => store,
-            Err(error) => {
-                let _ = started.send(Some(false));
-                let _ = cancel.send(true);
-                return Err(crate::settings::store_failure(&error, &start.db));
-            }
-        },
-    };
     let start = RunStart {
         store: Some(store.clone()),
         db: start.db,

@@ -22,6 +22,8 @@ pub struct Context {
     actor: std::sync::OnceLock<String>,
     /// The config as parsed while the repository was being found, if that was tried.
     early: std::sync::Mutex<Option<EarlyConfig>>,
+    /// Whether the config this command read declares webhooks, once it has read one.
+    webhooks: std::sync::OnceLock<bool>,
 }
 
 /// The config's name when it is `fixlane.toml` at the repository root.
@@ -91,6 +93,7 @@ impl Context {
             actor_override: global.actor.clone(),
             actor: std::sync::OnceLock::new(),
             early: std::sync::Mutex::new(None),
+            webhooks: std::sync::OnceLock::new(),
         })
     }
 
@@ -140,6 +143,20 @@ impl Context {
 
     /// The config and the SHA-256 of its text, for logging when it changes.
     pub fn load_config_and_hash(&self) -> Result<(Config, String), Failure> {
+        let loaded = self.read_config_and_hash();
+        if let Ok((config, _)) = &loaded {
+            let _ = self.webhooks.set(!config.notify.webhooks.is_empty());
+        }
+        loaded
+    }
+
+    /// Whether the config this command read declares no webhook: `false` when it read none
+    /// (or it declares some), so the deliveries after a command need not read it again.
+    pub fn read_a_config_without_webhooks(&self) -> bool {
+        self.webhooks.get() == Some(&false)
+    }
+
+    fn read_config_and_hash(&self) -> Result<(Config, String), Failure> {
         let display = self.config_display();
         let early = self.early.lock().ok().and_then(|mut early| early.take());
         if let Some(early) = early

@@ -71,8 +71,10 @@ pub enum RunError {
     DuplicateGate { gate: GateName },
     #[error("could not start the async runtime: {source}")]
     Runtime { source: std::io::Error },
-    #[error("the runner stopped unexpectedly: {source}")]
-    Stopped { source: tokio::task::JoinError },
+    #[error("could not start the gates' thread: {source}")]
+    Thread { source: std::io::Error },
+    #[error("the runner stopped unexpectedly")]
+    Stopped,
 }
 
 /// Where one gate stands in the scheduler; `Waiting` covers both "needs pending" and "ready".
