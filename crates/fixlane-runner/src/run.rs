@@ -155,7 +155,7 @@ struct Scheduler<'a> {
     completions: mpsc::UnboundedSender<GateDone>,
     cancel: Cancel,
     /// This process's environment with the run's variables over it.
-    base_env: Vec<(OsString, OsString)>,
+    base_env: Arc<Vec<(OsString, OsString)>>,
     /// Whether the gates' working directory is not this process's own.
     change_dir: bool,
     programs: Arc<Programs>,
@@ -228,12 +228,11 @@ impl Scheduler<'_> {
             let GateAction::Run { command } = &gate.action else {
                 continue;
             };
-            // The whole environment, built here once per gate: left to `Command`, every spawn
-            // would copy and sort the inherited environment again.
-            let mut env = Vec::with_capacity(self.base_env.len() + gate.env.len() + 1);
-            env.extend(self.base_env.iter().cloned());
-            env.push(("FIXLANE_GATE".into(), gate.name.as_str().into()));
-            env.extend(
+            // The run's environment is shared, not copied per gate; only what differs per gate
+            // is the gate's own.
+            let mut extra_env = Vec::with_capacity(gate.env.len() + 1);
+            extra_env.push(("FIXLANE_GATE".into(), gate.name.as_str().into()));
+            extra_env.extend(
                 gate.env
                     .iter()
                     .map(|(key, value)| (key.into(), value.into())),
@@ -241,7 +240,8 @@ impl Scheduler<'_> {
             let job = GateJob {
                 index,
                 command: command.clone(),
-                env,
+                base_env: Arc::clone(&self.base_env),
+                extra_env,
                 workdir: self.settings.workdir.clone(),
                 change_dir: self.change_dir,
                 programs: Arc::clone(&self.programs),
@@ -425,7 +425,7 @@ pub async fn run(
         urgent_waiting,
         completions,
         cancel,
-        base_env: base_environment(&settings.env),
+        base_env: Arc::new(base_environment(&settings.env)),
         change_dir: std::env::current_dir().ok().as_ref() != Some(&settings.workdir),
         programs: Arc::default(),
         logs: Arc::new(Logs::new(settings.log_dir.clone())),

@@ -27,8 +27,11 @@ const CHUNK: usize = 16 * 1024;
 pub(super) struct GateJob {
     pub index: usize,
     pub command: String,
-    /// The gate's whole environment: the child inherits nothing else.
-    pub env: Vec<(OsString, OsString)>,
+    /// The run's environment (this process's, without fixlane's secrets, with the run's
+    /// variables), shared by every gate; the child inherits nothing else.
+    pub base_env: Arc<Vec<(OsString, OsString)>>,
+    /// The gate's own variables over it (`FIXLANE_GATE`, the gate's `env`), later ones winning.
+    pub extra_env: Vec<(OsString, OsString)>,
     /// The gate's working directory.
     pub workdir: PathBuf,
     /// Whether the child changes into `workdir`: not when fixlane already runs there, which
@@ -41,6 +44,21 @@ pub(super) struct GateJob {
     pub timeout: Option<Duration>,
     pub kill_grace: Duration,
     pub tail_lines: usize,
+}
+
+impl GateJob {
+    /// The gate's `PATH`: its own `env`'s, else the run's.
+    fn path(&self) -> Option<&OsString> {
+        last_path(&self.extra_env).or_else(|| last_path(&self.base_env))
+    }
+}
+
+/// The last `PATH` set in `env`.
+fn last_path(env: &[(OsString, OsString)]) -> Option<&OsString> {
+    env.iter()
+        .rev()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value)
 }
 
 /// The one message a gate task sends back.
@@ -164,7 +182,8 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
             .stdout(Stdio::from(writer.try_clone()?))
             .stderr(Stdio::from(writer.try_clone()?))
             .env_clear()
-            .envs(job.env.iter().map(|(key, value)| (key, value)));
+            .envs(job.base_env.iter().map(|(key, value)| (key, value)))
+            .envs(job.extra_env.iter().map(|(key, value)| (key, value)));
         if job.change_dir {
             command.current_dir(&job.workdir);
         }
@@ -175,7 +194,7 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
     // Like make, a command that is only words runs without a shell in between; a script with
     // no `#!` line (ENOEXEC) still gets the shell, as `sh -c` would have given it.
     let direct = direct_argv(&job.command).and_then(|argv| {
-        let program = find_program(argv[0], workdir, &job.env, &job.programs)?;
+        let program = find_program(argv[0], workdir, job.path(), &job.programs)?;
         Some((program, argv))
     });
     let spawned = match direct
@@ -359,17 +378,14 @@ pub(super) struct Programs(Mutex<HashMap<(OsString, String), Option<PathBuf>>>);
 fn find_program(
     name: &str,
     workdir: &Path,
-    env: &[(OsString, OsString)],
+    path: Option<&OsString>,
     programs: &Programs,
 ) -> Option<PathBuf> {
     if name.contains('/') {
         // Absolute here too: a relative program with a working directory also costs a fork.
         return Some(workdir.join(name));
     }
-    let path = env
-        .iter()
-        .find(|(key, _)| key == "PATH")
-        .map(|(_, value)| value)?;
+    let path = path?;
     let key = (path.clone(), name.to_owned());
     if let Some(found) = programs
         .0
