@@ -5,6 +5,7 @@
 //! command ending to the `ready` event (make: to the dependent recipe starting); (d) wall time
 //! of 5 no-op gates (fan-out), where the cost of a run itself shows: git, the config, the store.
 //! Run with `cargo bench -p fixlane-cli --bench runner`; medians over several trials.
+//! `FIXLANE_BENCH_BIN=/path/to/fixlane` measures another build in the same conditions.
 
 #![expect(
     clippy::expect_used,
@@ -108,8 +109,14 @@ fn timed(mut command: Command) -> Duration {
     elapsed
 }
 
+/// The fixlane measured: this build's, or another one's (`FIXLANE_BENCH_BIN`), so that two
+/// builds can be compared in the same conditions, one right after the other.
+fn fixlane_binary() -> std::ffi::OsString {
+    std::env::var_os("FIXLANE_BENCH_BIN").unwrap_or_else(|| FIXLANE.into())
+}
+
 fn fixlane(dir: &Path, arguments: &[&str]) -> Command {
-    let mut command = Command::new(FIXLANE);
+    let mut command = Command::new(fixlane_binary());
     command.args(arguments).current_dir(dir).env("CI", "true");
     command
 }
@@ -267,7 +274,8 @@ fn main() {
     let place = std::env::var("FIXLANE_BENCH_DIR")
         .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
     println!(
-        "fixlane runner benchmark: medians of {TRIALS} trials, {jobs} cores, SQLite store, repositories in {place}"
+        "fixlane runner benchmark: medians of {TRIALS} trials, {jobs} cores, SQLite store, repositories in {place}, fixlane {}",
+        fixlane_binary().to_string_lossy()
     );
     wall_time(jobs);
     time_to_first_gate(jobs);
