@@ -311,3 +311,19 @@ fn a_recent_drill_keeps_the_lane_exercised() {
     // A drill counts toward nothing else: no emergencies in the window.
     assert_eq!(stats.emergencies, 0);
 }
+
+#[test]
+fn the_figures_read_back_from_their_json_as_the_team_server_sends_them() {
+    let stats = figures();
+    let text = serde_json::to_string_pretty(&stats).unwrap();
+    let read: Stats = serde_json::from_str(&text).unwrap();
+    assert_eq!(read, stats);
+    assert_eq!(serde_json::to_string_pretty(&read).unwrap(), text);
+    // A bucket no version of fixlane names is not read as one.
+    let altered = text.replace("16-30%", "16-31%");
+    let error = serde_json::from_str::<Stats>(&altered).unwrap_err();
+    assert!(
+        error.to_string().contains("not a four-keys bucket"),
+        "{error}"
+    );
+}
