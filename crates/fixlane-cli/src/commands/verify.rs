@@ -1,15 +1,19 @@
 //! `fixlane verify`: re-query the symptom check until it has held within bounds for the period;
 //! the recovery time goes on the emergency's timeline (seed 001's "expect: drops below 0.01
 //! within 2-3 minutes").
+//!
+//! The check is queried here in either mode; the verification is recorded on the local store,
+//! or in client mode on the team server, through the same application-layer functions.
 
 use fixlane_app::App;
 use fixlane_canary::VerifySettings;
 use fixlane_core::Duration;
-use fixlane_core::emergency::EmergencyState;
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
+use super::canary::Recording;
 use crate::cli::VerifyArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::report::canary::CanaryView;
@@ -22,7 +26,16 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
 pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    let person = records::person(context, &config, &format!("verifying {id}"))?;
+    // In client mode the check is queried here and the verification recorded on the server.
+    let server = Client::from_env(context)?;
+    let person = match &server {
+        Some(_) => None,
+        None => Some(records::person(
+            context,
+            &config,
+            &format!("verifying {id}"),
+        )?),
+    };
     let hold = duration("--for", &arguments.hold)?;
     let timeout = duration("--timeout", &arguments.timeout)?;
     let settings = VerifySettings::from_config(
@@ -34,28 +47,52 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     )
     .map_err(Failure::error)?;
     settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
         let verify_id = super::canary::new_id("verify");
-        let started = App::new(&store, &config)
-            .start_verification(
-                &person,
-                &id,
-                verify_id,
-                &arguments.check,
-                hold.as_seconds(),
-                timeout.as_seconds(),
-            )
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
-        let session = started.recorder;
+        let store = match &server {
+            Some(_) => None,
+            None => Some(context.open_store().await?),
+        };
+        let session = match (&server, &store, &person) {
+            (Some(client), _, _) => Recording::Server(
+                client
+                    .start_verification(
+                        &id,
+                        &verify_id,
+                        &arguments.check,
+                        hold.as_seconds(),
+                        timeout.as_seconds(),
+                    )
+                    .await?,
+            ),
+            (None, Some(store), Some(person)) => Recording::Store {
+                recorder: App::new(store, &config)
+                    .start_verification(
+                        person,
+                        &id,
+                        verify_id,
+                        &arguments.check,
+                        hold.as_seconds(),
+                        timeout.as_seconds(),
+                    )
+                    .await
+                    .map_err(|error| records::app_failure(error, context))?
+                    .recorder,
+                config_file: context.config_display(),
+            },
+            _ => {
+                return Err(Failure::error(anyhow::anyhow!(
+                    "no store and no server to record the verification on"
+                )));
+            }
+        };
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let verifier = tokio::spawn(fixlane_canary::verify(settings, sender, cancel));
         let mut view = CanaryView::choose(arguments.json);
-        let consumed = session
-            .consume(receiver, |event| view.event(event), &cancel_sender)
-            .await;
+        let consumed =
+            fixlane_app::consume(&session, receiver, |event| view.event(event), &cancel_sender)
+                .await;
         view.finish();
         let outcome = verifier
             .await
@@ -66,13 +103,9 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
         }
         interrupted.abort();
         let outcome = outcome.map_err(Failure::error)?;
-        consumed.map_err(|error| records::app_failure(error, context))?;
-        let finished = if outcome.recovered { "recovered" } else { "not recovered" };
-        session
-            .finish(finished, Timestamp::now())
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
+        consumed?;
         if !outcome.recovered {
+            session.finish_verification(None, Timestamp::now()).await?;
             return Err(Failure::failed(anyhow::anyhow!(
                 "{} did not hold within bounds for {hold} before the {timeout} timeout: the fix did not resolve the symptom. \
                  Roll the hotfix back and treat it as a new incident; do not chain another hotfix",
@@ -92,9 +125,8 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             }))
         );
         session
-            .move_emergency(EmergencyState::Verified, Timestamp::now(), Some(note.clone()))
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
+            .finish_verification(Some(note.clone()), Timestamp::now())
+            .await?;
         println!(
             "{id} verified: {}",
             fixlane_core::text::for_terminal(&note)
