@@ -18,6 +18,7 @@ use crate::cli::CanaryArgs;
 use crate::client::Client;
 use crate::client::canaries::RemoteCanary;
 use crate::exit::{CommandResult, ExitCode, Failure};
+use crate::record::Target;
 use crate::records;
 use crate::report::canary::CanaryView;
 use crate::settings::{self, Context};
@@ -81,22 +82,17 @@ impl CanaryWriter for Recording<'_> {
     }
 }
 
-/// The profile of the canary, and who records it (`None`: the token's owner, on the server).
+/// The profile of the canary, and who records it (on the server, the token's owner).
 async fn choose(
     context: &Context,
     config: &fixlane_core::Config,
-    store: Option<&AnyStore>,
-    server: Option<&Client>,
+    target: Target<'_>,
     incident: Option<&IncidentId>,
     requested: Option<&str>,
 ) -> Result<(String, String), Failure> {
-    if let Some(client) = server {
-        return client.canary_profile(incident, requested).await;
-    }
-    let Some(store) = store else {
-        return Err(Failure::error(anyhow::anyhow!(
-            "no store and no server to record the canary on"
-        )));
+    let store = match target {
+        Target::Server(client) => return client.canary_profile(incident, requested).await,
+        Target::Store(store) => store,
     };
     let actor = match incident {
         Some(id) => records::person(context, config, &format!("deploying {id}"))?.to_string(),
@@ -124,15 +120,17 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
     // In client mode the canary runs here and is recorded on the team server.
     let server = Client::from_env(context)?;
     settings::runtime()?.block_on(async {
-        let store = match &server {
-            Some(_) => None,
-            None => Some(context.open_store().await?),
+        let local;
+        let target = if let Some(client) = &server {
+            Target::Server(client)
+        } else {
+            local = context.open_store().await?;
+            Target::Store(&local)
         };
         let (chosen, actor) = choose(
             context,
             &config,
-            store.as_ref(),
-            server.as_ref(),
+            target,
             incident.as_ref(),
             arguments.profile.as_deref(),
         )
@@ -161,20 +159,15 @@ pub fn canary(context: &Context, arguments: &CanaryArgs) -> CommandResult {
                 "failure_limit": settings.failure_limit,
             }),
         };
-        let session = match (&server, &store) {
-            (Some(client), _) => Recording::Server(client.start_canary(&new).await?),
-            (None, Some(store)) => Recording::Store {
+        let session = match target {
+            Target::Server(client) => Recording::Server(client.start_canary(&new).await?),
+            Target::Store(store) => Recording::Store {
                 recorder: App::new(store, &config)
                     .start_canary(&actor, new)
                     .await
                     .map_err(|error| records::app_failure(error, context))?,
                 config_file: context.config_display(),
             },
-            (None, None) => {
-                return Err(Failure::error(anyhow::anyhow!(
-                    "no store and no server to record the canary on"
-                )));
-            }
         };
 
         let (cancel_sender, cancel) = watch::channel(false);

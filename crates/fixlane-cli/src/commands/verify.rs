@@ -7,7 +7,7 @@
 
 use fixlane_app::App;
 use fixlane_canary::VerifySettings;
-use fixlane_core::Duration;
+use fixlane_core::{Duration, PersonName};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
@@ -23,14 +23,20 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
     Duration::parse(text).map_err(|error| Failure::error(anyhow::anyhow!("{flag}: {error}")))
 }
 
+/// Who records the verification: the team server, or the local store as this person.
+enum By {
+    Server(Client),
+    Person(PersonName),
+}
+
 pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    // In client mode the check is queried here and the verification recorded on the server.
-    let server = Client::from_env(context)?;
-    let person = match &server {
-        Some(_) => None,
-        None => Some(records::person(
+    // In client mode the check is queried here and the verification recorded on the server,
+    // as the token's owner; locally, as the person named.
+    let by = match Client::from_env(context)? {
+        Some(client) => By::Server(client),
+        None => By::Person(records::person(
             context,
             &config,
             &format!("verifying {id}"),
@@ -48,12 +54,9 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     .map_err(Failure::error)?;
     settings::runtime()?.block_on(async {
         let verify_id = super::canary::new_id("verify");
-        let store = match &server {
-            Some(_) => None,
-            None => Some(context.open_store().await?),
-        };
-        let session = match (&server, &store, &person) {
-            (Some(client), _, _) => Recording::Server(
+        let local;
+        let session = match &by {
+            By::Server(client) => Recording::Server(
                 client
                     .start_verification(
                         &id,
@@ -64,25 +67,23 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
                     )
                     .await?,
             ),
-            (None, Some(store), Some(person)) => Recording::Store {
-                recorder: App::new(store, &config)
-                    .start_verification(
-                        person,
-                        &id,
-                        verify_id,
-                        &arguments.check,
-                        hold.as_seconds(),
-                        timeout.as_seconds(),
-                    )
-                    .await
-                    .map_err(|error| records::app_failure(error, context))?
-                    .recorder,
-                config_file: context.config_display(),
-            },
-            _ => {
-                return Err(Failure::error(anyhow::anyhow!(
-                    "no store and no server to record the verification on"
-                )));
+            By::Person(person) => {
+                local = context.open_store().await?;
+                Recording::Store {
+                    recorder: App::new(&local, &config)
+                        .start_verification(
+                            person,
+                            &id,
+                            verify_id,
+                            &arguments.check,
+                            hold.as_seconds(),
+                            timeout.as_seconds(),
+                        )
+                        .await
+                        .map_err(|error| records::app_failure(error, context))?
+                        .recorder,
+                    config_file: context.config_display(),
+                }
             }
         };
         let (cancel_sender, cancel) = watch::channel(false);
