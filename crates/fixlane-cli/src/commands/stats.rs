@@ -222,10 +222,10 @@ pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
     let (emergencies, followups, canaries, lanes, last_drill) =
         settings::runtime()?.block_on(async {
             let store = context.open_store_read_only().await?;
-            let emergencies = fixlane_app::records::all(&store)
+            let emergencies = fixlane_app::records::for_stats(&store)
                 .await
                 .map_err(|error| records::app_failure(error, context))?;
-            let followups = store.followups_since(since).await?;
+            let followups = store.followup_clocks_since(since).await?;
             let canaries: Vec<CanaryRun> = store
                 .canaries_since(since)
                 .await?
