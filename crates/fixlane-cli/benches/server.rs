@@ -175,14 +175,13 @@ async fn log_in(base: &str, token: &str) -> String {
         .send()
         .await
         .expect("log in");
-    let cookie = response
+    response
         .headers()
         .get("set-cookie")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .expect("a session cookie")
-        .to_owned();
-    cookie
+        .to_owned()
 }
 
 /// Reads the page's event stream until `stop` fires; returns when each `audit N` arrived.
@@ -212,10 +211,10 @@ async fn watch_events(
         pending.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            if line.starts_with("data: connected") {
-                if let Some(connected) = connected.take() {
-                    let _ = connected.send(());
-                }
+            if line.starts_with("data: connected")
+                && let Some(connected) = connected.take()
+            {
+                let _ = connected.send(());
             }
             if let Some(seq) = line.trim().strip_prefix("data: audit ") {
                 arrived.push((seq.parse().expect("an audit seq"), now));

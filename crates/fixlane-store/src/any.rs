@@ -179,11 +179,8 @@ impl Store for AnyStore {
         dispatch!(self, store => store.followups(id).await)
     }
 
-    async fn followup_clocks_since(
-        &self,
-        since: Timestamp,
-    ) -> Result<Vec<fixlane_core::stats::FollowUpClock>, StoreError> {
-        dispatch!(self, store => store.followup_clocks_since(since).await)
+    async fn followup_clocks(&self) -> Result<Vec<fixlane_core::stats::FollowUpClock>, StoreError> {
+        dispatch!(self, store => store.followup_clocks().await)
     }
 
     async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {

@@ -169,11 +169,9 @@ pub trait Store {
         id: &IncidentId,
     ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
 
-    /// The clock of every follow-up of the emergencies declared at or after `since`, in no
-    /// particular order: what `stats` counts.
-    fn followup_clocks_since(
+    /// The clock of every follow-up, in no particular order: what `stats` counts.
+    fn followup_clocks(
         &self,
-        since: Timestamp,
     ) -> impl Future<Output = Result<Vec<fixlane_core::stats::FollowUpClock>, StoreError>> + Send;
 
     /// Every open follow-up across emergencies, soonest deadline first.

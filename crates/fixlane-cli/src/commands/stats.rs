@@ -225,7 +225,7 @@ pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
             let emergencies = fixlane_app::records::for_stats(&store)
                 .await
                 .map_err(|error| records::app_failure(error, context))?;
-            let followups = store.followup_clocks_since(since).await?;
+            let followups = store.followup_clocks().await?;
             let canaries: Vec<CanaryRun> = store
                 .canaries_since(since)
                 .await?

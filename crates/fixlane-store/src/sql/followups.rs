@@ -173,20 +173,16 @@ where
             .collect())
     }
 
-    pub(crate) async fn followup_clocks_since(
-        &self,
-        since: jiff::Timestamp,
-    ) -> Result<Vec<FollowUpClock>, StoreError> {
+    pub(crate) async fn followup_clocks(&self) -> Result<Vec<FollowUpClock>, StoreError> {
         let what = "list the follow-ups";
-        // Four narrow columns: `stats` reads every follow-up of the window, and the clock is
-        // all it counts.
+        // Four narrow columns of every follow-up, in one scan of the table: `stats` counts the
+        // clocks of its window's emergencies, which it picks itself (a filter here, through
+        // the emergencies' index, cost twice the scan on 40 000 follow-ups).
         let sql = sqlx::AssertSqlSafe(super::bulk_query::<B>(
             "f.incident, f.kind, f.due_at, f.closed_at",
-            "FROM followups f WHERE f.incident IN \
-             (SELECT id FROM emergencies WHERE declared_at >= $1)",
+            "FROM followups f",
         ));
         let row = sqlx::query(sql)
-            .bind(format_time(since))
             .fetch_one(&self.pool)
             .await
             .map_err(query_error(what))?;

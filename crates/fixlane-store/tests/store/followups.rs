@@ -93,22 +93,14 @@ pub(super) async fn followups_open_and_read_back_in_order(db: TestDb) {
         open.windows(2)
             .all(|pair| pair[0].1.due_at <= pair[1].1.due_at)
     );
-    let since = db
-        .store
-        .followup_clocks_since(time("2026-05-20T10:30:00Z"))
-        .await
-        .unwrap();
-    assert!(
-        since.iter().all(|clock| clock.incident == inc("INC-2")),
-        "{since:?}"
-    );
-    assert_eq!(since.len(), 2);
-    let mut all = db
-        .store
-        .followup_clocks_since(time("2026-05-01T00:00:00Z"))
-        .await
-        .unwrap();
+    let mut all = db.store.followup_clocks().await.unwrap();
     assert_eq!(all.len(), 4);
+    assert_eq!(
+        all.iter()
+            .filter(|clock| clock.incident == inc("INC-2"))
+            .count(),
+        2
+    );
     // Each clock is its follow-up's.
     all.sort_by(|a, b| (a.incident.as_str(), a.due_at).cmp(&(b.incident.as_str(), b.due_at)));
     assert_eq!(all[0].kind, read[0].kind);
