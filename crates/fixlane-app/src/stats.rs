@@ -64,8 +64,8 @@ impl<S: Store + Sync> App<'_, S> {
         cores: usize,
     ) -> Result<Stats, AppError> {
         let since = window_start(now, window);
-        let emergencies = crate::records::all(self.store).await?;
-        let followups = self.store.followups_since(since).await?;
+        let emergencies = crate::records::for_stats(self.store).await?;
+        let followups = self.store.followup_clocks().await?;
         let canaries: Vec<CanaryRun> = self
             .store
             .canaries_since(since)

@@ -11,10 +11,80 @@ use crate::critical_path::{CriticalPath, TimedGate, critical_path, with_jobs};
 use crate::duration::Duration;
 use crate::emergency::{Emergency, EmergencyState};
 use crate::followup::{FollowUp, FollowUpKind};
-use crate::names::IncidentId;
+use crate::names::{IncidentId, PersonName};
 
 /// After this long without a drill or a real emergency, the lane is called stale.
 pub const STALE_AFTER_DAYS: i64 = 90;
+
+/// An emergency as the figures need it: who declared it when, whether it was a drill, and when
+/// (if ever) it was verified. It reads from the stored record itself (unknown fields are
+/// skipped), so `stats` on thousands of records parses only this much of each.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatsEmergency {
+    pub id: IncidentId,
+    pub author: PersonName,
+    pub drill: bool,
+    pub declared_at: Timestamp,
+    #[serde(default)]
+    pub timeline: Vec<StatsTransition>,
+}
+
+/// One step of an emergency's timeline, as the figures need it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatsTransition {
+    pub state: EmergencyState,
+    pub at: Timestamp,
+}
+
+impl From<&Emergency> for StatsEmergency {
+    fn from(emergency: &Emergency) -> Self {
+        Self {
+            id: emergency.id.clone(),
+            author: emergency.author.clone(),
+            drill: emergency.drill,
+            declared_at: emergency.declared_at,
+            timeline: emergency
+                .timeline
+                .iter()
+                .map(|step| StatsTransition {
+                    state: step.state,
+                    at: step.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A follow-up as the figures need it: its emergency, kind and clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpClock {
+    pub incident: IncidentId,
+    pub kind: FollowUpKind,
+    pub due_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+impl FollowUpClock {
+    /// The clock of `followup`, of emergency `incident`.
+    pub fn of(incident: &IncidentId, followup: &FollowUp) -> Self {
+        Self {
+            incident: incident.clone(),
+            kind: followup.kind,
+            due_at: followup.due_at,
+            closed_at: followup.closed_at,
+        }
+    }
+
+    /// Not closed yet (as [`FollowUp::is_open`]).
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    /// Open and past its deadline at `now` (as [`FollowUp::is_overdue`]).
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.is_open() && now > self.due_at
+    }
+}
 
 /// A canary (or verification) as the figures need it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +119,9 @@ pub struct LaneFigures {
 pub struct StatsInput<'a> {
     pub config: &'a Config,
     /// Every emergency (the window is applied here).
-    pub emergencies: &'a [Emergency],
+    pub emergencies: &'a [StatsEmergency],
     /// The follow-ups of those emergencies.
-    pub followups: &'a [(IncidentId, FollowUp)],
+    pub followups: &'a [FollowUpClock],
     /// Canaries and verifications started since `since`.
     pub canaries: &'a [CanaryRun],
     /// Each lane's latest finished run.
@@ -273,11 +343,11 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         since,
         now,
     } = input;
-    let in_window: Vec<&Emergency> = emergencies
+    let in_window: Vec<&StatsEmergency> = emergencies
         .iter()
         .filter(|emergency| emergency.declared_at >= since && emergency.declared_at <= now)
         .collect();
-    let real: Vec<&Emergency> = in_window.iter().copied().filter(|e| !e.drill).collect();
+    let real: Vec<&StatsEmergency> = in_window.iter().copied().filter(|e| !e.drill).collect();
 
     let mut per_week: Vec<(String, usize)> = Vec::new();
     let mut weeks: Vec<String> = real.iter().map(|e| week_of(e.declared_at)).collect();
@@ -314,15 +384,14 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
 
     let window_ids: std::collections::HashSet<&IncidentId> =
         in_window.iter().map(|emergency| &emergency.id).collect();
-    let counted: Vec<&FollowUp> = followups
+    let counted: Vec<&FollowUpClock> = followups
         .iter()
-        .filter(|(id, _)| window_ids.contains(id))
-        .map(|(_, followup)| followup)
+        .filter(|followup| window_ids.contains(&followup.incident))
         .collect();
     let followup_figures = FollowUpKind::ALL
         .into_iter()
         .map(|kind| {
-            let of_kind: Vec<&&FollowUp> = counted.iter().filter(|f| f.kind == kind).collect();
+            let of_kind: Vec<&&FollowUpClock> = counted.iter().filter(|f| f.kind == kind).collect();
             FollowUpFigures {
                 kind,
                 closed: of_kind.iter().filter(|f| !f.is_open()).count(),

@@ -12,7 +12,8 @@ use super::{SqlStore, column, validate_actor};
 use crate::backend::{Backend, ColumnType};
 use crate::error::{StoreError, query_error};
 use crate::model::{
-    EmergencyRow, PastDeclaration, RateReview, format_time, parse_json, parse_text, parse_time,
+    EmergencyDocuments, EmergencyRow, PastDeclaration, RateReview, format_time, parse_json,
+    parse_text, parse_time,
 };
 use crate::store::EmergencyWrite;
 
@@ -238,6 +239,27 @@ where
             .await
             .map_err(query_error("list the emergencies"))?;
         rows.iter().map(Self::emergency_from_row).collect()
+    }
+
+    pub(crate) async fn emergency_documents(&self) -> Result<EmergencyDocuments, StoreError> {
+        let what = "list the emergencies";
+        // Built from constants only. The documents are canonical JSON text as written, so
+        // joining them with commas is the array; one that is not a single value is caught by
+        // the reader's count.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS count, CAST(COALESCE('[' || {aggregate}(document, ',') || ']', \
+             '[]') AS TEXT) AS bulk FROM emergencies",
+            aggregate = B::TEXT_AGG
+        ));
+        let row = sqlx::query(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error(what))?;
+        let count: i64 = column::<B, _>(&row, "count", what)?;
+        Ok(EmergencyDocuments {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+            json: column::<B, _>(&row, "bulk", what)?,
+        })
     }
 
     pub(crate) async fn record_rate_review(

@@ -4,6 +4,7 @@
 
 use fixlane_core::IncidentId;
 use fixlane_core::followup::{Evidence, FollowUp, FollowUpKind};
+use fixlane_core::stats::FollowUpClock;
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 
 use super::emergencies::{UPDATE_EMERGENCY, encode_emergency};
@@ -16,14 +17,22 @@ use crate::model::{FollowUpChange, format_time, parse_json, parse_text, parse_ti
 const SELECT_FOLLOWUPS: &str = "SELECT incident, seq, kind, owner, opened_at, due_at, \
      closed_at, closed_by, evidence FROM followups WHERE incident = $1 ORDER BY seq";
 
-const SELECT_OPEN_FOLLOWUPS: &str = "SELECT incident, seq, kind, owner, opened_at, due_at, \
-     closed_at, closed_by, evidence FROM followups WHERE closed_at IS NULL \
-     ORDER BY due_at, incident, seq";
+/// The columns a follow-up is read from, in the order of [`BulkFollowUp`].
+const FOLLOWUP_COLUMNS: &str = "f.incident, f.seq, f.kind, f.owner, f.opened_at, f.due_at, \
+     f.closed_at, f.closed_by, f.evidence";
 
-const SELECT_FOLLOWUPS_SINCE: &str = "SELECT f.incident, f.seq, f.kind, f.owner, f.opened_at, \
-     f.due_at, f.closed_at, f.closed_by, f.evidence FROM followups f \
-     JOIN emergencies e ON e.id = f.incident WHERE e.declared_at >= $1 \
-     ORDER BY f.incident, f.seq";
+/// One follow-up as a [`super::bulk_query`] hands it over.
+type BulkFollowUp = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
 
 const UPSERT_FOLLOWUP: &str = "INSERT INTO followups \
      (incident, seq, kind, owner, opened_at, due_at, closed_at, closed_by, evidence) \
@@ -41,6 +50,23 @@ struct FollowUpText {
     closed_at: Option<String>,
     closed_by: Option<String>,
     evidence: String,
+}
+
+impl From<BulkFollowUp> for FollowUpText {
+    fn from(
+        (incident, _, kind, owner, opened_at, due_at, closed_at, closed_by, evidence): BulkFollowUp,
+    ) -> Self {
+        Self {
+            incident,
+            kind,
+            owner,
+            opened_at,
+            due_at,
+            closed_at,
+            closed_by,
+            evidence,
+        }
+    }
 }
 
 impl FollowUpText {
@@ -117,24 +143,66 @@ where
         Self::followups_in(&mut conn, id).await
     }
 
-    pub(crate) async fn followups_since(
-        &self,
-        since: jiff::Timestamp,
-    ) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
-        let rows = sqlx::query(SELECT_FOLLOWUPS_SINCE)
-            .bind(format_time(since))
-            .fetch_all(&self.pool)
+    pub(crate) async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
+        let what = "list the open follow-ups";
+        let sql = sqlx::AssertSqlSafe(super::bulk_query::<B>(
+            FOLLOWUP_COLUMNS,
+            "FROM followups f WHERE f.closed_at IS NULL",
+        ));
+        let row = sqlx::query(sql)
+            .fetch_one(&self.pool)
             .await
-            .map_err(query_error("list the follow-ups"))?;
-        rows.iter().map(Self::followup_from_row).collect()
+            .map_err(query_error(what))?;
+        let text: String = column::<B, _>(&row, "bulk", what)?;
+        let mut read = super::parse_bulk::<BulkFollowUp>(&text, what)?
+            .into_iter()
+            .map(|bulk| {
+                let seq = bulk.1;
+                FollowUpText::from(bulk)
+                    .decode()
+                    .map(|(id, followup)| (id, seq, followup))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Soonest deadline first; each emergency's in opening order.
+        read.sort_unstable_by(|a, b| {
+            (a.2.due_at, a.0.as_str(), a.1).cmp(&(b.2.due_at, b.0.as_str(), b.1))
+        });
+        Ok(read
+            .into_iter()
+            .map(|(id, _, followup)| (id, followup))
+            .collect())
     }
 
-    pub(crate) async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
-        let rows = sqlx::query(SELECT_OPEN_FOLLOWUPS)
-            .fetch_all(&self.pool)
+    pub(crate) async fn followup_clocks(&self) -> Result<Vec<FollowUpClock>, StoreError> {
+        let what = "list the follow-ups";
+        // Four narrow columns of every follow-up, in one scan of the table: `stats` counts the
+        // clocks of its window's emergencies, which it picks itself (a filter here, through
+        // the emergencies' index, cost twice the scan on 40 000 follow-ups).
+        let sql = sqlx::AssertSqlSafe(super::bulk_query::<B>(
+            "f.incident, f.kind, f.due_at, f.closed_at",
+            "FROM followups f",
+        ));
+        let row = sqlx::query(sql)
+            .fetch_one(&self.pool)
             .await
-            .map_err(query_error("list the open follow-ups"))?;
-        rows.iter().map(Self::followup_from_row).collect()
+            .map_err(query_error(what))?;
+        let text: String = column::<B, _>(&row, "bulk", what)?;
+        super::parse_bulk::<(String, String, String, Option<String>)>(&text, what)?
+            .into_iter()
+            .map(|(incident, kind, due_at, closed_at)| {
+                let context = format!("a follow-up of {incident}");
+                Ok(FollowUpClock {
+                    kind: FollowUpKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                        what: format!("{context}: `{kind}` is not a follow-up kind"),
+                    })?,
+                    due_at: parse_time(&due_at, &format!("{context}: due_at"))?,
+                    closed_at: closed_at
+                        .map(|text| parse_time(&text, &format!("{context}: closed_at")))
+                        .transpose()?,
+                    incident: parse_text(&incident, &context, IncidentId::parse)?,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn change_followups<F, E>(
