@@ -299,6 +299,15 @@ async fn a_canary_or_verification_of_an_unapproved_emergency_is_refused_as_local
             );
             assert!(refused["instead"].as_str().unwrap().starts_with("SAY: "), "{refused}");
         }
+        // A normal change's canary: the normal profile, never a faster one.
+        let (status, normal) = server.get("/api/v1/canaries/profile", Some(&bob)).await;
+        assert_eq!(status, StatusCode::OK, "{normal}");
+        assert_eq!(normal["profile"], "standard");
+        let (status, faster) = server
+            .get("/api/v1/canaries/profile?profile=compressed", Some(&bob))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{faster}");
+        assert_eq!(faster["rule"], "canary.profile");
         let (status, _) = server.get(&format!("/api/v1/canaries/profile?incident={ID}"), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let actions: Vec<String> = server.audit().await.into_iter().map(|(_, action, _)| action).collect();
