@@ -113,9 +113,10 @@ fn bulk_query<B: Backend>(columns: &str, rest: &str) -> String {
     )
 }
 
-/// The rows of a [`bulk_query`]'s result, each read as a `T` (a tuple of the columns).
-fn parse_bulk<T: serde::de::DeserializeOwned>(
-    text: &str,
+/// The rows of a [`bulk_query`]'s result, each read as a `T` (a tuple of the columns), which may
+/// borrow its text from `text`.
+fn parse_bulk<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
     what: &'static str,
 ) -> Result<Vec<T>, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
