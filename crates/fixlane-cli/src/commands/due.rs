@@ -1,7 +1,8 @@
 //! `fixlane due`: every open follow-up across emergencies, overdue first, with its owner and
 //! deadline; exits 1 when any is overdue, for a scheduled CI job.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::io::Write;
 
 use fixlane_app::App;
 use fixlane_app::views::DueItem;
@@ -16,36 +17,43 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
-/// One line of the list: what `due --json` (and the team server) says of a follow-up.
+/// One line of the list: what `due --json` (and the team server) says of a follow-up. Borrowed
+/// from the local list, owned when read from the server's answer.
 #[derive(Debug, Deserialize)]
-pub struct Row {
-    pub id: String,
-    pub kind: String,
-    pub owner: String,
+pub struct Row<'a> {
+    pub id: Cow<'a, str>,
+    pub kind: Cow<'a, str>,
+    pub owner: Cow<'a, str>,
     pub due_at: Timestamp,
     pub overdue: bool,
 }
 
-impl From<&DueItem> for Row {
-    fn from(item: &DueItem) -> Self {
+impl<'a> From<&'a DueItem> for Row<'a> {
+    fn from(item: &'a DueItem) -> Self {
         Self {
-            id: item.id.to_string(),
-            kind: item.kind.as_str().to_owned(),
-            owner: item.owner.to_string(),
+            id: Cow::Borrowed(item.id.as_str()),
+            kind: Cow::Borrowed(item.kind.as_str()),
+            owner: Cow::Borrowed(item.owner.as_str()),
             due_at: item.due_at,
             overdue: item.overdue,
         }
     }
 }
 
-/// The list people read, judged at `at`, times in the configured zone.
-pub fn render(rows: &[Row], config: &Config, at: Timestamp) -> String {
+/// The list people read, judged at `at`, times in the configured zone, written to `out` as it
+/// goes: `due` on a busy store prints tens of thousands of lines, and one string of them all
+/// cost more than writing them.
+pub fn write_list(
+    out: &mut impl Write,
+    rows: &[Row<'_>],
+    config: &Config,
+    at: Timestamp,
+) -> std::io::Result<()> {
     if rows.is_empty() {
-        return "no open follow-ups\n".to_owned();
+        return out.write_all(b"no open follow-ups\n");
     }
-    let mut out = String::new();
     for row in rows {
-        let _ = writeln!(
+        writeln!(
             out,
             "{:<8} {:<22} {:<13} owner {:<10} due {} ({})",
             if row.overdue { "OVERDUE" } else { "open" },
@@ -54,15 +62,14 @@ pub fn render(rows: &[Row], config: &Config, at: Timestamp) -> String {
             shown(&row.owner),
             records::human_time(row.due_at, config),
             records::until(row.due_at, at)
-        );
+        )?;
     }
     let overdue = rows.iter().filter(|row| row.overdue).count();
-    let _ = writeln!(
+    writeln!(
         out,
         "{} open, {overdue} overdue",
         fixlane_core::plural::count(rows.len(), "follow-up", "follow-ups")
-    );
-    out
+    )
 }
 
 pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
@@ -78,22 +85,31 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
         .transpose()?;
     // The JSON is built only when asked for: `due` lists thousands of follow-ups on a busy
     // store, and a pretty-printed copy nobody reads cost a fifth of its time.
-    let rows = if let Some(client) = Client::from_env(context)? {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let print = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, rows: &[Row<'_>]| {
+        if !arguments.json {
+            write_list(out, rows, &config, at)?;
+        }
+        out.flush()?;
+        Ok::<_, std::io::Error>(rows.iter().any(|row| row.overdue))
+    };
+    let overdue = if let Some(client) = Client::from_env(context)? {
         let items = settings::runtime()?.block_on(client.due(owner.as_ref(), at))?;
         let rows = items
             .iter()
             .cloned()
             .map(serde_json::from_value)
-            .collect::<Result<Vec<Row>, _>>()
+            .collect::<Result<Vec<Row<'_>>, _>>()
             .map_err(|error| {
                 Failure::error(anyhow::anyhow!(
                     "the server's follow-ups do not read as follow-ups ({error})"
                 ))
             })?;
         if arguments.json {
-            println!("{}", serde_json::to_string_pretty(&items)?);
+            serde_json::to_writer_pretty(&mut out, &items)?;
+            writeln!(out)?;
         }
-        rows
+        print(&mut out, &rows)?
     } else {
         let due = settings::runtime()?.block_on(async {
             let store = context.open_store_read_only().await?;
@@ -104,14 +120,13 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
         })?;
         let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
         if arguments.json {
-            println!("{}", serde_json::to_string_pretty(&items)?);
+            serde_json::to_writer_pretty(&mut out, &items)?;
+            writeln!(out)?;
         }
-        items.iter().map(Row::from).collect()
+        let rows: Vec<Row<'_>> = items.iter().map(Row::from).collect();
+        print(&mut out, &rows)?
     };
-    if !arguments.json {
-        print!("{}", render(&rows, &config, at));
-    }
-    Ok(if rows.iter().any(|row| row.overdue) {
+    Ok(if overdue {
         ExitCode::Failed
     } else {
         ExitCode::Success
