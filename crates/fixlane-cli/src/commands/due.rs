@@ -52,16 +52,30 @@ pub fn write_list(
     if rows.is_empty() {
         return out.write_all(b"no open follow-ups\n");
     }
+    // The list is sorted by deadline, and an emergency's backfill and cleanup usually share
+    // one: the deadline's words are made once per run of equal deadlines.
+    let mut deadline: Option<(Timestamp, String, String)> = None;
     for row in rows {
+        if deadline
+            .as_ref()
+            .is_none_or(|(due_at, _, _)| *due_at != row.due_at)
+        {
+            deadline = Some((
+                row.due_at,
+                records::human_time(row.due_at, config),
+                records::until(row.due_at, at),
+            ));
+        }
+        let (when, until) = deadline
+            .as_ref()
+            .map_or(("", ""), |(_, when, until)| (when.as_str(), until.as_str()));
         writeln!(
             out,
-            "{:<8} {:<22} {:<13} owner {:<10} due {} ({})",
+            "{:<8} {:<22} {:<13} owner {:<10} due {when} ({until})",
             if row.overdue { "OVERDUE" } else { "open" },
             shown(&row.id),
             shown(&row.kind),
             shown(&row.owner),
-            records::human_time(row.due_at, config),
-            records::until(row.due_at, at)
         )?;
     }
     let overdue = rows.iter().filter(|row| row.overdue).count();
