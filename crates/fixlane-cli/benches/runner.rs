@@ -2,7 +2,8 @@
 //!
 //! (a) wall time of 200 no-op gates, fan-out and chain shapes; (b) process start to the first
 //! gate's command running, on a 1 000-gate config; (c) delay from the last critical gate's
-//! command ending to the `ready` event (make: to the dependent recipe starting).
+//! command ending to the `ready` event (make: to the dependent recipe starting); (d) wall time
+//! of 5 no-op gates (fan-out), where the cost of a run itself shows: git, the config, the store.
 //! Run with `cargo bench -p fixlane-cli --bench runner`; medians over several trials.
 
 #![expect(
@@ -163,6 +164,28 @@ fn wall_time(jobs: usize) {
     }
 }
 
+fn small_dag(jobs: usize) {
+    let (config, makefile) = dag(5, false, "true");
+    let dir = repository(&config, &makefile);
+    let jobs_text = jobs.to_string();
+    let fixlane_time = median(
+        (0..TRIALS)
+            .map(|_| timed(fixlane(dir.path(), &["run", "--jobs", &jobs_text])))
+            .collect(),
+    );
+    let make_time = median(
+        (0..TRIALS)
+            .map(|_| timed(make(dir.path(), jobs, "all")))
+            .collect(),
+    );
+    println!(
+        "(d) 5 no-op gates, fan-out,   -j{jobs}: fixlane {:8.1} ms, make {:8.1} ms, difference {:+.1} ms",
+        milliseconds(fixlane_time),
+        milliseconds(make_time),
+        milliseconds(fixlane_time) - milliseconds(make_time)
+    );
+}
+
 fn time_to_first_gate(jobs: usize) {
     let (config, makefile) = dag(1000, false, "[ -f first ] || date +%s%N > first");
     let dir = repository(&config, &makefile);
@@ -249,4 +272,5 @@ fn main() {
     wall_time(jobs);
     time_to_first_gate(jobs);
     ready_delay();
+    small_dag(jobs);
 }

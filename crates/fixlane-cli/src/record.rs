@@ -9,7 +9,7 @@ use fixlane_app::runs::{self, ConfigRead};
 use fixlane_core::RunEvent;
 use fixlane_core::policy_change::Weakening;
 use fixlane_store::{AnyStore, NewRun, StoreLocation};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::Client;
 use crate::exit::Failure;
@@ -30,6 +30,9 @@ pub struct Start {
     /// The config file as shown and the SHA-256 of its text.
     pub config_seen: (String, String),
     pub run: NewRun,
+    /// The run's plan record (`run.plan`), still being built beside the first gates; awaited
+    /// before the start is recorded.
+    pub pending_plan: Option<oneshot::Receiver<serde_json::Value>>,
     /// Whether [`start`] already recorded it, before the first gate.
     pub already_started: bool,
     /// How the run's policy is weaker than the base's (the normal lane's audited notice).
@@ -90,31 +93,64 @@ pub async fn start_on_server(
     Ok(())
 }
 
+/// What recording a run left: notes for the person (earlier runs found abandoned), and the
+/// store it was recorded in (none in client mode), for what the run does after its end.
+pub struct Recorded {
+    pub notes: Vec<String>,
+    pub store: Option<AnyStore>,
+}
+
 /// Records the run as its events arrive (see [`recorder::record_run`]), on the team server in
-/// client mode; returns notes for the person: earlier runs found abandoned.
+/// client mode.
 pub async fn record(
     start: Start,
     events: mpsc::UnboundedReceiver<RunEvent>,
     cancel: watch::Sender<bool>,
     started: watch::Sender<Option<bool>>,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Recorded, Failure> {
     if let Some(client) = start.server {
-        return crate::client::runs::record(client, start.run.run_id, events, cancel, started)
-            .await;
+        let notes =
+            crate::client::runs::record(client, start.run.run_id, events, cancel, started).await?;
+        return Ok(Recorded { notes, store: None });
+    }
+    // The store is opened here rather than by the recorder, so the run's end can use it too;
+    // it opens while the plan's record is still being built.
+    let store = match start.store {
+        Some(store) => store,
+        None => match fixlane_store::open(&start.db).await {
+            Ok(store) => store,
+            Err(error) => {
+                let _ = started.send(Some(false));
+                let _ = cancel.send(true);
+                return Err(crate::settings::store_failure(&error, &start.db));
+            }
+        },
+    };
+    let mut run = start.run;
+    if let Some(pending) = start.pending_plan {
+        // Fail closed: a run whose plan cannot be recorded does not go on.
+        let Ok(plan) = pending.await else {
+            let _ = started.send(Some(false));
+            let _ = cancel.send(true);
+            return Err(Failure::error(anyhow::anyhow!(
+                "the run's plan could not be prepared for the store"
+            )));
+        };
+        run.plan = plan;
     }
     let start = RunStart {
-        store: start.store,
+        store: Some(store.clone()),
         db: start.db,
         actor: start.actor,
         config: config_read(&start.config_seen),
-        run: start.run,
+        run,
         already_started: start.already_started,
         weakenings: start.weakenings,
     };
     let abandoned = recorder::record_run(start, events, cancel, started)
         .await
         .map_err(Failure::error)?;
-    Ok(abandoned
+    let notes = abandoned
         .into_iter()
         .map(|run| {
             format!(
@@ -125,5 +161,9 @@ pub async fn record(
                 run.why
             )
         })
-        .collect())
+        .collect();
+    Ok(Recorded {
+        notes,
+        store: Some(store),
+    })
 }

@@ -20,6 +20,50 @@ pub struct Context {
     db: Result<StoreLocation, String>,
     actor_override: Option<String>,
     actor: std::sync::OnceLock<String>,
+    /// The config as parsed while the repository was being found, if that was tried.
+    early: std::sync::Mutex<Option<EarlyConfig>>,
+    /// Whether the config this command read declares webhooks, once it has read one.
+    webhooks: std::sync::OnceLock<bool>,
+}
+
+/// The config's name when it is `fixlane.toml` at the repository root.
+const ROOT_CONFIG: &str = "fixlane.toml";
+
+/// `fixlane.toml` in the current directory, read and parsed on a thread of its own while git
+/// says where the repository is: `fixlane run` usually starts at the repository's root, and a
+/// config of a thousand gates takes longer to parse than git takes to answer. Used only when it
+/// is the file the command would have read; otherwise the config is read as always.
+pub struct EarlyConfig {
+    path: PathBuf,
+    parsed: std::thread::JoinHandle<Option<EarlyParse>>,
+}
+
+/// The early read: the SHA-256 of the text and what parsing it said.
+type EarlyParse = (String, Result<Config, fixlane_core::config::ConfigErrors>);
+
+impl EarlyConfig {
+    /// Starts reading, unless `-C` or `--config` say the config is elsewhere.
+    pub fn start(global: &GlobalArgs) -> Option<Self> {
+        if global.directory.is_some() || global.config.is_some() {
+            return None;
+        }
+        let path = std::env::current_dir().ok()?.join(ROOT_CONFIG);
+        let reading = path.clone();
+        let parsed = std::thread::Builder::new()
+            .name("fixlane-config".to_owned())
+            .spawn(move || {
+                let size = std::fs::metadata(&reading).ok()?.len();
+                // A file too big is left to the usual read, which says so.
+                if fixlane_core::config::oversize(ROOT_CONFIG, size).is_some() {
+                    return None;
+                }
+                let source = std::fs::read_to_string(&reading).ok()?;
+                let hash = fixlane_core::audit::content_hash(&source);
+                Some((hash, fixlane_core::config::parse(&source, ROOT_CONFIG)))
+            })
+            .ok()?;
+        Some(Self { path, parsed })
+    }
 }
 
 impl Context {
@@ -48,7 +92,17 @@ impl Context {
             db,
             actor_override: global.actor.clone(),
             actor: std::sync::OnceLock::new(),
+            early: std::sync::Mutex::new(None),
+            webhooks: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The context with a config read early (see [`EarlyConfig`]).
+    pub fn with_early_config(self, early: Option<EarlyConfig>) -> Self {
+        Self {
+            early: std::sync::Mutex::new(early),
+            ..self
+        }
     }
 
     /// The acting person: `--as`, else `FIXLANE_USER`, else git's `user.email`. Asked of git
@@ -89,7 +143,32 @@ impl Context {
 
     /// The config and the SHA-256 of its text, for logging when it changes.
     pub fn load_config_and_hash(&self) -> Result<(Config, String), Failure> {
-        load_config_file(&self.config_path, &self.config_display())
+        let loaded = self.read_config_and_hash();
+        if let Ok((config, _)) = &loaded {
+            let _ = self.webhooks.set(!config.notify.webhooks.is_empty());
+        }
+        loaded
+    }
+
+    /// Whether the config this command read declares no webhook: `false` when it read none
+    /// (or it declares some), so the deliveries after a command need not read it again.
+    pub fn read_a_config_without_webhooks(&self) -> bool {
+        self.webhooks.get() == Some(&false)
+    }
+
+    fn read_config_and_hash(&self) -> Result<(Config, String), Failure> {
+        let display = self.config_display();
+        let early = self.early.lock().ok().and_then(|mut early| early.take());
+        if let Some(early) = early
+            && early.path == self.config_path
+            && display == ROOT_CONFIG
+            && let Ok(Some((hash, parsed))) = early.parsed.join()
+        {
+            return parsed
+                .map(|config| (config, hash))
+                .map_err(|errors| invalid_config(&errors, &display));
+        }
+        load_config_file(&self.config_path, &display)
     }
 
     /// The store's location; a `--db` or `FIXLANE_DB` that could not be understood fails here,
@@ -141,11 +220,15 @@ pub fn load_config_file(path: &Path, display: &str) -> Result<(Config, String), 
         ))
     })?;
     let hash = fixlane_core::audit::content_hash(&source);
-    let config = fixlane_core::config::parse(&source, display).map_err(|errors| {
-        eprint!("{}", diagnostics::render_config_errors(&errors));
-        Failure::config(anyhow::anyhow!("{display} is not valid; nothing was run"))
-    })?;
+    let config = fixlane_core::config::parse(&source, display)
+        .map_err(|errors| invalid_config(&errors, display))?;
     Ok((config, hash))
+}
+
+/// Prints every error of a config that does not validate; the failure says nothing ran.
+fn invalid_config(errors: &fixlane_core::config::ConfigErrors, display: &str) -> Failure {
+    eprint!("{}", diagnostics::render_config_errors(errors));
+    Failure::config(anyhow::anyhow!("{display} is not valid; nothing was run"))
 }
 
 /// Where `serve` and `token` find their config, their store and the operator: they run on a

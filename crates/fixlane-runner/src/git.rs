@@ -4,9 +4,13 @@
 //! Arguments go to git as an array, never through a shell, and revisions are passed after an
 //! `--end-of-options` marker so a revision that starts with `-` cannot turn into an option.
 
+mod snapshot;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub use snapshot::{FileAt, Snapshot};
 
 /// One file's line counts between two revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,11 +155,6 @@ fn git_in(directory: &Path, args: &[&OsStr]) -> Result<Result<Output, GitError>,
     }
 }
 
-/// A full object name, which needs no lookup to be used as a commit.
-fn is_full_hash(text: &str) -> bool {
-    matches!(text.len(), 40 | 64) && text.bytes().all(|byte| byte.is_ascii_hexdigit())
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .trim_end_matches('\n')
@@ -203,29 +202,85 @@ impl GitCli {
         let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         Ok(git_in(&self.root, &args)?.ok())
     }
+}
 
-    /// Whether `remote_ref` (`refs/remotes/origin/NAME`) is the remote copy of the branch
-    /// checked out here, or HEAD is detached (then nothing tells them apart, so it counts).
-    fn is_checked_out_remote(&self, remote_ref: &str) -> Result<bool, GitError> {
-        Ok(match self.current_branch()? {
-            Some(branch) => remote_ref.strip_prefix("refs/remotes/origin/") == Some(&branch),
-            None => true,
+impl GitCli {
+    /// What a run needs to know before its first gate, in one round of two git processes: the
+    /// commit `rev` names, its first parent, the branch checked out, which default branches
+    /// exist, and `file` (repository-relative) as the commit has it.
+    pub fn snapshot(&self, rev: &str, file: Option<&str>) -> Result<Snapshot, GitError> {
+        let file = file.filter(|path| !path.contains('\n'));
+        if let Some(snapshot) = snapshot::snapshot(&self.root, rev, file)? {
+            return Ok(snapshot);
+        }
+        // Not a commit here: `rev-parse` says why in git's words.
+        let commit = self.resolve(rev)?;
+        Err(GitError::Unexpected {
+            command: "cat-file --batch".to_owned(),
+            why: format!("`{rev}` resolves to {commit}, which it could not read"),
         })
     }
 
-    /// The full id of `rev` as a commit, or `None` when it does not name one here.
-    fn commit_if_exists(&self, rev: &str) -> Result<Option<String>, GitError> {
-        let spec = format!("{rev}^{{commit}}");
-        Ok(self
-            .git_maybe(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &spec,
-            ])?
-            .map(|output| text(&output.stdout))
-            .filter(|sha| !sha.is_empty()))
+    /// The bases of the snapshot's commit (see [`Bases`]): a merge-base is asked only when the
+    /// commit is not on the default branch itself.
+    pub fn bases_of(&self, snapshot: &Snapshot) -> Result<Bases, GitError> {
+        let commit = &snapshot.commit;
+        let mut policy = None;
+        for candidate in snapshot::CANDIDATES {
+            let Some((other, symref)) = snapshot.listing.lines().find_map(|line| {
+                let mut fields = line.strip_prefix(candidate)?.strip_prefix(' ')?.split(' ');
+                let object = fields.next()?;
+                Some((
+                    object.to_owned(),
+                    fields.next().unwrap_or_default().to_owned(),
+                ))
+            }) else {
+                continue;
+            };
+            // A clone of one branch points `origin/HEAD` at that branch: then it says nothing
+            // about the default branch, and a commit on it must not judge itself. A detached
+            // HEAD cannot tell them apart, so it counts as that too.
+            let names_default = symref.is_empty()
+                || snapshot.branch.as_ref().is_some_and(|branch| {
+                    symref.strip_prefix("refs/remotes/origin/") != Some(branch.as_str())
+                });
+            // On `main` itself the merge-base is the commit: compare with its parent instead,
+            // and the commit's own policy is the default branch's.
+            if other == *commit {
+                if names_default {
+                    policy.get_or_insert_with(|| commit.clone());
+                }
+                continue;
+            }
+            let Some(output) = self.git_maybe(&["merge-base", commit, &other])? else {
+                // Unrelated histories or a shallow clone that cuts the common ancestor off.
+                continue;
+            };
+            let base = text(&output.stdout);
+            if base == *commit {
+                if names_default {
+                    policy.get_or_insert_with(|| commit.clone());
+                }
+            } else if !base.is_empty() {
+                return Ok(Bases {
+                    policy: Some(policy.unwrap_or_else(|| base.clone())),
+                    compare: Some(base),
+                    compare_with: Some(
+                        candidate
+                            .trim_start_matches("refs/remotes/")
+                            .trim_start_matches("refs/heads/")
+                            .to_owned(),
+                    ),
+                });
+            }
+        }
+        let compare = snapshot.parent.clone();
+        Ok(Bases {
+            // With no default branch to stand on, the parent is the nearest reviewed policy.
+            policy: policy.or_else(|| compare.clone()),
+            compare,
+            compare_with: None,
+        })
     }
 }
 
@@ -257,79 +312,8 @@ impl Repository for GitCli {
     }
 
     fn bases(&self, rev: &str) -> Result<Bases, GitError> {
-        const CANDIDATES: [&str; 3] = [
-            "refs/remotes/origin/HEAD",
-            "refs/heads/main",
-            "refs/heads/master",
-        ];
-        let commit = if is_full_hash(rev) {
-            rev.to_owned()
-        } else {
-            self.resolve(rev)?
-        };
-        // One for-each-ref answers which default branches exist, while the parent is looked up
-        // beside it: git calls are most of the time to the first gate.
-        let mut arguments = vec![
-            "for-each-ref",
-            "--format=%(refname) %(objectname) %(symref)",
-        ];
-        arguments.extend(CANDIDATES);
-        let parent_rev = format!("{commit}~1");
-        let (listing, parent) = std::thread::scope(|scope| {
-            let parent = scope.spawn(|| self.commit_if_exists(&parent_rev));
-            let listing = self.git(&arguments);
-            (listing, parent.join())
-        });
-        let listing = text(&listing?.stdout);
-        let mut policy = None;
-        for candidate in CANDIDATES {
-            let Some((other, symref)) = listing.lines().find_map(|line| {
-                let rest = line.strip_prefix(candidate)?.strip_prefix(' ')?;
-                let (object, symref) = rest.split_once(' ').unwrap_or((rest, ""));
-                Some((object.to_owned(), symref.to_owned()))
-            }) else {
-                continue;
-            };
-            // A clone of one branch points `origin/HEAD` at that branch: then it says nothing
-            // about the default branch, and a commit on it must not judge itself.
-            let names_default = symref.is_empty() || !self.is_checked_out_remote(&symref)?;
-            // On `main` itself the merge-base is the commit: compare with its parent instead,
-            // and the commit's own policy is the default branch's.
-            if other == commit {
-                if names_default {
-                    policy.get_or_insert_with(|| commit.clone());
-                }
-                continue;
-            }
-            let Some(output) = self.git_maybe(&["merge-base", &commit, &other])? else {
-                // Unrelated histories or a shallow clone that cuts the common ancestor off.
-                continue;
-            };
-            let base = text(&output.stdout);
-            if base == commit {
-                if names_default {
-                    policy.get_or_insert_with(|| commit.clone());
-                }
-            } else if !base.is_empty() {
-                return Ok(Bases {
-                    policy: Some(policy.unwrap_or_else(|| base.clone())),
-                    compare: Some(base),
-                    compare_with: Some(
-                        candidate
-                            .trim_start_matches("refs/remotes/")
-                            .trim_start_matches("refs/heads/")
-                            .to_owned(),
-                    ),
-                });
-            }
-        }
-        let compare = parent.unwrap_or_else(|_| self.commit_if_exists(&parent_rev))?;
-        Ok(Bases {
-            // With no default branch to stand on, the parent is the nearest reviewed policy.
-            policy: policy.or_else(|| compare.clone()),
-            compare,
-            compare_with: None,
-        })
+        let snapshot = self.snapshot(rev, None)?;
+        self.bases_of(&snapshot)
     }
 
     fn changed_files(&self, base: &str, rev: &str) -> Result<Vec<String>, GitError> {

@@ -7,11 +7,13 @@
 //! behind a lock and nothing polls.
 
 mod gate;
+mod logs;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fixlane_core::event::{Outcome, RunEvent, Selection};
@@ -23,7 +25,8 @@ use fixlane_process::Cancel;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use gate::{GateDone, GateJob};
+use gate::{GateDone, GateJob, Programs};
+use logs::Logs;
 
 /// How to run the gates of one plan.
 #[derive(Debug, Clone)]
@@ -33,7 +36,8 @@ pub struct RunSettings {
     pub jobs: usize,
     /// The repository root: every gate's working directory.
     pub workdir: PathBuf,
-    /// One file per gate, `<log_dir>/<gate>.log`; created when missing.
+    /// One file per gate that prints anything, `<log_dir>/<gate>.log`; the directory is
+    /// created at the run's first output.
     pub log_dir: PathBuf,
     /// `FIXLANE_LANE`, `FIXLANE_REV`, … as the caller computed them; added to every gate.
     pub env: Vec<(String, String)>,
@@ -57,11 +61,6 @@ pub struct RunSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("could not create the log directory {}: {source}", path.display())]
-    LogDirectory {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("gate `{gate}` needs `{need}`, which is not in the plan")]
     UnknownNeed { gate: GateName, need: GateName },
     #[error(
@@ -72,8 +71,10 @@ pub enum RunError {
     DuplicateGate { gate: GateName },
     #[error("could not start the async runtime: {source}")]
     Runtime { source: std::io::Error },
-    #[error("the runner stopped unexpectedly: {source}")]
-    Stopped { source: tokio::task::JoinError },
+    #[error("could not start the gates' thread: {source}")]
+    Thread { source: std::io::Error },
+    #[error("the runner stopped unexpectedly")]
+    Stopped,
 }
 
 /// Where one gate stands in the scheduler; `Waiting` covers both "needs pending" and "ready".
@@ -155,6 +156,10 @@ struct Scheduler<'a> {
     cancel: Cancel,
     /// This process's environment with the run's variables over it.
     base_env: Vec<(OsString, OsString)>,
+    /// Whether the gates' working directory is not this process's own.
+    change_dir: bool,
+    programs: Arc<Programs>,
+    logs: Arc<Logs>,
 }
 
 /// fixlane's own secrets: a gate has no business with the store's URL (it may carry a
@@ -238,10 +243,10 @@ impl Scheduler<'_> {
                 command: command.clone(),
                 env,
                 workdir: self.settings.workdir.clone(),
-                log_path: self
-                    .settings
-                    .log_dir
-                    .join(format!("{}.log", gate.name.as_str())),
+                change_dir: self.change_dir,
+                programs: Arc::clone(&self.programs),
+                log_path: self.logs.path(gate.name.as_str()),
+                logs: Arc::clone(&self.logs),
                 timeout: gate.timeout.map(fixlane_core::Duration::to_std),
                 kill_grace: self.settings.kill_grace,
                 tail_lines: self.settings.tail_lines,
@@ -385,10 +390,6 @@ pub async fn run(
     let cancel = cancel.into();
     let started = Instant::now();
     let graph = build_graph(plan)?;
-    std::fs::create_dir_all(&settings.log_dir).map_err(|source| RunError::LogDirectory {
-        path: settings.log_dir.clone(),
-        source,
-    })?;
 
     let (completions, mut completed) = mpsc::unbounded_channel();
     let mut watch_cancel = cancel.clone();
@@ -425,6 +426,9 @@ pub async fn run(
         completions,
         cancel,
         base_env: base_environment(&settings.env),
+        change_dir: std::env::current_dir().ok().as_ref() != Some(&settings.workdir),
+        programs: Arc::default(),
+        logs: Arc::new(Logs::new(settings.log_dir.clone())),
     };
 
     scheduler.emit(RunEvent::RunStarted {
@@ -504,6 +508,9 @@ pub async fn run(
     // Gates waiting on needs that never resolved cannot remain: every need is earlier in the
     // plan and ends passed (releasing them) or not (marking them not run). Cancel covers the rest.
 
+    // Every gate's log is complete (each was closed before its end was reported); this only
+    // stops the writer.
+    scheduler.logs.finish();
     let verdict = scheduler.tracker.report();
     let duration = started.elapsed();
     scheduler.emit(RunEvent::RunFinished {

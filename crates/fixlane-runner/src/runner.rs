@@ -1,30 +1,33 @@
-//! The runner's own runtime, and a run started on it: a caller drives gates without building an
-//! async runtime of its own.
+//! The runner's own runtime, and a run started beside it: a caller drives gates without building
+//! an async runtime of its own.
 //!
 //! A run needs a runtime for its process waits, timeouts and cancel. Its caller often has async
-//! work of its own beside the gates (recording the run in a store), so [`Runner`] lends the same
-//! runtime to that work ([`Runner::block_on`]): one run starts one runtime and no thread, since
-//! every thread started is time before the first gate.
+//! work of its own beside the gates (recording the run in a store, showing it), so [`Runner`]
+//! lends a runtime to that work ([`Runner::block_on`]), and the gates run on a thread of their
+//! own with a runtime of their own: nothing the caller does with an event (a line written, a
+//! store's answer handled) stands between a gate's end and the start of the next one. Both
+//! runtimes are single-threaded; the gates' thread costs a tenth of a millisecond before the
+//! first gate.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use fixlane_core::event::RunEvent;
 use fixlane_core::plan::Plan;
 use fixlane_core::verdict::EmergencyStanding;
 use fixlane_process::Cancel;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::run::{self, RunError, RunSettings, RunSummary};
 
-/// The runtime gates run on.
+/// The caller's runtime, and the starter of runs beside it.
 pub struct Runner {
     runtime: tokio::runtime::Runtime,
 }
 
 impl Runner {
-    /// Builds the runtime. A current-thread one: the scheduler is one loop and gates are other
-    /// processes, so a second core would only cost a thread's start.
+    /// Builds the caller's runtime. A current-thread one: what it runs waits on a store or the
+    /// run's events, one thing at a time.
     pub fn new() -> Result<Self, RunError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -33,36 +36,56 @@ impl Runner {
         Ok(Self { runtime })
     }
 
-    /// Runs the caller's own async work on the run's runtime, to its end; what [`start`]ed
-    /// meanwhile progresses whenever `work` waits.
+    /// Runs the caller's own async work to its end; the gates [`start`]ed progress meanwhile on
+    /// their own thread.
     ///
     /// [`start`]: Runner::start
     pub fn block_on<F: Future>(&self, work: F) -> F::Output {
         self.runtime.block_on(work)
     }
 
-    /// Starts the plan's gates and returns at once. They progress while the caller waits in
-    /// [`Runner::block_on`] (for the run's next event, say); setting `cancel` stops them.
+    /// Starts the plan's gates on their own thread and returns at once; setting `cancel` stops
+    /// them. A caller that keeps the plan passes an `Arc` of it: a plan of a thousand gates is
+    /// not copied on the way to the first one.
     pub fn start(
         &self,
-        plan: Plan,
+        plan: impl Into<Arc<Plan>>,
         settings: RunSettings,
         emergency: Option<EmergencyStanding>,
         cancel: impl Into<Cancel>,
     ) -> RunHandle {
         let (sender, events) = mpsc::unbounded_channel();
         let cancel = cancel.into();
-        let task = self
-            .runtime
-            .spawn(async move { run::run(&plan, settings, emergency, sender, cancel).await });
-        RunHandle { events, task }
+        let plan: Arc<Plan> = plan.into();
+        let (done_sender, done) = oneshot::channel();
+        let gates = move || {
+            let result = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime
+                    .block_on(async { run::run(&plan, settings, emergency, sender, cancel).await }),
+                Err(source) => Err(RunError::Runtime { source }),
+            };
+            let _ = done_sender.send(result);
+        };
+        let thread = std::thread::Builder::new()
+            .name("fixlane-gates".to_owned())
+            .spawn(gates)
+            .err()
+            .map(|source| RunError::Thread { source });
+        RunHandle {
+            events,
+            done,
+            failed: thread,
+        }
     }
 
     /// Runs the plan to its end, handing each event to `on_event` as it happens: for a caller
     /// with no async work of its own.
     pub fn run_blocking(
         &self,
-        plan: Plan,
+        plan: impl Into<Arc<Plan>>,
         settings: RunSettings,
         emergency: Option<EmergencyStanding>,
         cancel: impl Into<Cancel>,
@@ -81,7 +104,9 @@ impl Runner {
 /// A run in progress: its events as they happen, then how it ended.
 pub struct RunHandle {
     events: mpsc::UnboundedReceiver<RunEvent>,
-    task: JoinHandle<Result<RunSummary, RunError>>,
+    done: oneshot::Receiver<Result<RunSummary, RunError>>,
+    /// The gates' thread could not start.
+    failed: Option<RunError>,
 }
 
 impl RunHandle {
@@ -93,8 +118,9 @@ impl RunHandle {
 
     /// Waits for the run's end: its summary, or why it could not run.
     pub async fn finish(self) -> Result<RunSummary, RunError> {
-        self.task
-            .await
-            .map_err(|source| RunError::Stopped { source })?
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        self.done.await.map_err(|_| RunError::Stopped)?
     }
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fixlane_runner::git::{FileChange, GitCli, Repository};
+use fixlane_runner::git::{FileAt, FileChange, GitCli, Repository};
 
 fn git(directory: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -340,4 +340,33 @@ fn a_squash_merge_is_found_by_the_incident_id_in_its_message() {
             .history_mentions("HEAD~1", "INC-2026-05-20-001")
             .unwrap()
     );
+}
+
+#[test]
+fn one_snapshot_answers_the_commit_its_parent_the_branch_and_a_file_in_it() {
+    let (directory, first, second) = repository();
+    commit_file(directory.path(), "fixlane.toml", b"[project]\n", "config");
+    let third = git(directory.path(), &["rev-parse", "HEAD"]);
+    let repo = GitCli::discover(directory.path()).unwrap();
+
+    let snapshot = repo.snapshot("HEAD", Some("fixlane.toml")).unwrap();
+    assert_eq!(snapshot.commit, third);
+    assert_eq!(snapshot.parent.as_deref(), Some(second.as_str()));
+    assert_eq!(snapshot.branch.as_deref(), Some("main"));
+    assert_eq!(snapshot.file, FileAt::Found("[project]\n".to_owned()));
+    // As `bases` has always said: on main, the commit is its own policy, compared with its parent.
+    let bases = repo.bases_of(&snapshot).unwrap();
+    assert_eq!(bases.policy.as_deref(), Some(third.as_str()));
+    assert_eq!(bases.compare.as_deref(), Some(second.as_str()));
+
+    let root = repo.snapshot(&first, Some("fixlane.toml")).unwrap();
+    assert_eq!((root.parent, root.file), (None, FileAt::Absent));
+
+    git(directory.path(), &["checkout", "-q", "--detach", &second]);
+    let detached = repo.snapshot("HEAD", None).unwrap();
+    assert_eq!((detached.branch, detached.file), (None, FileAt::Unread));
+    assert_eq!(detached.commit, second);
+
+    let error = repo.snapshot("no-such-rev", None).unwrap_err();
+    assert!(error.to_string().contains("no-such-rev"), "{error}");
 }

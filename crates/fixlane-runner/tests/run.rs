@@ -562,23 +562,71 @@ async fn the_log_holds_everything_and_the_tail_the_last_lines() {
 }
 
 #[tokio::test]
-async fn a_log_directory_that_cannot_be_created_is_an_error() {
+async fn a_gate_whose_output_cannot_be_kept_fails_and_a_silent_one_needs_no_log() {
     let directory = tempfile::tempdir().unwrap();
     std::fs::write(directory.path().join("file"), "").unwrap();
     let mut settings = settings(directory.path(), 1);
     settings.log_dir = directory.path().join("file/logs");
-    let (sender, _receiver) = mpsc::unbounded_channel();
-    let (_cancel_sender, cancel) = watch::channel(false);
-    let plan = plan(vec![gate("a", Tier::Critical, &[], "true")]);
-    let error = run(&plan, settings, None, sender, cancel)
-        .await
-        .unwrap_err();
+    let plan = plan(vec![
+        gate("silent", Tier::Critical, &[], "true"),
+        gate("talks", Tier::Critical, &[], "echo hello"),
+    ]);
+    let (summary, events) = run_to_end(&plan, settings).await;
+    // A gate that prints nothing has no log to keep, and passes without one.
+    let (outcome, _, silent) = finished(&events, "silent");
+    assert_eq!(outcome, Outcome::Passed);
+    assert!(matches!(silent, RunEvent::GateFinished { log: None, .. }));
+    // A gate whose output cannot be kept fails, saying why, with its output in the tail.
+    let (outcome, exit_code, talks) = finished(&events, "talks");
+    assert_eq!((outcome, exit_code), (Outcome::Failed, Some(0)));
+    let RunEvent::GateFinished { tail, log, .. } = talks else {
+        unreachable!()
+    };
+    assert_eq!(log, &None);
+    assert_eq!(tail[0], "hello");
     assert!(
-        error
-            .to_string()
-            .contains("could not create the log directory"),
-        "{error}"
+        tail[1].contains("could not create the log directory"),
+        "{tail:?}"
     );
+    assert_eq!(summary.verdict.verdict, Verdict::Blocked);
+}
+
+#[tokio::test]
+async fn a_failing_gate_that_printed_nothing_says_so() {
+    let directory = tempfile::tempdir().unwrap();
+    let plan = plan(vec![gate("quiet", Tier::Required, &[], "exit 3")]);
+    let (_, events) = run_to_end(&plan, settings(directory.path(), 1)).await;
+    let (outcome, exit_code, event) = finished(&events, "quiet");
+    assert_eq!((outcome, exit_code), (Outcome::Failed, Some(3)));
+    let RunEvent::GateFinished { tail, log, .. } = event else {
+        unreachable!()
+    };
+    assert_eq!(tail, &["fixlane: the gate printed nothing"]);
+    assert_eq!(log, &None);
+    assert!(!directory.path().join("logs/nested/quiet.log").exists());
+}
+
+#[tokio::test]
+async fn output_a_background_process_prints_after_its_gate_ended_still_reaches_the_log() {
+    let directory = tempfile::tempdir().unwrap();
+    // The gate ends at once; what it left behind prints while a later gate still runs.
+    let plan = plan(vec![
+        gate(
+            "leaves",
+            Tier::Required,
+            &[],
+            "echo first; (sleep 0.3; echo later) &",
+        ),
+        gate("after", Tier::Required, &["leaves"], "sleep 1"),
+    ]);
+    let (summary, events) = run_to_end(&plan, settings(directory.path(), 1)).await;
+    assert_eq!(summary.verdict.verdict, Verdict::Green);
+    let (_, _, event) = finished(&events, "leaves");
+    let RunEvent::GateFinished { log, .. } = event else {
+        unreachable!()
+    };
+    let text = std::fs::read_to_string(log.clone().unwrap()).unwrap();
+    assert_eq!(text, "first\nlater\n");
 }
 
 #[tokio::test]

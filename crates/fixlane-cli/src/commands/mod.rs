@@ -57,18 +57,25 @@ pub fn dispatch(cli: Cli) -> i32 {
         // A drill needs no repository (its sandbox is its own); in one, it records its result
         // there.
         Command::Drill(arguments) => drill::drill(&global, &arguments),
-        command => Context::discover(&global).and_then(|context| {
-            // In client mode the team server records, and its replicas deliver the webhooks.
-            let client_mode = crate::client::configured();
-            if client_mode && let Some(name) = local_only(&command) {
-                return Err(crate::client::refuse_local_only(name));
-            }
-            let result = in_repository(&context, command);
-            if announces && !client_mode {
-                notify::after_command(&context);
-            }
-            result
-        }),
+        command => {
+            // A run's config is parsed while git says where the repository is.
+            let early = matches!(command, Command::Run(_) | Command::Ci(_))
+                .then(|| crate::settings::EarlyConfig::start(&global))
+                .flatten();
+            Context::discover(&global).and_then(|context| {
+                let context = context.with_early_config(early);
+                // In client mode the team server records, and its replicas deliver the webhooks.
+                let client_mode = crate::client::configured();
+                if client_mode && let Some(name) = local_only(&command) {
+                    return Err(crate::client::refuse_local_only(name));
+                }
+                let result = in_repository(&context, command);
+                if announces && !client_mode {
+                    notify::after_command(&context);
+                }
+                result
+            })
+        }
     };
     finish(result)
 }

@@ -21,13 +21,19 @@ impl<W: Write> PlainReporter<W> {
 
 impl<W: Write> Reporter for PlainReporter<W> {
     fn event(&mut self, event: &RunEvent) {
-        // A log that cannot be written must not stop the gates: the store still records them.
+        // One write per event: stderr is unbuffered, and a line written in pieces costs a
+        // system call per piece, several per gate on the scheduler's thread.
         let at = lines::timestamp(event.at());
+        let mut text = String::new();
         for line in lines::shown(event, self.explain) {
-            let _ = writeln!(self.out, "[{at}] {line}");
+            text.push_str(&format!("[{at}] {line}\n"));
         }
         if let Some(tail) = lines::failure_tail(event) {
-            let _ = write!(self.out, "{tail}");
+            text.push_str(&tail);
+        }
+        // A log that cannot be written must not stop the gates: the store still records them.
+        if !text.is_empty() {
+            let _ = self.out.write_all(text.as_bytes());
         }
     }
 }

@@ -232,3 +232,25 @@ fn ctrl_c_stops_every_gate_and_exits_130() {
         "the gate's background process {grandchild} survived Ctrl-C"
     );
 }
+
+#[test]
+fn from_a_subdirectory_the_repositorys_config_runs_not_one_lying_there() {
+    // A run parses `fixlane.toml` in the current directory while git finds the repository: it
+    // must be the root's config that runs, never a file of that name elsewhere.
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "fixlane.toml",
+        "[project]\nname = \"x\"\n[gates.root]\nrun = 'echo root > ran.txt'\ntier = \"critical\"\n",
+    );
+    sandbox.write(
+        "sub/fixlane.toml",
+        "[project]\nname = \"x\"\n[gates.decoy]\nrun = 'echo decoy > ran.txt'\ntier = \"critical\"\n",
+    );
+    sandbox.commit("configs");
+    let mut command = sandbox.command(&["run"]);
+    command.current_dir(sandbox.path().join("sub"));
+    Run::of(&mut command).expect_code(0);
+    let ran = std::fs::read_to_string(sandbox.path().join("ran.txt")).unwrap();
+    assert_eq!(ran.trim(), "root");
+    assert!(!sandbox.path().join("sub/ran.txt").exists());
+}

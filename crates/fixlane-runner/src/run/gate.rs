@@ -1,27 +1,43 @@
-//! One gate's process: `sh -c` in its own process group, output straight into its log file,
-//! and the whole group killed (TERM, grace, KILL) on timeout or cancel.
+//! One gate's process: `sh -c` in its own process group, its output (stdout and stderr through
+//! one pipe, in the order written) read as it comes and handed to the run's log writer, and the
+//! whole group killed (TERM, grace, KILL) on timeout or cancel.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fixlane_core::event::Outcome;
 use fixlane_process::{Cancel, Group, in_new_group};
+use tokio::net::unix::pipe;
 use tokio::process::Command;
 
-/// How much of the end of a log is read for the tail, so a huge log costs nothing extra.
-const TAIL_BYTES: u64 = 64 * 1024;
+use super::logs::Logs;
 
-/// Everything one gate task needs, owned, so the task shares nothing with the scheduler.
+/// How much of the end of a gate's output is kept in memory for its tail.
+const TAIL_BYTES: usize = 64 * 1024;
+
+/// How much is read from a gate's pipe at once.
+const CHUNK: usize = 16 * 1024;
+
+/// Everything one gate task needs, owned, so the task shares nothing with the scheduler but the
+/// log writer.
 pub(super) struct GateJob {
     pub index: usize,
     pub command: String,
     /// The gate's whole environment: the child inherits nothing else.
-    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    pub env: Vec<(OsString, OsString)>,
+    /// The gate's working directory.
     pub workdir: PathBuf,
+    /// Whether the child changes into `workdir`: not when fixlane already runs there, which
+    /// saves a `chdir` in every child.
+    pub change_dir: bool,
+    /// Programs found on a `PATH` already, shared by the run's gates.
+    pub programs: Arc<Programs>,
     pub log_path: PathBuf,
+    pub logs: Arc<Logs>,
     pub timeout: Option<Duration>,
     pub kill_grace: Duration,
     pub tail_lines: usize,
@@ -34,6 +50,7 @@ pub(super) struct GateDone {
     pub exit_code: Option<i32>,
     pub duration: Duration,
     pub tail: Vec<String>,
+    /// The gate's log file; `None` when it printed nothing (or its output could not be kept).
     pub log: Option<PathBuf>,
 }
 
@@ -44,27 +61,91 @@ enum Ending {
     Cancelled,
 }
 
+/// A gate's output as it arrives: the end of it kept for the tail, all of it sent to the log.
+struct Output {
+    index: usize,
+    path: PathBuf,
+    logs: Arc<Logs>,
+    /// The last bytes seen (at most about twice `TAIL_BYTES`).
+    recent: Vec<u8>,
+    /// Whether `recent` lost its beginning (so its first line is cut).
+    cut: bool,
+    /// Anything was printed.
+    any: bool,
+    /// A chunk could not be handed to the writer.
+    lost: bool,
+}
+
+impl Output {
+    fn take(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.any = true;
+        if !self.logs.write(self.index, &self.path, bytes.to_vec()) {
+            self.lost = true;
+        }
+        self.recent.extend_from_slice(bytes);
+        if self.recent.len() > 2 * TAIL_BYTES {
+            let excess = self.recent.len() - TAIL_BYTES;
+            self.recent.drain(..excess);
+            self.cut = true;
+        }
+    }
+
+    /// The last `lines` lines of what was printed.
+    fn tail(&self, lines: usize) -> Vec<String> {
+        tail_of(&self.recent, self.cut, lines)
+    }
+}
+
+/// The last `lines` lines of `bytes`, the end of a longer text when `cut`.
+fn tail_of(bytes: &[u8], cut: bool, lines: usize) -> Vec<String> {
+    if lines == 0 {
+        return Vec::new();
+    }
+    let start = bytes.len().saturating_sub(TAIL_BYTES);
+    let text = String::from_utf8_lossy(&bytes[start..]);
+    let mut all: Vec<&str> = text.lines().collect();
+    if (cut || start > 0) && !all.is_empty() {
+        // The first line was cut by the window.
+        all.remove(0);
+    }
+    let from = all.len().saturating_sub(lines);
+    all[from..].iter().map(|line| (*line).to_owned()).collect()
+}
+
+/// Reads what is in the pipe now, without waiting; `true` at its end (every writer gone, or
+/// the pipe failed).
+fn drain(receiver: &pipe::Receiver, output: &mut Output, buffer: &mut [u8]) -> bool {
+    loop {
+        match receiver.try_read(buffer) {
+            Ok(0) => return true,
+            Ok(read) => output.take(&buffer[..read]),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return error.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+}
+
 pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
     let started = Instant::now();
-    let failed_to_start = |message: String, log: Option<PathBuf>| GateDone {
+    let failed_to_start = |message: String| GateDone {
         index: job.index,
         outcome: Outcome::Failed,
         exit_code: None,
         duration: started.elapsed(),
         tail: vec![message],
-        log,
+        log: None,
     };
 
-    let log = match File::create(&job.log_path) {
-        Ok(file) => file,
+    // One pipe for stdout and stderr, so the log keeps them in the order they were written.
+    let (reader, writer) = match std::io::pipe() {
+        Ok(pair) => pair,
         Err(error) => {
-            return failed_to_start(
-                format!(
-                    "fixlane: could not create the log file {}: {error}",
-                    job.log_path.display()
-                ),
-                None,
-            );
+            return failed_to_start(format!(
+                "fixlane: could not make a pipe for the gate's output: {error}"
+            ));
         }
     };
     let spawn = |direct: Option<(&Path, &[&str])>| -> std::io::Result<tokio::process::Child> {
@@ -79,20 +160,22 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
             command
         };
         in_new_group(&mut command)
-            .current_dir(&job.workdir)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log.try_clone()?))
+            .stdout(Stdio::from(writer.try_clone()?))
+            .stderr(Stdio::from(writer.try_clone()?))
             .env_clear()
             .envs(job.env.iter().map(|(key, value)| (key, value)));
-        // Spawning drops the command, and with it our copies of the log descriptors: only the
-        // gate's processes hold them afterwards.
+        if job.change_dir {
+            command.current_dir(&job.workdir);
+        }
+        // Spawning drops the command, and with it our copies of the pipe's writing end.
         command.spawn()
     };
+    let workdir = job.workdir.as_path();
     // Like make, a command that is only words runs without a shell in between; a script with
     // no `#!` line (ENOEXEC) still gets the shell, as `sh -c` would have given it.
     let direct = direct_argv(&job.command).and_then(|argv| {
-        let program = find_program(argv[0], &job.workdir, &job.env)?;
+        let program = find_program(argv[0], workdir, &job.env, &job.programs)?;
         Some((program, argv))
     });
     let spawned = match direct
@@ -103,29 +186,49 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
         Some(result) => result,
         None => spawn(None),
     };
-    drop(log);
+    // Only the gate's processes hold the writing end now: the pipe ends when they do.
+    drop(writer);
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
-            return failed_to_start(
-                format!(
-                    "fixlane: could not start `{}` in {}: {error}",
-                    job.command,
-                    job.workdir.display()
-                ),
-                Some(job.log_path.clone()),
-            );
+            return failed_to_start(format!(
+                "fixlane: could not start `{}` in {}: {error}",
+                job.command,
+                workdir.display()
+            ));
         }
     };
     let group = Group::of(&child);
+    let mut output = Output {
+        index: job.index,
+        path: job.log_path.clone(),
+        logs: Arc::clone(&job.logs),
+        recent: Vec::new(),
+        cut: false,
+        any: false,
+        lost: false,
+    };
+    let receiver = pipe::Receiver::from_owned_fd(reader.into());
+    let mut buffer = vec![0; CHUNK];
+    let mut ended = receiver.is_err();
 
-    let ending = tokio::select! {
-        status = child.wait() => match status {
-            Ok(status) => Ending::Exited(status),
-            Err(error) => Ending::WaitFailed(error),
-        },
-        () = sleep_or_forever(job.timeout) => Ending::TimedOut,
-        () = cancel.cancelled() => Ending::Cancelled,
+    let timeout = sleep_or_forever(job.timeout);
+    tokio::pin!(timeout);
+    let ending = loop {
+        tokio::select! {
+            status = child.wait() => break match status {
+                Ok(status) => Ending::Exited(status),
+                Err(error) => Ending::WaitFailed(error),
+            },
+            readable = readable(receiver.as_ref().ok()), if !ended => {
+                ended = match (readable, &receiver) {
+                    (Ok(()), Ok(receiver)) => drain(receiver, &mut output, &mut buffer),
+                    _ => true,
+                };
+            },
+            () = &mut timeout => break Ending::TimedOut,
+            () = cancel.cancelled() => break Ending::Cancelled,
+        }
     };
 
     let (outcome, exit_code) = match ending {
@@ -149,14 +252,56 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
             (outcome, None)
         }
     };
+    // Everything the gate's own process wrote is in the pipe by now.
+    if let (Ok(receiver), false) = (&receiver, ended) {
+        ended = drain(receiver, &mut output, &mut buffer);
+    }
+    if let (Ok(receiver), false) = (receiver, ended) {
+        // A process the gate left in the background still holds the pipe: what it prints goes
+        // on into the log while the run lasts, and the gate's end does not wait for it.
+        let mut late = output.clone_for_late();
+        tokio::spawn(async move {
+            let mut buffer = vec![0; CHUNK];
+            while receiver.readable().await.is_ok() {
+                if drain(&receiver, &mut late, &mut buffer) {
+                    break;
+                }
+            }
+        });
+    }
     let duration = started.elapsed();
-    // Only a gate that did not pass has its tail shown; a passing one keeps the read off the
-    // path to its dependents.
+    let mut outcome = outcome;
+    let mut log = None;
+    let mut notes = Vec::new();
+    if output.any {
+        let kept = if output.lost {
+            Err("the log writer is not running".to_owned())
+        } else {
+            job.logs.close(job.index).await
+        };
+        match kept {
+            Ok(()) => log = Some(job.log_path.clone()),
+            // Output that cannot be kept fails the gate: its log is part of its result.
+            Err(error) => {
+                if outcome == Outcome::Passed {
+                    outcome = Outcome::Failed;
+                }
+                notes.push(format!(
+                    "fixlane: the gate's output could not be kept: {error}"
+                ));
+            }
+        }
+    }
+    // Only a gate that did not pass has its tail shown.
     let mut tail = if outcome == Outcome::Passed {
         Vec::new()
     } else {
-        read_tail(&job.log_path, job.tail_lines)
+        output.tail(job.tail_lines)
     };
+    if outcome != Outcome::Passed && !output.any {
+        tail.push("fixlane: the gate printed nothing".to_owned());
+    }
+    tail.extend(notes);
     match ending {
         Ending::TimedOut => tail.push(format!(
             "fixlane: timed out after {}s; the gate's process group was killed",
@@ -176,9 +321,36 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
         exit_code,
         duration,
         tail,
-        log: Some(job.log_path),
+        log,
     }
 }
+
+impl Output {
+    /// The same gate's output, for what comes after its end.
+    fn clone_for_late(&self) -> Self {
+        Self {
+            index: self.index,
+            path: self.path.clone(),
+            logs: Arc::clone(&self.logs),
+            recent: Vec::new(),
+            cut: false,
+            any: self.any,
+            lost: false,
+        }
+    }
+}
+
+async fn readable(receiver: Option<&pipe::Receiver>) -> std::io::Result<()> {
+    match receiver {
+        Some(receiver) => receiver.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Programs already looked up on a `PATH`, by `PATH` and name: a run of many gates running the
+/// same program searches for it once, not once per gate (a `stat` per directory of `PATH`).
+#[derive(Default)]
+pub(super) struct Programs(Mutex<HashMap<(OsString, String), Option<PathBuf>>>);
 
 /// Where a program named without a `/` lives, searched in the gate's own `PATH`. Resolving it
 /// here lets the spawn use `posix_spawn`; a lookup left to `Command` with a changed environment
@@ -187,7 +359,8 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
 fn find_program(
     name: &str,
     workdir: &Path,
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    env: &[(OsString, OsString)],
+    programs: &Programs,
 ) -> Option<PathBuf> {
     if name.contains('/') {
         // Absolute here too: a relative program with a working directory also costs a fork.
@@ -197,7 +370,20 @@ fn find_program(
         .iter()
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| value)?;
-    crate::program::find_executable(name, path)
+    let key = (path.clone(), name.to_owned());
+    if let Some(found) = programs
+        .0
+        .lock()
+        .ok()
+        .and_then(|known| known.get(&key).cloned())
+    {
+        return found;
+    }
+    let found = crate::program::find_executable(name, path);
+    if let Ok(mut known) = programs.0.lock() {
+        known.insert(key, found.clone());
+    }
+    found
 }
 
 /// The words of a command that needs no shell: nothing a shell would expand, quote, redirect,
@@ -233,33 +419,6 @@ async fn sleep_or_forever(timeout: Option<Duration>) {
         Some(timeout) => tokio::time::sleep(timeout).await,
         None => std::future::pending().await,
     }
-}
-
-/// The last `lines` lines of the log, reading at most its last `TAIL_BYTES`.
-fn read_tail(path: &Path, lines: usize) -> Vec<String> {
-    if lines == 0 {
-        return Vec::new();
-    }
-    let Ok(mut file) = File::open(path) else {
-        return Vec::new();
-    };
-    let length = file.metadata().map_or(0, |metadata| metadata.len());
-    let start = length.saturating_sub(TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return Vec::new();
-    }
-    let mut bytes = Vec::new();
-    if file.take(TAIL_BYTES).read_to_end(&mut bytes).is_err() {
-        return Vec::new();
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let mut all: Vec<&str> = text.lines().collect();
-    if start > 0 && !all.is_empty() {
-        // The first line was cut by the window.
-        all.remove(0);
-    }
-    let from = all.len().saturating_sub(lines);
-    all[from..].iter().map(|line| (*line).to_owned()).collect()
 }
 
 #[cfg(test)]
@@ -307,18 +466,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tail_keeps_the_last_lines_of_a_large_log() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("gate.log");
+    fn tail_keeps_the_last_lines_of_a_large_output() {
         let text = (0..20_000)
             .map(|line| format!("line {line}"))
             .collect::<Vec<_>>()
             .join("\n");
-        std::fs::write(&path, text).unwrap();
         assert_eq!(
-            read_tail(&path, 3),
+            tail_of(text.as_bytes(), false, 3),
             vec!["line 19997", "line 19998", "line 19999"]
         );
-        assert!(read_tail(&path, 0).is_empty());
+        assert!(tail_of(text.as_bytes(), false, 0).is_empty());
+        // The window's first line is cut, so it is never shown as a whole line.
+        let window = &text.as_bytes()[text.len() - 24..];
+        assert_eq!(tail_of(window, true, 10), vec!["line 19998", "line 19999"]);
+        assert_eq!(tail_of(&window[4..], true, 10), vec!["line 19999"]);
     }
 }

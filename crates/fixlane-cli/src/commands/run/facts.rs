@@ -7,7 +7,7 @@ use fixlane_core::lane::{self, LaneInputs};
 use fixlane_core::plan::{self, Changes, Plan};
 use fixlane_core::policy_change::Weakening;
 use fixlane_core::{Config, IncidentId};
-use fixlane_runner::git::Repository;
+use fixlane_runner::git::{FileAt, Repository};
 
 use super::settings::RunPlanSettings;
 use crate::exit::Failure;
@@ -36,23 +36,29 @@ pub struct GitFacts {
 pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFacts, Failure> {
     let repo = &context.repo;
     let rev_spec = settings.rev.as_str();
-    // Three questions to git at once: the commit, the branch, and what it is compared with.
-    let (rev, branch, base) = std::thread::scope(|scope| {
-        let branch = scope.spawn(|| match &settings.branch {
-            Some(branch) => Ok(Some(branch.clone())),
-            None => repo.current_branch(),
-        });
-        let bases = scope.spawn(|| repo.bases(rev_spec));
-        let given = settings.base.as_deref().map(|base| repo.resolve(base));
-        let rev = repo.resolve(rev_spec);
-        (rev, branch.join(), (given, bases.join()))
+    let config_path = policy::config_in_repo(context);
+    // One round of two git processes answers the commit, its parent, the branch, the default
+    // branches and the commit's own config (its policy when the commit is on the default
+    // branch); a given base is resolved beside them.
+    let (snapshot, given) = std::thread::scope(|scope| {
+        let given = settings
+            .base
+            .as_deref()
+            .map(|base| scope.spawn(move || repo.resolve(base)));
+        let snapshot = repo.snapshot(rev_spec, config_path.as_deref());
+        (snapshot, given.map(std::thread::ScopedJoinHandle::join))
     });
-    let rev = rev?;
-    let branch = branch.map_err(|_| anyhow::anyhow!("reading the current branch failed"))??;
-    let (given, bases) = base;
-    let bases = bases.map_err(|_| anyhow::anyhow!("finding the base commit failed"))??;
+    let snapshot = snapshot?;
+    let branch = match &settings.branch {
+        Some(branch) => Some(branch.clone()),
+        None => snapshot.branch.clone(),
+    };
+    // A merge-base, only off the default branch.
+    let bases = repo.bases_of(&snapshot)?;
+    let rev = snapshot.commit.clone();
     let policy_base = bases.policy;
     let (base, base_choice) = if let (Some(given), Some(spec)) = (given, &settings.base) {
+        let given = given.map_err(|_| anyhow::anyhow!("resolving the base failed"))?;
         (Some(given?), BaseChoice::Given { spec: spec.clone() })
     } else {
         let choice = match (&bases.compare, bases.compare_with) {
@@ -62,10 +68,16 @@ pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFac
         };
         (bases.compare, choice)
     };
-    // The changed files and the base's policy, again at once.
-    let config_path = policy::config_in_repo(context);
+    // The changed files and the base's policy, again at once; the policy is the commit's own
+    // (read already) on the default branch.
+    let own = policy_base.as_deref() == Some(rev.as_str());
     let (changed_files, base_config_text) = std::thread::scope(|scope| {
         let text = scope.spawn(|| match (&policy_base, &config_path) {
+            (Some(_), Some(_)) if own => match snapshot.file {
+                FileAt::Found(text) => BaseText::Found(text),
+                FileAt::Absent => BaseText::Absent,
+                FileAt::Unread => BaseText::Unread,
+            },
             (Some(base), Some(path)) => match repo.file_at(base, path) {
                 Ok(Some(text)) => BaseText::Found(text),
                 Ok(None) => BaseText::Absent,

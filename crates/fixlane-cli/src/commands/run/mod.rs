@@ -7,11 +7,14 @@ mod relay;
 pub mod settings;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use fixlane_core::Rev;
 use fixlane_core::Verdict;
 use fixlane_core::emergency::Emergency;
+use fixlane_core::event::Selection;
+use fixlane_core::plan::Plan;
 use fixlane_runner::Runner;
 use fixlane_runner::git::Repository;
 use fixlane_runner::liveness::RunnerIdentity;
@@ -69,20 +72,72 @@ fn gate_environment(
     if let Some(base) = &resolved.base {
         env.push(("FIXLANE_BASE".to_owned(), base.clone()));
     }
+    env.push((
+        "FIXLANE_CHANGED_FILES".to_owned(),
+        changed_files_list(
+            resolved.changed_files.as_deref().unwrap_or_default(),
+            log_dir,
+        )?,
+    ));
+    Ok(env)
+}
+
+/// The file `FIXLANE_CHANGED_FILES` names: the changed paths, one per line, in the run's log
+/// directory. An empty list is `/dev/null`, which reads as empty: no file is created on the way
+/// to the first gate for nothing.
+fn changed_files_list(files: &[String], log_dir: &std::path::Path) -> Result<String, Failure> {
+    if files.is_empty() {
+        return Ok("/dev/null".to_owned());
+    }
     std::fs::create_dir_all(log_dir)
         .with_context(|| format!("could not create the log directory {}", log_dir.display()))?;
     let list = log_dir.join("changed-files.txt");
     let mut text = String::new();
-    for file in resolved.changed_files.iter().flatten() {
+    for file in files {
         text.push_str(file);
         text.push('\n');
     }
     std::fs::write(&list, text).with_context(|| format!("could not write {}", list.display()))?;
-    env.push((
-        "FIXLANE_CHANGED_FILES".to_owned(),
-        list.to_string_lossy().into_owned(),
-    ));
-    Ok(env)
+    Ok(list.to_string_lossy().into_owned())
+}
+
+/// The run's plan as the store keeps it, with what chose it.
+fn plan_record(
+    plan: &Plan,
+    lane_why: &str,
+    base: Option<&String>,
+    selection: &Selection,
+    log_dir: &std::path::Path,
+) -> serde_json::Value {
+    serde_json::json!({
+        "plan": plan,
+        "lane_why": lane_why,
+        "base": base,
+        "changed_packages": selection.packages.all(),
+        "selection": selection,
+        "log_dir": log_dir.to_string_lossy(),
+    })
+}
+
+/// What the plan's record is made of, owned, for the thread that makes it.
+struct PlanPieces {
+    plan: Arc<Plan>,
+    lane_why: String,
+    base: Option<String>,
+    selection: Selection,
+    log_dir: PathBuf,
+}
+
+impl PlanPieces {
+    fn record(&self) -> serde_json::Value {
+        plan_record(
+            &self.plan,
+            &self.lane_why,
+            self.base.as_ref(),
+            &self.selection,
+            &self.log_dir,
+        )
+    }
 }
 
 pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
@@ -138,22 +193,54 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     } else {
         (None, None)
     };
+    // The run's record before its first gate only when its start is recorded before it (an
+    // emergency, a deploy, the team server); otherwise the plan's record — a thousand gates'
+    // worth of JSON — is built on a thread of its own beside the first gates.
+    let recorded_first = server.is_some() || store.is_some();
+    // The runner, the record and the end of the run share the plan; from here on only `plan`
+    // has its gates.
+    let gates = std::mem::take(&mut resolved.plan.gates);
+    let plan = Arc::new(fixlane_core::plan::Plan {
+        gates,
+        ..resolved.plan.clone()
+    });
+    let (plan_json, pending_plan) = if recorded_first {
+        (
+            plan_record(
+                &plan,
+                &resolved.lane_why,
+                resolved.base.as_ref(),
+                &resolved.selection,
+                &log_dir,
+            ),
+            None,
+        )
+    } else {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let pieces = PlanPieces {
+            plan: Arc::clone(&plan),
+            lane_why: resolved.lane_why.clone(),
+            base: resolved.base.clone(),
+            selection: resolved.selection.clone(),
+            log_dir: log_dir.clone(),
+        };
+        std::thread::Builder::new()
+            .name("fixlane-plan-record".to_owned())
+            .spawn(move || {
+                let _ = sender.send(pieces.record());
+            })
+            .context("could not start a thread")?;
+        (serde_json::Value::Null, Some(receiver))
+    };
     let new_run = NewRun {
         run_id: run_id.clone(),
         rev: Rev::parse(&resolved.rev)?,
         branch: resolved.branch.clone(),
-        lane: resolved.plan.lane.to_string(),
-        emergency: resolved.plan.emergency,
+        lane: plan.lane.to_string(),
+        emergency: plan.emergency,
         incident: resolved.incident.clone(),
         started_at: jiff::Timestamp::now(),
-        plan: serde_json::json!({
-            "plan": &resolved.plan,
-            "lane_why": &resolved.lane_why,
-            "base": &resolved.base,
-            "changed_packages": resolved.selection.packages.all(),
-            "selection": &resolved.selection,
-            "log_dir": log_dir.to_string_lossy(),
-        }),
+        plan: plan_json,
         runner: serde_json::to_value(RunnerIdentity::current()).ok(),
     };
     let config_seen = (context.config_display(), config_hash);
@@ -211,6 +298,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         config_seen,
         already_started: store.is_some() || server.is_some(),
         run: new_run,
+        pending_plan,
         weakenings: resolved.weakenings.clone(),
         server: server.clone(),
     };
@@ -236,7 +324,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             cancel_sender,
             started_sender,
         ));
-        let mut run = runner.start(resolved.plan.clone(), run_settings, standing, cancel);
+        let mut run = runner.start(Arc::clone(&plan), run_settings, standing, cancel);
         let mut views = WhenRecorded::new(views, started);
         let relayed =
             relay::relay(&mut run, &mut RecorderFeed::new(record_sender), &mut views).await?;
@@ -251,7 +339,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         }
         runner_result.map_err(Failure::error)?;
         views.finish()?;
-        let notes = store_result.map_err(|failure| Failure {
+        let outcome = store_result.map_err(|failure| Failure {
             code: failure.code,
             error: anyhow::anyhow!(
                 "{:#}\nthe run's results could not be recorded, so it has no verdict, in \
@@ -259,7 +347,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
                 failure.error
             ),
         })?;
-        for note in notes {
+        for note in &outcome.notes {
             eprintln!("note: {note}");
         }
         for line in &resolved.weakening_lines {
@@ -277,7 +365,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
                 store,
                 &actor,
                 &record.id,
-                &resolved.plan,
+                &plan,
                 &resolved.rev,
                 &run_id,
                 ready_at,
@@ -286,7 +374,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             .map_err(|error| records::app_failure(error, context))?;
         }
         let merged_check =
-            resolved.on_default_branch && !resolved.plan.emergency && !interrupted.is_finished();
+            resolved.on_default_branch && !plan.emergency && !interrupted.is_finished();
         if let (true, Some(client)) = (merged_check, &server) {
             // The server decides which of them shipped and has no follow-ups yet.
             let repo = &context.repo;
@@ -307,9 +395,10 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         } else if merged_check {
             // A fix found in the default branch's history has left the emergency lane, merged
             // or squashed by hand (its commit message carries the incident id).
-            let opened_store = match &store {
-                Some(store) => store.clone(),
-                None => context.open_store().await?,
+            let opened_store = match (&store, outcome.store) {
+                (Some(store), _) => store.clone(),
+                (None, Some(store)) => store,
+                (None, None) => context.open_store().await?,
             };
             let repo = &context.repo;
             let merged = fixlane_app::App::new(&opened_store, &resolved.config)

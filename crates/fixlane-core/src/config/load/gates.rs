@@ -141,6 +141,9 @@ pub(super) fn read_gates(
     // Every gate name written, valid or not, so a `needs` on a broken gate is not also reported
     // as unknown.
     let written: Vec<&str> = entries.iter().map(|entry| entry.key).collect();
+    // Looked up once per `needs` entry: a list would make a config of a thousand gates cost a
+    // million comparisons on the way to the first gate.
+    let known: std::collections::HashSet<&str> = written.iter().copied().collect();
     // (gate name, key span, needs) for the graph checks.
     let mut graph: Vec<(String, Span, Vec<Need>)> = Vec::new();
     for entry in &entries {
@@ -170,7 +173,7 @@ pub(super) fn read_gates(
     }
     for (gate, _, needs) in &graph {
         for need in needs {
-            if !written.contains(&need.name.as_str()) {
+            if !known.contains(need.name.as_str()) {
                 complete = false;
                 let help = did_you_mean(&need.name, written.iter().copied())
                     .unwrap_or_else(|| format!("the gates are {}", choices(&written)));

@@ -15,6 +15,10 @@ const TOML_KEY_PARTS: usize = 80;
 /// Records each syntax error; returns the lines they are on, so the semantic checks can leave
 /// those lines alone.
 pub(super) fn report(reader: &mut Reader<'_>, source: &str, errors: &[TomlError]) -> Vec<usize> {
+    if errors.is_empty() {
+        // The usual case: no scan of the text at all.
+        return Vec::new();
+    }
     let mut too_deep = dotted_runs(source)
         .into_iter()
         .filter(|run| run.parts > TOML_KEY_PARTS);
