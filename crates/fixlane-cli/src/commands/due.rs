@@ -28,14 +28,14 @@ pub struct Row<'a> {
     pub overdue: bool,
 }
 
-impl<'a> From<&'a DueItem> for Row<'a> {
-    fn from(item: &'a DueItem) -> Self {
+impl<'a> From<&'a fixlane_app::followups::Due> for Row<'a> {
+    fn from(due: &'a fixlane_app::followups::Due) -> Self {
         Self {
-            id: Cow::Borrowed(item.id.as_str()),
-            kind: Cow::Borrowed(item.kind.as_str()),
-            owner: Cow::Borrowed(item.owner.as_str()),
-            due_at: item.due_at,
-            overdue: item.overdue,
+            id: Cow::Borrowed(due.id.as_str()),
+            kind: Cow::Borrowed(due.followup.kind.as_str()),
+            owner: Cow::Borrowed(due.followup.owner.as_str()),
+            due_at: due.followup.due_at,
+            overdue: due.overdue,
         }
     }
 }
@@ -132,12 +132,12 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
                 .await
                 .map_err(|error| records::app_failure(error, context))
         })?;
-        let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
         if arguments.json {
+            let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
             serde_json::to_writer_pretty(&mut out, &items)?;
             writeln!(out)?;
         }
-        let rows: Vec<Row<'_>> = items.iter().map(Row::from).collect();
+        let rows: Vec<Row<'_>> = due.iter().map(Row::from).collect();
         print(&mut out, &rows)?
     };
     Ok(if overdue {
