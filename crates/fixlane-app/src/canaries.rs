@@ -1,18 +1,66 @@
-//! A canary or a verification as it happens: started on record, every event kept (state changes
-//! audited), the emergency moved along its timeline, and the end recorded. A store that cannot
-//! record stops the canary, which then rolls back: nothing ships unrecorded.
+//! A canary or a verification as it happens: its profile judged, started on record, every
+//! event kept (state changes audited), the emergency moved along its timeline, and the end
+//! recorded. A store that cannot record stops the canary, which then rolls back: nothing ships
+//! unrecorded.
+//!
+//! The CLI runs the canary's deploy commands and metric queries where it runs; its events go
+//! to a [`CanaryWriter`]: the store through a [`CanaryRecorder`], or (in client mode) the team
+//! server, whose routes take each step through these same functions — a reported step through
+//! [`CanaryRecorder::resume`], which reads the canary as it was started, never as a request
+//! says it was.
 
 use fixlane_core::audit::{AuditAction, EmergencyMoved, EmergencyUnchanged};
 use fixlane_core::canary::CanaryEvent;
-use fixlane_core::emergency::{Emergency, EmergencyState};
+use fixlane_core::emergency::{Emergency, EmergencyState, profile};
 use fixlane_core::{Config, IncidentId, PersonName};
-use fixlane_store::{CanaryEventRecord, NewCanary, Store};
+use fixlane_store::{CanaryEventRecord, CanaryRecord, NewCanary, Store, StoreError};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
 use crate::recorder::next_batch;
 use crate::records::{from_row, to_row};
 use crate::{App, AppError};
+
+/// How a verification's profile begins (`verify error-rate`): what tells one from a canary.
+pub const VERIFY_PROFILE: &str = "verify ";
+
+/// Where a canary's events are recorded as they arrive: the store ([`CanaryRecorder`]) or,
+/// in client mode, the team server.
+pub trait CanaryWriter {
+    type Error;
+
+    /// Records a batch of events, in order (never called with none).
+    fn record(
+        &self,
+        batch: &[CanaryEvent],
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Shows (through `show`) and records events until the driver is done. When recording fails,
+/// the driver is cancelled (it rolls back) and its remaining events are still shown.
+pub async fn consume<W: CanaryWriter + Sync>(
+    writer: &W,
+    mut events: mpsc::UnboundedReceiver<CanaryEvent>,
+    mut show: impl FnMut(&CanaryEvent),
+    cancel: &watch::Sender<bool>,
+) -> Result<Vec<CanaryEvent>, W::Error> {
+    let mut seen = Vec::new();
+    while let Some(batch) = next_batch(&mut events, std::time::Duration::ZERO, |_| false).await {
+        for event in &batch {
+            show(event);
+        }
+        if let Err(error) = writer.record(&batch).await {
+            // Fail closed: a canary whose steps cannot be recorded rolls back.
+            let _ = cancel.send(true);
+            while let Some(event) = events.recv().await {
+                show(&event);
+            }
+            return Err(error);
+        }
+        seen.extend(batch);
+    }
+    Ok(seen)
+}
 
 /// Records one canary (or verification) run and what it does to its emergency.
 #[derive(Debug)]
@@ -136,31 +184,14 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
         Ok(())
     }
 
-    /// Shows (through `show`) and records events until the driver is done. When recording
-    /// fails, the driver is cancelled (it rolls back) and its remaining events are still shown.
+    /// Shows (through `show`) and records events until the driver is done (see [`consume`]).
     pub async fn consume(
         &self,
-        mut events: mpsc::UnboundedReceiver<CanaryEvent>,
-        mut show: impl FnMut(&CanaryEvent),
+        events: mpsc::UnboundedReceiver<CanaryEvent>,
+        show: impl FnMut(&CanaryEvent),
         cancel: &watch::Sender<bool>,
     ) -> Result<Vec<CanaryEvent>, AppError> {
-        let mut seen = Vec::new();
-        while let Some(batch) = next_batch(&mut events, std::time::Duration::ZERO, |_| false).await
-        {
-            for event in &batch {
-                show(event);
-            }
-            if let Err(error) = self.record(&batch).await {
-                // Fail closed: a canary whose steps cannot be recorded rolls back.
-                let _ = cancel.send(true);
-                while let Some(event) = events.recv().await {
-                    show(&event);
-                }
-                return Err(error);
-            }
-            seen.extend(batch);
-        }
-        Ok(seen)
+        consume(self, events, show, cancel).await
     }
 
     /// Records how the canary or verification ended.
@@ -170,9 +201,103 @@ impl<'a, S: Store + Sync> CanaryRecorder<'a, S> {
             .await?;
         Ok(())
     }
+
+    /// Records how a verification ended: `recovered` (with the note for the timeline) when the
+    /// check held, which moves the emergency to verified; `not recovered` otherwise.
+    pub async fn finish_verification(
+        &self,
+        recovered: Option<String>,
+        at: Timestamp,
+    ) -> Result<(), AppError> {
+        let outcome = if recovered.is_some() {
+            "recovered"
+        } else {
+            "not recovered"
+        };
+        self.finish(outcome, at).await?;
+        if let Some(note) = recovered {
+            self.move_emergency(EmergencyState::Verified, at, Some(note))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The recorder of a canary (or verification) started already and not finished, for a step
+    /// reported by `actor`: its emergency is the one it was started for, whatever a request
+    /// says. Unknown is [`StoreError::UnknownCanary`]; finished, [`AppError::CanaryState`].
+    /// Returns the record too (without its events).
+    pub async fn resume(
+        store: &'a S,
+        config: &'a Config,
+        actor: &str,
+        canary_id: &str,
+    ) -> Result<(Self, CanaryRecord), AppError> {
+        let mut record =
+            store
+                .canary(canary_id)
+                .await?
+                .ok_or_else(|| StoreError::UnknownCanary {
+                    id: canary_id.to_owned(),
+                })?;
+        if let Some(outcome) = &record.outcome {
+            return Err(AppError::CanaryState {
+                id: record.id.clone(),
+                why: format!("finished already ({outcome}): nothing more is recorded on it"),
+            });
+        }
+        record.events.clear();
+        let recorder = Self {
+            store,
+            config,
+            actor: actor.to_owned(),
+            canary_id: record.id.clone(),
+            incident: record.incident.clone(),
+        };
+        Ok((recorder, record))
+    }
+}
+
+impl<S: Store + Sync> CanaryWriter for CanaryRecorder<'_, S> {
+    type Error = AppError;
+
+    async fn record(&self, batch: &[CanaryEvent]) -> Result<(), AppError> {
+        CanaryRecorder::record(self, batch).await
+    }
+}
+
+/// Whether a recorded canary is a verification (started by [`App::start_verification`]).
+pub fn is_verification(record: &CanaryRecord) -> bool {
+    record.profile.starts_with(VERIFY_PROFILE)
 }
 
 impl<'a, S: Store + Sync> App<'a, S> {
+    /// The profile a canary runs under, `requested` or the default: for an emergency's canary
+    /// (`incident`), judged by the emergency rules on its record as it stands (approved, the
+    /// `canary` bypass for another profile, the profile's own approvers); for a normal change,
+    /// the normal profile only.
+    pub async fn canary_profile(
+        &self,
+        incident: Option<&IncidentId>,
+        requested: Option<&str>,
+    ) -> Result<String, AppError> {
+        Ok(match incident {
+            Some(id) => profile::for_emergency(self.config, &self.emergency(id).await?, requested)?,
+            None => profile::for_normal_change(self.config, requested)?,
+        })
+    }
+
+    /// Starts `canary` by `actor`: its profile judged again on the record as it stands (see
+    /// [`App::canary_profile`]), so no start records a profile the rules refuse, then recorded.
+    pub async fn start_canary(
+        &self,
+        actor: &str,
+        canary: NewCanary,
+    ) -> Result<CanaryRecorder<'a, S>, AppError> {
+        self.canary_profile(canary.incident.as_ref(), Some(&canary.profile))
+            .await?;
+        CanaryRecorder::start(self.store, self.config, actor, canary).await
+    }
+
     /// Starts verifying the symptom of `id` after its canary promoted or rolled back: the
     /// verification is recorded like a canary run, under `verification_id`.
     pub async fn start_verification(
@@ -194,7 +319,7 @@ impl<'a, S: Store + Sync> App<'a, S> {
                 id: verification_id,
                 incident: Some(id.clone()),
                 rev: emergency.branch.clone(),
-                profile: format!("verify {check}"),
+                profile: format!("{VERIFY_PROFILE}{check}"),
                 started_at: Timestamp::now(),
                 plan: serde_json::json!({
                     "check": check,

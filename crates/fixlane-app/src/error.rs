@@ -40,6 +40,10 @@ pub enum AppError {
         "no live token matches `{target}`: it is neither the id of a token still live nor a person holding one"
     )]
     NothingToRevoke { target: String },
+    /// A reported canary step its canary cannot take: it finished already, or it is not the
+    /// kind of run (canary or verification) the step is for.
+    #[error("canary {id} {why}")]
+    CanaryState { id: String, why: String },
     /// The operating system's random generator failed, so no token could be made.
     #[error("could not draw random bytes for a token: {0}")]
     Random(String),

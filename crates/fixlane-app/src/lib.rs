@@ -18,6 +18,7 @@ pub mod recorder;
 pub mod records;
 pub mod runs;
 pub mod sessions;
+pub mod stats;
 pub mod tokens;
 pub mod views;
 
@@ -25,7 +26,9 @@ use fixlane_core::Config;
 use fixlane_core::audit::{AuditAction, WithToken};
 use fixlane_core::token::TokenId;
 
-pub use canaries::{CanaryRecorder, VerificationStart};
+pub use canaries::{
+    CanaryRecorder, CanaryWriter, VERIFY_PROFILE, VerificationStart, consume, is_verification,
+};
 pub use emergencies::{ApproveOutcome, BypassInput, DeclareInput};
 pub use error::AppError;
 pub use records::{from_row, to_row};

@@ -3,6 +3,11 @@
 //! slow answer cannot slow the offered load down), round-robin across the replicas. Prints the
 //! throughput achieved and the latency percentiles of declare and approve, against a baseline
 //! measured in the same run: `GET /healthz` at the same rate, the least a request costs.
+//! During the approvals a dashboard page's event stream (`GET /dashboard/events`, logged in on
+//! the second replica) is read, and each `audit N` event's arrival is set against the moment
+//! the entry was recorded (`audit_log.recorded_at`, stamped under the append lock by whichever
+//! replica wrote it): the time from a write to the live update of a page, through `PostgreSQL`'s
+//! LISTEN/NOTIFY.
 //!
 //! Needs `FIXLANE_TEST_POSTGRES_URL` (for example `postgres://postgres@127.0.0.1:5432/test`) and
 //! the `psql` client; bounded in count (`REQUESTS`) and time. Run with
@@ -157,6 +162,90 @@ where
     (latencies, started.elapsed())
 }
 
+/// Logs in to the dashboard of `base` with `token` and returns the session cookie.
+async fn log_in(base: &str, token: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .expect("log in");
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// Reads the page's event stream until `stop` fires; returns when each `audit N` arrived.
+async fn watch_events(
+    base: String,
+    cookie: String,
+    connected: tokio::sync::oneshot::Sender<()>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> Vec<(i64, jiff::Timestamp)> {
+    let mut response = reqwest::Client::new()
+        .get(format!("{base}/dashboard/events"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("event stream");
+    assert!(response.status().is_success(), "{}", response.status());
+    let mut connected = Some(connected);
+    let mut arrived = Vec::new();
+    let mut pending = String::new();
+    loop {
+        let chunk = tokio::select! {
+            chunk = response.chunk() => chunk.expect("read the stream"),
+            _ = &mut stop => break,
+        };
+        let Some(chunk) = chunk else { break };
+        let now = jiff::Timestamp::now();
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            if line.starts_with("data: connected")
+                && let Some(connected) = connected.take()
+            {
+                let _ = connected.send(());
+            }
+            if let Some(seq) = line.trim().strip_prefix("data: audit ") {
+                arrived.push((seq.parse().expect("an audit seq"), now));
+            }
+        }
+    }
+    arrived
+}
+
+/// When each audit entry was recorded, by seq.
+fn recorded(db: &str) -> std::collections::HashMap<i64, jiff::Timestamp> {
+    let output = Command::new("psql")
+        .args([
+            db,
+            "-At",
+            "-F",
+            " ",
+            "-c",
+            "SELECT seq, recorded_at FROM audit_log",
+        ])
+        .output()
+        .expect("psql");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (seq, at) = line.split_once(' ')?;
+            Some((seq.parse().ok()?, at.parse().ok()?))
+        })
+        .collect()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[expect(
         clippy::cast_possible_truncation,
@@ -248,6 +337,11 @@ fn main() {
         })
         .await;
         report("POST declare", declared, declare_wall, Some(baseline));
+        let cookie = log_in(&bases[1], &carol).await;
+        let (connected, ready) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let watcher = tokio::spawn(watch_events(bases[1].clone(), cookie, connected, stopped));
+        ready.await.expect("the event stream connected");
         let (approved, approve_wall) = open_loop(&client, &bases, REQUESTS, |client, base, n| {
             client
                 .post(format!("{base}/api/v1/emergencies/INC-{today}-{:05}/approvals", n + 1))
@@ -256,6 +350,25 @@ fn main() {
         })
         .await;
         report("POST approve", approved, approve_wall, Some(baseline));
+        // Every approval has been answered; give the last events a moment to arrive.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = stop.send(());
+        let arrived = watcher.await.expect("the event watcher");
+        let recorded = recorded(&db);
+        let mut delays: Vec<Duration> = arrived
+            .iter()
+            .filter_map(|(seq, at)| {
+                let written = recorded.get(seq)?;
+                Some(Duration::try_from(at.duration_since(*written)).unwrap_or_default())
+            })
+            .collect();
+        delays.sort();
+        println!(
+            "write to SSE event on replica 2 {:>5} events (of {REQUESTS} approvals), p50 {:>7.2} ms, p99 {:>7.2} ms",
+            delays.len(),
+            percentile(&delays, 0.50).as_secs_f64() * 1_000.0,
+            percentile(&delays, 0.99).as_secs_f64() * 1_000.0,
+        );
     });
     for replica in &mut replicas {
         let _ = replica.child.kill();

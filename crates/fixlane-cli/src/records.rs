@@ -43,6 +43,7 @@ pub fn app_failure_in(error: AppError, file: &str) -> Failure {
         AppError::NothingToRevoke { target } => Failure::error(anyhow::anyhow!(
             "no live token matches `{target}`; `fixlane token list` shows every token with its id, person and state"
         )),
+        error @ AppError::CanaryState { .. } => Failure::error(error),
         AppError::Store(error) => Failure::error(error),
         error @ (AppError::Encode { .. } | AppError::Lifetime(_) | AppError::Random(_)) => {
             Failure::error(error)

@@ -3,7 +3,7 @@
 //! (gates started in plan order as slots and needs allow) — the data behind "make the normal
 //! pipeline faster instead".
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::GateName;
 
@@ -16,7 +16,7 @@ pub struct TimedGate {
 }
 
 /// The critical path of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriticalPath {
     pub total_ms: u64,
     /// Its gates, first to last.

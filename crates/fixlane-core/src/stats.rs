@@ -4,17 +4,87 @@
 //! and their four-keys buckets. Pure: callers hand in the records, this hands back the numbers.
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::config::model::{Config, RateLimit};
 use crate::critical_path::{CriticalPath, TimedGate, critical_path, with_jobs};
 use crate::duration::Duration;
 use crate::emergency::{Emergency, EmergencyState};
 use crate::followup::{FollowUp, FollowUpKind};
-use crate::names::IncidentId;
+use crate::names::{IncidentId, PersonName};
 
 /// After this long without a drill or a real emergency, the lane is called stale.
 pub const STALE_AFTER_DAYS: i64 = 90;
+
+/// An emergency as the figures need it: who declared it when, whether it was a drill, and when
+/// (if ever) it was verified. It reads from the stored record itself (unknown fields are
+/// skipped), so `stats` on thousands of records parses only this much of each.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatsEmergency {
+    pub id: IncidentId,
+    pub author: PersonName,
+    pub drill: bool,
+    pub declared_at: Timestamp,
+    #[serde(default)]
+    pub timeline: Vec<StatsTransition>,
+}
+
+/// One step of an emergency's timeline, as the figures need it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatsTransition {
+    pub state: EmergencyState,
+    pub at: Timestamp,
+}
+
+impl From<&Emergency> for StatsEmergency {
+    fn from(emergency: &Emergency) -> Self {
+        Self {
+            id: emergency.id.clone(),
+            author: emergency.author.clone(),
+            drill: emergency.drill,
+            declared_at: emergency.declared_at,
+            timeline: emergency
+                .timeline
+                .iter()
+                .map(|step| StatsTransition {
+                    state: step.state,
+                    at: step.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A follow-up as the figures need it: its emergency, kind and clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpClock {
+    pub incident: IncidentId,
+    pub kind: FollowUpKind,
+    pub due_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+impl FollowUpClock {
+    /// The clock of `followup`, of emergency `incident`.
+    pub fn of(incident: &IncidentId, followup: &FollowUp) -> Self {
+        Self {
+            incident: incident.clone(),
+            kind: followup.kind,
+            due_at: followup.due_at,
+            closed_at: followup.closed_at,
+        }
+    }
+
+    /// Not closed yet (as [`FollowUp::is_open`]).
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    /// Open and past its deadline at `now` (as [`FollowUp::is_overdue`]).
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.is_open() && now > self.due_at
+    }
+}
 
 /// A canary (or verification) as the figures need it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +104,7 @@ pub struct LaneRun {
 }
 
 /// A lane's latest run against its critical path.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaneFigures {
     pub lane: String,
     pub wall_ms: u64,
@@ -49,9 +119,9 @@ pub struct LaneFigures {
 pub struct StatsInput<'a> {
     pub config: &'a Config,
     /// Every emergency (the window is applied here).
-    pub emergencies: &'a [Emergency],
+    pub emergencies: &'a [StatsEmergency],
     /// The follow-ups of those emergencies.
-    pub followups: &'a [(IncidentId, FollowUp)],
+    pub followups: &'a [FollowUpClock],
     /// Canaries and verifications started since `since`.
     pub canaries: &'a [CanaryRun],
     /// Each lane's latest finished run.
@@ -65,7 +135,7 @@ pub struct StatsInput<'a> {
 }
 
 /// A game day's result, as `fixlane drill` recorded it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LastDrill {
     pub at: Timestamp,
     /// Whether every step behaved as the lifecycle promises.
@@ -75,7 +145,7 @@ pub struct LastDrill {
 }
 
 /// How many of a limit's declarations are used now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LimitUse {
     pub used: usize,
     pub max: u32,
@@ -83,7 +153,7 @@ pub struct LimitUse {
 }
 
 /// One follow-up kind's record over the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUpFigures {
     pub kind: FollowUpKind,
     pub closed: usize,
@@ -93,17 +163,18 @@ pub struct FollowUpFigures {
 }
 
 /// Time from declaration to the symptom verified.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recovery {
     pub count: usize,
     pub p50_seconds: i64,
     pub p90_seconds: i64,
     /// The four-keys "time to restore" bucket of the median.
-    pub bucket: &'static str,
+    #[serde(deserialize_with = "restore_bucket_named")]
+    pub bucket: Bucket,
 }
 
 /// Deploys through the canary, and how they ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploys {
     /// Canaries (verifications excluded).
     pub total: usize,
@@ -116,11 +187,12 @@ pub struct Deploys {
     /// Rolled back among those that finished: the change failure rate.
     pub change_failure_rate: Option<f64>,
     /// Its four-keys bucket.
-    pub change_failure_bucket: Option<&'static str>,
+    #[serde(deserialize_with = "failure_bucket_named")]
+    pub change_failure_bucket: Option<Bucket>,
 }
 
 /// Everything `fixlane stats` shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub since: Timestamp,
     pub now: Timestamp,
@@ -148,25 +220,71 @@ pub struct Stats {
 /// The four-keys "time to restore service" bucket.
 pub fn restore_bucket(seconds: i64) -> &'static str {
     match seconds {
-        ..3_600 => "less than one hour",
-        3_600..86_400 => "less than one day",
-        86_400..604_800 => "less than one week",
-        604_800..2_592_000 => "less than one month",
-        _ => "more than one month",
+        ..3_600 => RESTORE_BUCKETS[0],
+        3_600..86_400 => RESTORE_BUCKETS[1],
+        86_400..604_800 => RESTORE_BUCKETS[2],
+        604_800..2_592_000 => RESTORE_BUCKETS[3],
+        _ => RESTORE_BUCKETS[4],
     }
 }
 
 /// The four-keys change failure rate bucket.
 pub fn failure_bucket(rate: f64) -> &'static str {
     if rate <= 0.15 {
-        "0-15%"
+        FAILURE_BUCKETS[0]
     } else if rate <= 0.30 {
-        "16-30%"
+        FAILURE_BUCKETS[1]
     } else if rate <= 0.45 {
-        "31-45%"
+        FAILURE_BUCKETS[2]
     } else {
-        "46-100%"
+        FAILURE_BUCKETS[3]
     }
+}
+
+/// A four-keys bucket's name. (Spelled through this alias, the figures read back from JSON
+/// without borrowing from it: the name is matched to its constant.)
+pub type Bucket = &'static str;
+
+/// The "time to restore" buckets, as [`restore_bucket`] names them.
+const RESTORE_BUCKETS: [Bucket; 5] = [
+    "less than one hour",
+    "less than one day",
+    "less than one week",
+    "less than one month",
+    "more than one month",
+];
+
+/// The change failure rate buckets, as [`failure_bucket`] names them.
+const FAILURE_BUCKETS: [Bucket; 4] = ["0-15%", "16-30%", "31-45%", "46-100%"];
+
+/// One of `known`, read back from its name (figures sent by the team server).
+fn bucket_named<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    known: &[Bucket],
+) -> Result<Bucket, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    known
+        .iter()
+        .find(|bucket| **bucket == name)
+        .copied()
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("`{name}` is not a four-keys bucket: {known:?}"))
+        })
+}
+
+fn restore_bucket_named<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bucket, D::Error> {
+    bucket_named(deserializer, &RESTORE_BUCKETS)
+}
+
+fn failure_bucket_named<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Bucket>, D::Error> {
+    #[derive(Deserialize)]
+    struct Named(#[serde(deserialize_with = "known_failure")] Bucket);
+    fn known_failure<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bucket, D::Error> {
+        bucket_named(deserializer, &FAILURE_BUCKETS)
+    }
+    Ok(Option::<Named>::deserialize(deserializer)?.map(|named| named.0))
 }
 
 /// The `p`th percentile (0–100) of sorted values, nearest rank.
@@ -225,11 +343,11 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
         since,
         now,
     } = input;
-    let in_window: Vec<&Emergency> = emergencies
+    let in_window: Vec<&StatsEmergency> = emergencies
         .iter()
         .filter(|emergency| emergency.declared_at >= since && emergency.declared_at <= now)
         .collect();
-    let real: Vec<&Emergency> = in_window.iter().copied().filter(|e| !e.drill).collect();
+    let real: Vec<&StatsEmergency> = in_window.iter().copied().filter(|e| !e.drill).collect();
 
     let mut per_week: Vec<(String, usize)> = Vec::new();
     let mut weeks: Vec<String> = real.iter().map(|e| week_of(e.declared_at)).collect();
@@ -266,15 +384,14 @@ pub fn compute(input: StatsInput<'_>) -> Stats {
 
     let window_ids: std::collections::HashSet<&IncidentId> =
         in_window.iter().map(|emergency| &emergency.id).collect();
-    let counted: Vec<&FollowUp> = followups
+    let counted: Vec<&FollowUpClock> = followups
         .iter()
-        .filter(|(id, _)| window_ids.contains(id))
-        .map(|(_, followup)| followup)
+        .filter(|followup| window_ids.contains(&followup.incident))
         .collect();
     let followup_figures = FollowUpKind::ALL
         .into_iter()
         .map(|kind| {
-            let of_kind: Vec<&&FollowUp> = counted.iter().filter(|f| f.kind == kind).collect();
+            let of_kind: Vec<&&FollowUpClock> = counted.iter().filter(|f| f.kind == kind).collect();
             FollowUpFigures {
                 kind,
                 closed: of_kind.iter().filter(|f| !f.is_open()).count(),

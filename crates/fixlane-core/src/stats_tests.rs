@@ -13,7 +13,7 @@ fn emergency(
     declared: &str,
     verified: Option<&str>,
     drill: bool,
-) -> Emergency {
+) -> StatsEmergency {
     let mut emergency = sample();
     emergency.id = IncidentId::parse(id).unwrap();
     emergency.author = person(author);
@@ -28,7 +28,14 @@ fn emergency(
             note: None,
         });
     }
-    emergency
+    // What `stats` reads is the stored record: the narrow view parses from it as it converts.
+    let narrow = StatsEmergency::from(&emergency);
+    let stored = serde_json::to_string(&emergency).unwrap();
+    assert_eq!(
+        serde_json::from_str::<StatsEmergency>(&stored).unwrap(),
+        narrow
+    );
+    narrow
 }
 
 fn followup(kind: FollowUpKind, due: &str, closed: Option<&str>) -> FollowUp {
@@ -76,7 +83,7 @@ fn figures() -> Stats {
         emergency("INC-0", "carol", "2026-06-01T10:00:00Z", None, false),
     ];
     let id = |text: &str| IncidentId::parse(text).unwrap();
-    let followups = vec![
+    let followups = [
         (
             id("INC-1"),
             followup(
@@ -112,6 +119,10 @@ fn figures() -> Stats {
             ..canary(Some("INC-1"), "recovered")
         },
     ];
+    let followups: Vec<FollowUpClock> = followups
+        .iter()
+        .map(|(id, followup)| FollowUpClock::of(id, followup))
+        .collect();
     compute(StatsInput {
         config: &config,
         emergencies: &emergencies,
@@ -310,4 +321,20 @@ fn a_recent_drill_keeps_the_lane_exercised() {
     assert_eq!(stats.last_drill, Some(drill));
     // A drill counts toward nothing else: no emergencies in the window.
     assert_eq!(stats.emergencies, 0);
+}
+
+#[test]
+fn the_figures_read_back_from_their_json_as_the_team_server_sends_them() {
+    let stats = figures();
+    let text = serde_json::to_string_pretty(&stats).unwrap();
+    let read: Stats = serde_json::from_str(&text).unwrap();
+    assert_eq!(read, stats);
+    assert_eq!(serde_json::to_string_pretty(&read).unwrap(), text);
+    // A bucket no version of fixlane names is not read as one.
+    let altered = text.replace("16-30%", "16-31%");
+    let error = serde_json::from_str::<Stats>(&altered).unwrap_err();
+    assert!(
+        error.to_string().contains("not a four-keys bucket"),
+        "{error}"
+    );
 }

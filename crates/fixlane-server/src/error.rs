@@ -229,6 +229,13 @@ impl ApiError {
                 AppError::EmptyNotes.to_string(),
                 "send the notes: what the team concluded about the emergency rate",
             ),
+            error @ AppError::CanaryState { .. } => Self::plain(
+                StatusCode::CONFLICT,
+                "canary.state",
+                error.to_string(),
+                "start a new canary (POST /api/v1/canaries) or verification (POST \
+                 /api/v1/emergencies/{id}/verifications) and report its steps under its own id",
+            ),
             error @ AppError::Lifetime(_) => Self::plain(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "request.body",
@@ -260,6 +267,19 @@ impl ApiError {
                 "run.unknown",
                 format!("there is no run {run_id}"),
                 "start the run first: POST /api/v1/runs",
+            ),
+            StoreError::UnknownCanary { id } => Self::plain(
+                StatusCode::NOT_FOUND,
+                "canary.unknown",
+                format!("there is no canary or verification {id}"),
+                "start it first: POST /api/v1/canaries, or POST \
+                 /api/v1/emergencies/{id}/verifications for a verification",
+            ),
+            StoreError::CanaryExists { id } => Self::plain(
+                StatusCode::CONFLICT,
+                "canary.exists",
+                format!("canary {id} is started already, so nothing was written"),
+                "start the canary under a new id",
             ),
             StoreError::Invalid { .. } => Self::plain(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,6 +15,8 @@
 //! | `emergencies` | `/api/v1/emergencies…`: list, show, declare, approve, bypass; `/api/v1/rate-reviews` |
 //! | `followups` | `/api/v1/followups/due`; an emergency's merge, follow-up closes and backfill |
 //! | `runs` | `/api/v1/runs…`: a CI run's start, gates, verdict and ready fix, reported by the CLI |
+//! | `canaries` | `/api/v1/canaries…`, `/api/v1/verifications…`: a canary's or verification's start, events and end, reported by the CLI |
+//! | `stats` | `/api/v1/stats`: the figures `fixlane stats --json` prints |
 //! | `audit` | `/api/v1/audit/verify`, `/api/v1/audit/export` |
 //! | `error` | the one error answer, JSON with the CLI's rule / where / instead |
 //! | `outbox` | the webhook outbox, drained in the background by every replica |
@@ -22,6 +24,7 @@
 
 mod audit;
 mod auth;
+mod canaries;
 mod context;
 mod dashboard;
 mod emergencies;
@@ -31,6 +34,7 @@ mod health;
 mod metrics;
 mod outbox;
 mod runs;
+mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -73,6 +77,8 @@ pub fn router(context: Context, live: dashboard::Live) -> Router {
         .merge(emergencies::router())
         .merge(followups::router())
         .merge(runs::router())
+        .merge(canaries::router())
+        .merge(stats::router())
         .merge(audit::router())
         .route_layer(axum::middleware::from_fn_with_state(
             context.clone(),
@@ -99,7 +105,8 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         format!("nothing is served at {}", uri.path()),
         "the API is under /api/v1: /emergencies, /emergencies/{id}, \
          /emergencies/{id}/approvals, /emergencies/{id}/bypasses, /rate-reviews, \
-         /followups/due, /runs, /audit/verify, /audit/export",
+         /followups/due, /runs, /canaries, /emergencies/{id}/verifications, /stats, \
+         /audit/verify, /audit/export",
     )
 }
 

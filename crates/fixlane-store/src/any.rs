@@ -17,9 +17,10 @@ use sqlx::{Postgres, Sqlite};
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
-    PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord, TokenSelector,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord,
+    EmergencyDocuments, EmergencyRow, FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun,
+    NewSession, NewToken, PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord,
+    TokenSelector,
 };
 use crate::sql::SqlStore;
 use crate::store::{EmergencyWrite, Store};
@@ -178,11 +179,8 @@ impl Store for AnyStore {
         dispatch!(self, store => store.followups(id).await)
     }
 
-    async fn followups_since(
-        &self,
-        since: Timestamp,
-    ) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
-        dispatch!(self, store => store.followups_since(since).await)
+    async fn followup_clocks(&self) -> Result<Vec<fixlane_core::stats::FollowUpClock>, StoreError> {
+        dispatch!(self, store => store.followup_clocks().await)
     }
 
     async fn open_followups(&self) -> Result<Vec<(IncidentId, FollowUp)>, StoreError> {
@@ -208,6 +206,10 @@ impl Store for AnyStore {
 
     async fn emergencies(&self) -> Result<Vec<EmergencyRow>, StoreError> {
         dispatch!(self, store => store.emergencies().await)
+    }
+
+    async fn emergency_documents(&self) -> Result<EmergencyDocuments, StoreError> {
+        dispatch!(self, store => store.emergency_documents().await)
     }
 
     async fn record_rate_review(

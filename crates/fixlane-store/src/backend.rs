@@ -4,7 +4,8 @@
 //! What differs is only how a transaction begins and how the audit append lock is taken:
 //! `SQLite` holds its write lock from `BEGIN IMMEDIATE`, `PostgreSQL` locks the one-row
 //! `audit_head` with `SELECT … FOR UPDATE`, and a `PostgreSQL` read is a repeatable-read snapshot.
-//! (And how a statement's count of changed rows is read, which sqlx leaves to each driver.)
+//! (And how a statement's count of changed rows is read, which sqlx leaves to each driver, and
+//! the names of the three aggregate functions the bulk reads use.)
 //! The SQL itself needs no dialect switch: both accept `$N` placeholders and
 //! `ON CONFLICT … DO UPDATE`, and both keep timestamps and JSON as text, so rows decode the same.
 //!
@@ -55,10 +56,33 @@ pub trait Backend: Database<Arguments: IntoArguments<Self>> {
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Transaction<'static, Self>, StoreError>> + Send;
 
+    /// Returns once every write committed through `pool` so far is on disk. A `PostgreSQL`
+    /// write transaction commits without waiting for its WAL to be flushed
+    /// (`synchronous_commit = off`, set for that transaction only), so the append lock, which
+    /// every writer of every replica waits for, is held for the statements alone and not for a
+    /// disk flush as well; the writer then waits here, outside the lock, where many writers
+    /// share one flush. Either way a write is acknowledged only once it is as durable as the
+    /// database makes it. (`SQLite`'s commit is that when it returns — WAL with `synchronous =
+    /// NORMAL`, which a crash of the process cannot undo — so there is nothing to wait for.)
+    fn make_durable(pool: &Pool<Self>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A read transaction: one consistent snapshot for all its reads.
     fn begin_read(
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Transaction<'static, Self>, StoreError>> + Send;
+
+    /// The aggregate that builds one JSON array of its argument's values, in the order its
+    /// `ORDER BY` names (`json_group_array` / `json_agg`): a read of thousands of rows is then
+    /// one row for the driver to hand over, which is what keeps `due` and `stats` fast.
+    const JSON_ARRAY_AGG: &'static str;
+
+    /// The function that builds one JSON array of its arguments (`json_array` /
+    /// `json_build_array`), each row of such a read.
+    const JSON_ARRAY: &'static str;
+
+    /// The aggregate that joins text with a separator, in the order its `ORDER BY` names
+    /// (`group_concat` / `string_agg`).
+    const TEXT_AGG: &'static str;
 
     /// How many rows a statement changed (each driver has its own result type, and sqlx has no
     /// trait for the count).

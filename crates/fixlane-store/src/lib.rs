@@ -29,10 +29,10 @@ pub use error::{ConnectProblem, StoreError};
 pub use fixlane_core::audit::{AuditEntry, ChainBreak, GENESIS_HASH};
 pub use location::{StoreLocation, redact};
 pub use model::{
-    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
-    PastDeclaration, RateReview, RunRecord, SessionRecord, StoredGateState, TokenRecord,
-    TokenSelector, format_time,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord,
+    EmergencyDocuments, EmergencyRow, FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun,
+    NewSession, NewToken, PastDeclaration, RateReview, RunRecord, SessionRecord, StoredGateState,
+    TokenRecord, TokenSelector, format_time,
 };
 pub use postgres::PostgresStore;
 pub use sql::SqlStore;

@@ -69,6 +69,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/sqlite/0011_sessions.sql"),
     ),
+    (
+        12,
+        "runs by lane",
+        include_str!("../migrations/sqlite/0012_runs_by_lane.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -122,6 +127,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "sessions",
         include_str!("../migrations/postgres/0011_sessions.sql"),
+    ),
+    (
+        12,
+        "runs by lane",
+        include_str!("../migrations/postgres/0012_runs_by_lane.sql"),
     ),
 ];
 

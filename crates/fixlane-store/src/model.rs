@@ -162,6 +162,19 @@ pub struct RunRecord {
     pub gates: Vec<GateRecord>,
 }
 
+/// Every emergency's record at once, as the store keeps them: one JSON array of the documents,
+/// in no particular order (sorting the documents inside the database cost more than reading
+/// them), for a caller that reads them all (`list`, `stats`), parses the array in one pass
+/// instead of each row twice, and sorts what it parsed. `count` is how many rows it was built from, so
+/// a document that does not read as one value is noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyDocuments {
+    /// How many emergencies the array holds.
+    pub count: usize,
+    /// `[document, document, …]`, each document its canonical JSON text.
+    pub json: String,
+}
+
 /// An emergency change record as the store keeps it: the columns it filters and sorts on, and
 /// the record itself as a JSON document whose shape belongs to the caller (fixlane-core).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

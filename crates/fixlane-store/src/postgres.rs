@@ -26,11 +26,33 @@ impl Backend for Postgres {
     const READ_HEAD_FOR_APPEND: &'static str =
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
-    /// A write transaction; the append lock is the head row's `FOR UPDATE`.
+    /// A write transaction; the append lock is the head row's `FOR UPDATE`. Its commit does
+    /// not wait for the disk: [`Backend::make_durable`] does, after the lock is released.
     async fn begin_write(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
-        pool.begin()
+        let mut tx = pool
+            .begin()
             .await
-            .map_err(query_error("begin a write transaction"))
+            .map_err(query_error("begin a write transaction"))?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error("begin a write transaction"))?;
+        Ok(tx)
+    }
+
+    /// A transaction that is given an id commits with a commit record, and with the session's
+    /// `synchronous_commit` (on, unless the database's operator chose otherwise) that commit
+    /// flushes the WAL up to its record, which lies after every commit already made: when it
+    /// returns, they are all on disk. Concurrent writers' flushes are one flush.
+    async fn make_durable(pool: &Pool<Self>) -> Result<(), StoreError> {
+        sqlx::query("SELECT txid_current()")
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(query_error(
+                "confirm that the change reached the database's disk (it was committed; \
+                 `fixlane audit log` shows it)",
+            ))
     }
 
     /// A read-only snapshot so the head and the log are read at one instant.
@@ -39,6 +61,10 @@ impl Backend for Postgres {
             .await
             .map_err(query_error("begin a read transaction"))
     }
+
+    const JSON_ARRAY_AGG: &'static str = "json_agg";
+    const JSON_ARRAY: &'static str = "json_build_array";
+    const TEXT_AGG: &'static str = "string_agg";
 
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()

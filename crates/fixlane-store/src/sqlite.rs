@@ -37,12 +37,21 @@ impl Backend for Sqlite {
             .map_err(query_error("take the store's write lock (BEGIN IMMEDIATE)"))
     }
 
+    /// `SQLite`'s commit is as durable as this store makes it once it returns.
+    async fn make_durable(_pool: &Pool<Self>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// A read transaction: one WAL snapshot for all its reads.
     async fn begin_read(pool: &Pool<Self>) -> Result<Transaction<'static, Self>, StoreError> {
         pool.begin()
             .await
             .map_err(query_error("begin a read transaction"))
     }
+
+    const JSON_ARRAY_AGG: &'static str = "json_group_array";
+    const JSON_ARRAY: &'static str = "json_array";
+    const TEXT_AGG: &'static str = "group_concat";
 
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()

@@ -12,9 +12,10 @@ use jiff::Timestamp;
 
 use crate::error::StoreError;
 use crate::model::{
-    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord, EmergencyRow,
-    FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun, NewSession, NewToken,
-    PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord, TokenSelector,
+    CanaryEventRecord, CanaryRecord, DeliveryClaim, DeliveryOutcome, DrillRecord,
+    EmergencyDocuments, EmergencyRow, FollowUpChange, GateRecord, HookStatus, NewCanary, NewRun,
+    NewSession, NewToken, PastDeclaration, RateReview, RunRecord, SessionRecord, TokenRecord,
+    TokenSelector,
 };
 
 /// A change to follow-ups as written, with the audit entries that recorded it.
@@ -168,12 +169,10 @@ pub trait Store {
         id: &IncidentId,
     ) -> impl Future<Output = Result<Vec<FollowUp>, StoreError>> + Send;
 
-    /// The follow-ups of every emergency declared at or after `since`, by emergency and in
-    /// opening order.
-    fn followups_since(
+    /// The clock of every follow-up, in no particular order: what `stats` counts.
+    fn followup_clocks(
         &self,
-        since: Timestamp,
-    ) -> impl Future<Output = Result<Vec<(IncidentId, FollowUp)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<fixlane_core::stats::FollowUpClock>, StoreError>> + Send;
 
     /// Every open follow-up across emergencies, soonest deadline first.
     fn open_followups(
@@ -203,6 +202,12 @@ pub trait Store {
 
     /// Every emergency, newest declaration first.
     fn emergencies(&self) -> impl Future<Output = Result<Vec<EmergencyRow>, StoreError>> + Send;
+
+    /// Every emergency's document, in no particular order, as one JSON array read in one row
+    /// (see [`EmergencyDocuments`]).
+    fn emergency_documents(
+        &self,
+    ) -> impl Future<Output = Result<EmergencyDocuments, StoreError>> + Send;
 
     /// Records a team review of the emergency rate, audited as `review-rate` with its time and
     /// notes. Its time is read under the write lock, as a declaration's is, so every declaration

@@ -917,6 +917,8 @@ async fn emergency_declare_round_trip(db: TestDb) {
     let store = &db.store;
     assert!(store.emergency(&inc("INC-1")).await.unwrap().is_none());
     assert!(store.emergencies().await.unwrap().is_empty());
+    let none = store.emergency_documents().await.unwrap();
+    assert_eq!((none.count, none.json.as_str()), (0, "[]"));
     let row = emergency("INC-1", "2026-05-20T10:00:00.123456789Z", "alice", false);
     let since = time("2026-05-19T10:00:00Z");
     let expected = row.clone();
@@ -958,6 +960,15 @@ async fn emergency_declare_round_trip(db: TestDb) {
     .await;
     let listed = store.emergencies().await.unwrap();
     assert_eq!(listed, vec![second, expected]);
+    // The bulk read: the same documents (in no particular order), counted.
+    let documents = store.emergency_documents().await.unwrap();
+    assert_eq!(documents.count, 2);
+    let mut bulk: Vec<serde_json::Value> = serde_json::from_str(&documents.json).unwrap();
+    let mut rows: Vec<serde_json::Value> = listed.iter().map(|row| row.document.clone()).collect();
+    let by_text = |a: &serde_json::Value, b: &serde_json::Value| a.to_string().cmp(&b.to_string());
+    bulk.sort_by(by_text);
+    rows.sort_by(by_text);
+    assert_eq!(bulk, rows);
 
     let entries = store.audit_entries().await.unwrap();
     assert_eq!(entries.len(), 2);

@@ -1,9 +1,11 @@
 //! The CLI as a client of the team server. With `FIXLANE_SERVER` (the server's URL) and
 //! `FIXLANE_TOKEN` set, the commands that read or change the record — `declare`, `approve`,
-//! `bypass`, `review-rate`, `show`, `list`, `close`, `due`, `merged`, `audit verify|export|log`
-//! — ask the server instead of opening a store, and `run`, `ci` and `backfill` record their run
-//! there while the gates still run here. Each command branches once, at its top, to a call
-//! here, and renders what comes back with the renderer local mode uses.
+//! `bypass`, `review-rate`, `show`, `list`, `close`, `due`, `merged`, `stats`,
+//! `audit verify|export|log` — ask the server instead of opening a store; `run`, `ci` and
+//! `backfill` record their run there while the gates still run here; and `canary` and
+//! `verify` record their steps there while the deploy commands and metric queries still run
+//! here. Each command branches once, at its top, to a call here, and renders what comes back
+//! with the renderer local mode uses.
 //!
 //! The server acts as the owner of the token, always: `--as` (or `FIXLANE_USER`) is refused
 //! rather than ignored. A server that cannot be reached is an error naming its URL, with the
@@ -15,7 +17,9 @@
 //! | this one | the connection: the URL and token, each request, its answer or its error as the CLI says it |
 //! | `records` | the record's routes: emergencies, follow-ups, rate reviews, the audit log |
 //! | `runs` | a run reported as it goes: its emergency, its start, gates, verdict and ready fix |
+//! | `canaries` | a canary or verification reported as it goes: its profile, start, events and end; the figures of `stats` |
 
+pub mod canaries;
 pub mod records;
 pub mod runs;
 

@@ -1,7 +1,8 @@
 //! `fixlane due`: every open follow-up across emergencies, overdue first, with its owner and
 //! deadline; exits 1 when any is overdue, for a scheduled CI job.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::io::Write;
 
 use fixlane_app::App;
 use fixlane_app::views::DueItem;
@@ -16,53 +17,73 @@ use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
 
-/// One line of the list: what `due --json` (and the team server) says of a follow-up.
+/// One line of the list: what `due --json` (and the team server) says of a follow-up. Borrowed
+/// from the local list, owned when read from the server's answer.
 #[derive(Debug, Deserialize)]
-pub struct Row {
-    pub id: String,
-    pub kind: String,
-    pub owner: String,
+pub struct Row<'a> {
+    pub id: Cow<'a, str>,
+    pub kind: Cow<'a, str>,
+    pub owner: Cow<'a, str>,
     pub due_at: Timestamp,
     pub overdue: bool,
 }
 
-impl From<&DueItem> for Row {
-    fn from(item: &DueItem) -> Self {
+impl<'a> From<&'a fixlane_app::followups::Due> for Row<'a> {
+    fn from(due: &'a fixlane_app::followups::Due) -> Self {
         Self {
-            id: item.id.to_string(),
-            kind: item.kind.as_str().to_owned(),
-            owner: item.owner.to_string(),
-            due_at: item.due_at,
-            overdue: item.overdue,
+            id: Cow::Borrowed(due.id.as_str()),
+            kind: Cow::Borrowed(due.followup.kind.as_str()),
+            owner: Cow::Borrowed(due.followup.owner.as_str()),
+            due_at: due.followup.due_at,
+            overdue: due.overdue,
         }
     }
 }
 
-/// The list people read, judged at `at`, times in the configured zone.
-pub fn render(rows: &[Row], config: &Config, at: Timestamp) -> String {
+/// The list people read, judged at `at`, times in the configured zone, written to `out` as it
+/// goes: `due` on a busy store prints tens of thousands of lines, and one string of them all
+/// cost more than writing them.
+pub fn write_list(
+    out: &mut impl Write,
+    rows: &[Row<'_>],
+    config: &Config,
+    at: Timestamp,
+) -> std::io::Result<()> {
     if rows.is_empty() {
-        return "no open follow-ups\n".to_owned();
+        return out.write_all(b"no open follow-ups\n");
     }
-    let mut out = String::new();
+    // The list is sorted by deadline, and an emergency's backfill and cleanup usually share
+    // one: the deadline's words are made once per run of equal deadlines.
+    let mut deadline: Option<(Timestamp, String, String)> = None;
     for row in rows {
-        let _ = writeln!(
+        if deadline
+            .as_ref()
+            .is_none_or(|(due_at, _, _)| *due_at != row.due_at)
+        {
+            deadline = Some((
+                row.due_at,
+                records::human_time(row.due_at, config),
+                records::until(row.due_at, at),
+            ));
+        }
+        let (when, until) = deadline
+            .as_ref()
+            .map_or(("", ""), |(_, when, until)| (when.as_str(), until.as_str()));
+        writeln!(
             out,
-            "{:<8} {:<22} {:<13} owner {:<10} due {} ({})",
+            "{:<8} {:<22} {:<13} owner {:<10} due {when} ({until})",
             if row.overdue { "OVERDUE" } else { "open" },
             shown(&row.id),
             shown(&row.kind),
             shown(&row.owner),
-            records::human_time(row.due_at, config),
-            records::until(row.due_at, at)
-        );
+        )?;
     }
     let overdue = rows.iter().filter(|row| row.overdue).count();
-    let _ = writeln!(
+    writeln!(
         out,
         "{} open, {overdue} overdue",
         fixlane_core::plural::count(rows.len(), "follow-up", "follow-ups")
-    );
-    out
+    )
 }
 
 pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
@@ -76,19 +97,33 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
                 .map_err(|error| Failure::error(anyhow::anyhow!("--owner: {error}")))
         })
         .transpose()?;
-    let (json, rows) = if let Some(client) = Client::from_env(context)? {
+    // The JSON is built only when asked for: `due` lists thousands of follow-ups on a busy
+    // store, and a pretty-printed copy nobody reads cost a fifth of its time.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let print = |out: &mut std::io::BufWriter<std::io::StdoutLock<'_>>, rows: &[Row<'_>]| {
+        if !arguments.json {
+            write_list(out, rows, &config, at)?;
+        }
+        out.flush()?;
+        Ok::<_, std::io::Error>(rows.iter().any(|row| row.overdue))
+    };
+    let overdue = if let Some(client) = Client::from_env(context)? {
         let items = settings::runtime()?.block_on(client.due(owner.as_ref(), at))?;
         let rows = items
             .iter()
             .cloned()
             .map(serde_json::from_value)
-            .collect::<Result<Vec<Row>, _>>()
+            .collect::<Result<Vec<Row<'_>>, _>>()
             .map_err(|error| {
                 Failure::error(anyhow::anyhow!(
                     "the server's follow-ups do not read as follow-ups ({error})"
                 ))
             })?;
-        (serde_json::to_string_pretty(&items)?, rows)
+        if arguments.json {
+            serde_json::to_writer_pretty(&mut out, &items)?;
+            writeln!(out)?;
+        }
+        print(&mut out, &rows)?
     } else {
         let due = settings::runtime()?.block_on(async {
             let store = context.open_store_read_only().await?;
@@ -97,16 +132,15 @@ pub fn due(context: &Context, arguments: &DueArgs) -> CommandResult {
                 .await
                 .map_err(|error| records::app_failure(error, context))
         })?;
-        let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
-        let rows = items.iter().map(Row::from).collect();
-        (serde_json::to_string_pretty(&items)?, rows)
+        if arguments.json {
+            let items: Vec<DueItem> = due.iter().map(|item| item.item(at)).collect();
+            serde_json::to_writer_pretty(&mut out, &items)?;
+            writeln!(out)?;
+        }
+        let rows: Vec<Row<'_>> = due.iter().map(Row::from).collect();
+        print(&mut out, &rows)?
     };
-    if arguments.json {
-        println!("{json}");
-    } else {
-        print!("{}", render(&rows, &config, at));
-    }
-    Ok(if rows.iter().any(|row| row.overdue) {
+    Ok(if overdue {
         ExitCode::Failed
     } else {
         ExitCode::Success

@@ -86,10 +86,7 @@ fn local_only(command: &Command) -> Option<&'static str> {
     Some(match command {
         Command::Verdict(_) => "verdict",
         Command::CheckCommit(_) => "check-commit",
-        Command::Canary(_) => "canary",
-        Command::Verify(_) => "verify",
         Command::Postmortem(_) => "postmortem",
-        Command::Stats(_) => "stats",
         Command::Notify(_) => "notify",
         _ => return None,
     })

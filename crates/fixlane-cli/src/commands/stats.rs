@@ -1,16 +1,18 @@
 //! `fixlane stats`: the data behind "make the normal pipeline faster instead" — emergencies per
 //! week and per author against the limits, follow-ups paid on time, recovery time, and the
-//! deploys' rework and change failure rates with their four-keys buckets.
+//! deploys' rework and change failure rates with their four-keys buckets. Gathered from the
+//! local store, or in client mode from the team server's (`GET /api/v1/stats`), by the same
+//! `fixlane_app::App::stats`.
 
 use std::fmt::Write as _;
 
+use fixlane_app::App;
 use fixlane_core::Duration;
-use fixlane_core::critical_path::TimedGate;
-use fixlane_core::stats::{self, CanaryRun, LaneRun, LastDrill, Stats, StatsInput};
+use fixlane_core::stats::{self, Stats};
 use fixlane_core::text::for_terminal as shown;
-use fixlane_store::{RunRecord, Store};
 
 use crate::cli::StatsArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::settings::{self, Context};
@@ -180,89 +182,39 @@ pub fn render(stats: &Stats, config: &fixlane_core::Config, window: Duration) ->
     out
 }
 
-/// A recorded run as its lane's figures need it: its gates that ran, in plan order, with their
-/// needs and durations. `None` when its plan cannot be read.
-fn lane_run(run: &RunRecord) -> Option<LaneRun> {
-    let plan = fixlane_app::runs::stored_plan(run).ok()?;
-    let gates = plan
-        .gates
-        .iter()
-        .filter_map(|gate| {
-            let recorded = run.gates.iter().find(|record| record.gate == gate.name)?;
-            Some(TimedGate {
-                name: gate.name.clone(),
-                needs: gate.needs.clone(),
-                duration_ms: u64::try_from(recorded.duration_ms?).ok()?,
-            })
-        })
-        .collect();
-    let wall_ms = run
-        .finished_at?
-        .duration_since(run.started_at)
-        .as_millis()
-        .try_into()
-        .ok()?;
-    Some(LaneRun {
-        lane: run.lane.clone(),
-        wall_ms,
-        gates,
-    })
-}
-
 pub fn stats(context: &Context, arguments: &StatsArgs) -> CommandResult {
     let config = context.load_config()?;
     let now = records::moment(arguments.at.as_deref())?;
     let window = Duration::parse(&arguments.since)
         .map_err(|error| Failure::error(anyhow::anyhow!("--since: {error}")))?;
-    let since = now
-        .checked_sub(jiff::SignedDuration::from_secs(
-            i64::try_from(window.as_seconds()).unwrap_or(i64::MAX),
-        ))
-        .unwrap_or(jiff::Timestamp::MIN);
-    let (emergencies, followups, canaries, lanes, last_drill) =
-        settings::runtime()?.block_on(async {
-            let store = context.open_store_read_only().await?;
-            let emergencies = fixlane_app::records::all(&store)
-                .await
-                .map_err(|error| records::app_failure(error, context))?;
-            let followups = store.followups_since(since).await?;
-            let canaries: Vec<CanaryRun> = store
-                .canaries_since(since)
-                .await?
-                .into_iter()
-                .map(|canary| CanaryRun {
-                    incident: canary.incident,
-                    profile: canary.profile,
-                    outcome: canary.outcome,
-                    started_at: canary.started_at,
-                })
-                .collect();
-            let mut lanes = Vec::new();
-            for lane in config.lane_names() {
-                if let Some(run) = store.latest_finished_run(lane.as_str()).await? {
-                    lanes.extend(lane_run(&run));
-                }
-            }
-            let last_drill = store.latest_drill().await?.map(|drill| LastDrill {
-                at: drill.finished_at,
-                passed: drill.passed,
-                regression: drill.regression,
-            });
-            Ok::<_, Failure>((emergencies, followups, canaries, lanes, last_drill))
+    let cores = fixlane_app::stats::cores();
+    // In client mode the figures are the team's record's, computed by the server.
+    let (figures, json) = if let Some(client) = Client::from_env(context)? {
+        let json = settings::runtime()?.block_on(client.stats(&arguments.since, now, cores))?;
+        let figures: Stats = serde_json::from_str(&json).map_err(|error| {
+            Failure::error(anyhow::anyhow!(
+                "the server at {} sent figures this fixlane does not read ({error}): is it the \
+                 same version?",
+                client.url()
+            ))
         })?;
-    let figures = stats::compute(StatsInput {
-        config: &config,
-        emergencies: &emergencies,
-        followups: &followups,
-        canaries: &canaries,
-        lanes: &lanes,
-        last_drill,
-        cores: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-        since,
-        now,
-    });
+        (figures, Some(json))
+    } else {
+        let figures = settings::runtime()?.block_on(async {
+            let store = context.open_store_read_only().await?;
+            App::new(&store, &config)
+                .stats(window, now, cores)
+                .await
+                .map_err(|error| records::app_failure(error, context))
+        })?;
+        (figures, None)
+    };
     if arguments.json {
-        println!("{}", serde_json::to_string_pretty(&figures)?);
+        // The server's text is what `stats --json` prints from its store, byte for byte.
+        match json {
+            Some(json) => println!("{json}"),
+            None => println!("{}", serde_json::to_string_pretty(&figures)?),
+        }
     } else {
         print!("{}", render(&figures, &config, window));
     }

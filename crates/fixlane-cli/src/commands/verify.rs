@@ -1,15 +1,19 @@
 //! `fixlane verify`: re-query the symptom check until it has held within bounds for the period;
 //! the recovery time goes on the emergency's timeline (seed 001's "expect: drops below 0.01
 //! within 2-3 minutes").
+//!
+//! The check is queried here in either mode; the verification is recorded on the local store,
+//! or in client mode on the team server, through the same application-layer functions.
 
 use fixlane_app::App;
 use fixlane_canary::VerifySettings;
-use fixlane_core::Duration;
-use fixlane_core::emergency::EmergencyState;
+use fixlane_core::{Duration, PersonName};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
+use super::canary::Recording;
 use crate::cli::VerifyArgs;
+use crate::client::Client;
 use crate::exit::{CommandResult, ExitCode, Failure};
 use crate::records;
 use crate::report::canary::CanaryView;
@@ -19,10 +23,25 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
     Duration::parse(text).map_err(|error| Failure::error(anyhow::anyhow!("{flag}: {error}")))
 }
 
+/// Who records the verification: the team server, or the local store as this person.
+enum By {
+    Server(Client),
+    Person(PersonName),
+}
+
 pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     let config = context.load_config()?;
     let id = records::incident(&arguments.id)?;
-    let person = records::person(context, &config, &format!("verifying {id}"))?;
+    // In client mode the check is queried here and the verification recorded on the server,
+    // as the token's owner; locally, as the person named.
+    let by = match Client::from_env(context)? {
+        Some(client) => By::Server(client),
+        None => By::Person(records::person(
+            context,
+            &config,
+            &format!("verifying {id}"),
+        )?),
+    };
     let hold = duration("--for", &arguments.hold)?;
     let timeout = duration("--timeout", &arguments.timeout)?;
     let settings = VerifySettings::from_config(
@@ -34,28 +53,47 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
     )
     .map_err(Failure::error)?;
     settings::runtime()?.block_on(async {
-        let store = context.open_store().await?;
         let verify_id = super::canary::new_id("verify");
-        let started = App::new(&store, &config)
-            .start_verification(
-                &person,
-                &id,
-                verify_id,
-                &arguments.check,
-                hold.as_seconds(),
-                timeout.as_seconds(),
-            )
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
-        let session = started.recorder;
+        let local;
+        let session = match &by {
+            By::Server(client) => Recording::Server(
+                client
+                    .start_verification(
+                        &id,
+                        &verify_id,
+                        &arguments.check,
+                        hold.as_seconds(),
+                        timeout.as_seconds(),
+                    )
+                    .await?,
+            ),
+            By::Person(person) => {
+                local = context.open_store().await?;
+                Recording::Store {
+                    recorder: App::new(&local, &config)
+                        .start_verification(
+                            person,
+                            &id,
+                            verify_id,
+                            &arguments.check,
+                            hold.as_seconds(),
+                            timeout.as_seconds(),
+                        )
+                        .await
+                        .map_err(|error| records::app_failure(error, context))?
+                        .recorder,
+                    config_file: context.config_display(),
+                }
+            }
+        };
         let (cancel_sender, cancel) = watch::channel(false);
         let interrupted = crate::interrupt::on_ctrl_c(cancel_sender.clone());
         let (sender, receiver) = mpsc::unbounded_channel();
         let verifier = tokio::spawn(fixlane_canary::verify(settings, sender, cancel));
         let mut view = CanaryView::choose(arguments.json);
-        let consumed = session
-            .consume(receiver, |event| view.event(event), &cancel_sender)
-            .await;
+        let consumed =
+            fixlane_app::consume(&session, receiver, |event| view.event(event), &cancel_sender)
+                .await;
         view.finish();
         let outcome = verifier
             .await
@@ -66,13 +104,9 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
         }
         interrupted.abort();
         let outcome = outcome.map_err(Failure::error)?;
-        consumed.map_err(|error| records::app_failure(error, context))?;
-        let finished = if outcome.recovered { "recovered" } else { "not recovered" };
-        session
-            .finish(finished, Timestamp::now())
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
+        consumed?;
         if !outcome.recovered {
+            session.finish_verification(None, Timestamp::now()).await?;
             return Err(Failure::failed(anyhow::anyhow!(
                 "{} did not hold within bounds for {hold} before the {timeout} timeout: the fix did not resolve the symptom. \
                  Roll the hotfix back and treat it as a new incident; do not chain another hotfix",
@@ -92,9 +126,8 @@ pub fn verify(context: &Context, arguments: &VerifyArgs) -> CommandResult {
             }))
         );
         session
-            .move_emergency(EmergencyState::Verified, Timestamp::now(), Some(note.clone()))
-            .await
-            .map_err(|error| records::app_failure(error, context))?;
+            .finish_verification(Some(note.clone()), Timestamp::now())
+            .await?;
         println!(
             "{id} verified: {}",
             fixlane_core::text::for_terminal(&note)

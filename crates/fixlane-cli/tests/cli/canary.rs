@@ -6,7 +6,7 @@ use crate::support::{Run, Sandbox, redactions};
 const ID: &str = "INC-2026-05-20-001";
 
 /// The example with second-long bakes and evaluations, so a whole canary takes seconds.
-fn fast_example() -> Sandbox {
+pub(crate) fn fast_example() -> Sandbox {
     let sandbox = Sandbox::example();
     let config = std::fs::read_to_string(sandbox.path().join("fixlane.toml")).unwrap();
     let config = config
@@ -67,7 +67,7 @@ fn bypass(sandbox: &Sandbox, element: &str) {
         .expect_code(0);
 }
 
-fn deploy_log(sandbox: &Sandbox) -> Vec<String> {
+pub(crate) fn deploy_log(sandbox: &Sandbox) -> Vec<String> {
     std::fs::read_to_string(sandbox.path().join("deploy.log"))
         .unwrap_or_default()
         .lines()

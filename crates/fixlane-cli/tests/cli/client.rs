@@ -400,6 +400,9 @@ fn as_is_refused_and_a_server_that_cannot_be_reached_is_named() {
         vec!["list"],
         vec!["approve", ID],
         vec!["audit", "verify"],
+        vec!["stats"],
+        vec!["canary", ID],
+        vec!["verify", ID, "--check", "error-rate", "--for", "2s"],
         declaration(ID),
     ] {
         let unreachable = client(&sandbox, &url, "fixlane_tok_x", &arguments);
@@ -427,13 +430,16 @@ fn as_is_refused_and_a_server_that_cannot_be_reached_is_named() {
     );
     assert!(!run.stderr().contains("passed"), "{}", run.stderr());
 
+    // A canary asks the server before its first deploy command: nothing was deployed.
+    assert!(!sandbox.path().join("deploy.log").exists());
+
     // A command with no route on the server does not quietly read a local store.
-    let stats = client(&sandbox, &url, "fixlane_tok_x", &["stats"]);
-    stats.expect_code(2);
+    let postmortem = client(&sandbox, &url, "fixlane_tok_x", &["postmortem", ID]);
+    postmortem.expect_code(2);
     assert!(
-        stats.stderr().contains("works on a local store only"),
+        postmortem.stderr().contains("works on a local store only"),
         "{}",
-        stats.stderr()
+        postmortem.stderr()
     );
     assert!(!sandbox.db().exists());
 

@@ -12,6 +12,7 @@ mod audit;
 mod canary;
 mod ci;
 mod client;
+mod client_canary;
 mod client_races;
 mod config;
 mod dashboard;

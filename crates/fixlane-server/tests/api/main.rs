@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod canaries;
 mod dashboard;
 mod errors;
 mod lifecycle;

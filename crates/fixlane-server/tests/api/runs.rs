@@ -32,7 +32,7 @@ fn start(run_id: &str, branch: &str, policy: &str) -> Value {
 }
 
 /// Declares and approves the emergency; returns its branch.
-async fn approved(server: &TestServer) -> String {
+pub(crate) async fn approved(server: &TestServer) -> String {
     let (bob, _) = server.token("bob").await;
     let (status, declared) = server
         .post("/api/v1/emergencies", Some(&bob), &declaration(ID))

@@ -156,6 +156,16 @@ impl TestServer {
         answer(self.request(reqwest::Method::GET, path, token)).await
     }
 
+    /// `GET path`: the status and the answer as text, exactly as sent.
+    pub async fn get_text(&self, path: &str, token: Option<&str>) -> (StatusCode, String) {
+        let response = self
+            .request(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
         answer(self.request(reqwest::Method::POST, path, token).json(body)).await

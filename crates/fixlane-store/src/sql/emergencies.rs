@@ -12,7 +12,8 @@ use super::{SqlStore, column, validate_actor};
 use crate::backend::{Backend, ColumnType};
 use crate::error::{StoreError, query_error};
 use crate::model::{
-    EmergencyRow, PastDeclaration, RateReview, format_time, parse_json, parse_text, parse_time,
+    EmergencyDocuments, EmergencyRow, PastDeclaration, RateReview, format_time, parse_json,
+    parse_text, parse_time,
 };
 use crate::store::EmergencyWrite;
 
@@ -30,9 +31,6 @@ const SELECT_EMERGENCY: &str = "SELECT id, declared_at, author, drill, state, \
 
 const SELECT_EMERGENCIES: &str = "SELECT id, declared_at, author, drill, state, \
      updated_at, document FROM emergencies ORDER BY declared_at DESC, id DESC";
-
-const SELECT_DECLARATIONS_SINCE: &str = "SELECT id, author, declared_at, drill \
-     FROM emergencies WHERE declared_at >= $1 ORDER BY declared_at, id";
 
 const INSERT_RATE_REVIEW: &str =
     "INSERT INTO rate_reviews (at, by_actor, notes) VALUES ($1, $2, $3)";
@@ -240,6 +238,27 @@ where
         rows.iter().map(Self::emergency_from_row).collect()
     }
 
+    pub(crate) async fn emergency_documents(&self) -> Result<EmergencyDocuments, StoreError> {
+        let what = "list the emergencies";
+        // Built from constants only. The documents are canonical JSON text as written, so
+        // joining them with commas is the array; one that is not a single value is caught by
+        // the reader's count.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS count, CAST(COALESCE('[' || {aggregate}(document, ',') || ']', \
+             '[]') AS TEXT) AS bulk FROM emergencies",
+            aggregate = B::TEXT_AGG
+        ));
+        let row = sqlx::query(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error(what))?;
+        let count: i64 = column::<B, _>(&row, "count", what)?;
+        Ok(EmergencyDocuments {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+            json: column::<B, _>(&row, "bulk", what)?,
+        })
+    }
+
     pub(crate) async fn record_rate_review(
         &self,
         actor: &str,
@@ -318,22 +337,34 @@ where
         since: &str,
     ) -> Result<Vec<PastDeclaration>, StoreError> {
         let what = "read the recent declarations";
-        let rows = sqlx::query(SELECT_DECLARATIONS_SINCE)
+        // One bulk read: a declaration reads this under the append lock that every writer of
+        // every replica waits for, so its cost is paid by all of them. (`drill` as 0 or 1:
+        // the two databases spell a boolean differently in JSON.)
+        let sql = sqlx::AssertSqlSafe(super::bulk_query::<B>(
+            "id, author, declared_at, CASE WHEN drill THEN 1 ELSE 0 END",
+            "FROM emergencies WHERE declared_at >= $1",
+        ));
+        let row = sqlx::query(sql)
             .bind(since)
-            .fetch_all(&mut *conn)
+            .fetch_one(&mut *conn)
             .await
             .map_err(query_error(what))?;
-        let mut past = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = column::<B, _>(row, "id", what)?;
-            let declared_at: String = column::<B, _>(row, "declared_at", what)?;
-            past.push(PastDeclaration {
-                declared_at: parse_time(&declared_at, &format!("emergency {id}: declared_at"))?,
-                id: parse_text(&id, "an emergency's id", IncidentId::parse)?,
-                author: column::<B, _>(row, "author", what)?,
-                drill: column::<B, _>(row, "drill", what)?,
-            });
-        }
+        let text: String = column::<B, _>(&row, "bulk", what)?;
+        let rows: Vec<(String, String, String, i64)> = super::parse_bulk(&text, what)?;
+        let mut past = rows
+            .into_iter()
+            .map(|(id, author, declared_at, drill)| {
+                Ok(PastDeclaration {
+                    declared_at: parse_time(&declared_at, &format!("emergency {id}: declared_at"))?,
+                    id: parse_text(&id, "an emergency's id", IncidentId::parse)?,
+                    author,
+                    drill: drill != 0,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        past.sort_unstable_by(|a, b| {
+            (a.declared_at, a.id.as_str()).cmp(&(b.declared_at, b.id.as_str()))
+        });
         Ok(past)
     }
 

@@ -150,6 +150,7 @@ where
                     }
                 };
                 tx.commit().await.map_err(query_error(committing))?;
+                B::make_durable(&self.pool).await?;
                 Ok(Ok((value, entries)))
             }
         }
