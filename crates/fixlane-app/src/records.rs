@@ -114,17 +114,25 @@ pub async fn for_branch(store: &impl Store, branch: &str) -> Result<Option<Emerg
     Ok(None)
 }
 
+/// The documents read as `T`s, when the array reads and holds as many as the store counted.
+fn parsed<T: serde::de::DeserializeOwned>(
+    documents: &fixlane_store::EmergencyDocuments,
+) -> Option<Vec<T>> {
+    serde_json::from_str::<Vec<T>>(&documents.json)
+        .ok()
+        .filter(|read| read.len() == documents.count)
+}
+
 /// Every emergency as `stats` counts it (see [`fixlane_core::stats::StatsEmergency`]): parsed
 /// from the same one array of documents as [`all`], but only the fields the figures use, which
 /// is most of what `stats` spends on 10 000 records. In no particular order.
 pub async fn for_stats(
     store: &impl Store,
 ) -> Result<Vec<fixlane_core::stats::StatsEmergency>, AppError> {
-    let documents = store.emergency_documents().await?;
-    match serde_json::from_str::<Vec<fixlane_core::stats::StatsEmergency>>(&documents.json) {
-        Ok(emergencies) if emergencies.len() == documents.count => Ok(emergencies),
+    match parsed(&store.emergency_documents().await?) {
+        Some(emergencies) => Ok(emergencies),
         // Read one by one, so the error names the record that does not read.
-        _ => Ok(all(store)
+        None => Ok(all(store)
             .await?
             .iter()
             .map(fixlane_core::stats::StatsEmergency::from)
@@ -140,35 +148,30 @@ pub async fn for_stats(
 /// record that does not.
 pub async fn all(store: &impl Store) -> Result<Vec<Emergency>, AppError> {
     let documents = store.emergency_documents().await?;
-    match serde_json::from_str::<Vec<Emergency>>(&documents.json) {
-        Ok(mut emergencies) if emergencies.len() == documents.count => {
-            // Newest first, as the rows are listed.
-            emergencies.sort_unstable_by(|a, b| {
-                (b.declared_at, b.id.as_str()).cmp(&(a.declared_at, a.id.as_str()))
-            });
-            Ok(emergencies)
-        }
-        _ => {
-            let emergencies: Vec<Emergency> = store
-                .emergencies()
-                .await?
-                .iter()
-                .map(from_row)
-                .collect::<Result<_, _>>()?;
-            if emergencies.len() == documents.count {
-                Ok(emergencies)
-            } else {
-                // The rows read one by one but not as one array: a document holding more than
-                // one value, which only a hand edit of the database makes.
-                Err(AppError::UnreadableRecord {
-                    id: "(one of the emergencies)".to_owned(),
-                    why: format!(
-                        "{} rows read as {} records: a stored document is not one JSON value",
-                        documents.count,
-                        emergencies.len()
-                    ),
-                })
-            }
-        }
+    if let Some(mut emergencies) = parsed::<Emergency>(&documents) {
+        // Newest first, as the rows are listed.
+        emergencies.sort_unstable_by(|a, b| {
+            (b.declared_at, b.id.as_str()).cmp(&(a.declared_at, a.id.as_str()))
+        });
+        return Ok(emergencies);
     }
+    let emergencies: Vec<Emergency> = store
+        .emergencies()
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    if emergencies.len() == documents.count {
+        return Ok(emergencies);
+    }
+    // The rows read one by one but not as one array: a document holding more than one value,
+    // which only a hand edit of the database makes.
+    Err(AppError::UnreadableRecord {
+        id: "(one of the emergencies)".to_owned(),
+        why: format!(
+            "{} rows read as {} records: a stored document is not one JSON value",
+            documents.count,
+            emergencies.len()
+        ),
+    })
 }

@@ -282,8 +282,12 @@ pub fn format_time(time: Timestamp) -> String {
     format!("{time:.9}")
 }
 
-/// Parses a stored timestamp; `what` names the column for the error.
-pub(crate) fn parse_time(text: &str, what: &str) -> Result<Timestamp, StoreError> {
+/// Parses a stored timestamp; `what` names the column for the error (a `format_args!` costs
+/// nothing unless there is one).
+pub(crate) fn parse_time(
+    text: &str,
+    what: impl std::fmt::Display,
+) -> Result<Timestamp, StoreError> {
     text.parse().map_err(|error| StoreError::Corrupt {
         what: format!("{what} `{text}` is not an RFC 3339 timestamp ({error})"),
     })
@@ -292,7 +296,7 @@ pub(crate) fn parse_time(text: &str, what: &str) -> Result<Timestamp, StoreError
 /// Parses a stored JSON column; `what` names the column for the error.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     text: &str,
-    what: &str,
+    what: impl std::fmt::Display,
 ) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
         what: format!("{what} is not the JSON the store wrote ({error})"),
@@ -303,7 +307,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 /// column for the error, and `parse` says why the text is not one.
 pub(crate) fn parse_text<T, E: std::fmt::Display>(
     text: &str,
-    what: &str,
+    what: impl std::fmt::Display,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, StoreError> {
     parse(text).map_err(|error| StoreError::Corrupt {

@@ -35,7 +35,7 @@ struct AuditRow {
 
 impl AuditRow {
     fn into_entry(self) -> Result<AuditEntry, StoreError> {
-        let details = parse_json(&self.details, &format!("audit entry {}: details", self.seq))?;
+        let details = parse_json(&self.details, format!("audit entry {}: details", self.seq))?;
         Ok(AuditEntry {
             seq: self.seq,
             time: self.time,

@@ -96,15 +96,15 @@ impl CanaryText {
             incident: self
                 .incident
                 .as_deref()
-                .map(|text| parse_text(text, &format!("{context}: incident"), IncidentId::parse))
+                .map(|text| parse_text(text, format!("{context}: incident"), IncidentId::parse))
                 .transpose()?,
-            started_at: parse_time(&self.started_at, &format!("{context}: started_at"))?,
+            started_at: parse_time(&self.started_at, format!("{context}: started_at"))?,
             finished_at: self
                 .finished_at
                 .as_deref()
-                .map(|text| parse_time(text, &format!("{context}: finished_at")))
+                .map(|text| parse_time(text, format!("{context}: finished_at")))
                 .transpose()?,
-            plan: parse_json(&self.plan, &format!("{context}: plan"))?,
+            plan: parse_json(&self.plan, format!("{context}: plan"))?,
             id: self.id,
             rev: self.rev,
             profile: self.profile,
@@ -308,8 +308,8 @@ where
             events.push((
                 seq,
                 CanaryEventRecord {
-                    at: parse_time(&at, &format!("{context}: at"))?,
-                    data: parse_json(&data, &format!("{context}: data"))?,
+                    at: parse_time(&at, format!("{context}: at"))?,
+                    data: parse_json(&data, format!("{context}: data"))?,
                     kind: column::<B, _>(row, "kind", what)?,
                     audited: column::<B, _>(row, "audited", what)?,
                 },

@@ -122,12 +122,12 @@ where
         let finished_at: String = column::<B, _>(&row, "finished_at", what)?;
         let summary: String = column::<B, _>(&row, "summary", what)?;
         Ok(Some(DrillRecord {
-            started_at: parse_time(&started_at, &format!("drill {id}: started_at"))?,
-            finished_at: parse_time(&finished_at, &format!("drill {id}: finished_at"))?,
+            started_at: parse_time(&started_at, format!("drill {id}: started_at"))?,
+            finished_at: parse_time(&finished_at, format!("drill {id}: finished_at"))?,
             actor: column::<B, _>(&row, "actor", what)?,
             regression: column::<B, _>(&row, "regression", what)?,
             passed: column::<B, _>(&row, "passed", what)?,
-            summary: parse_json(&summary, &format!("drill {id}: summary"))?,
+            summary: parse_json(&summary, format!("drill {id}: summary"))?,
             id,
         }))
     }

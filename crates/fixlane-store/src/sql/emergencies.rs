@@ -55,9 +55,9 @@ impl EmergencyText {
         let context = format!("emergency {}", self.id);
         Ok(EmergencyRow {
             id: parse_text(&self.id, "an emergency's id", IncidentId::parse)?,
-            declared_at: parse_time(&self.declared_at, &format!("{context}: declared_at"))?,
-            updated_at: parse_time(&self.updated_at, &format!("{context}: updated_at"))?,
-            document: parse_json(&self.document, &format!("{context}: document"))?,
+            declared_at: parse_time(&self.declared_at, format!("{context}: declared_at"))?,
+            updated_at: parse_time(&self.updated_at, format!("{context}: updated_at"))?,
+            document: parse_json(&self.document, format!("{context}: document"))?,
             author: self.author,
             drill: self.drill,
             state: self.state,
@@ -82,7 +82,7 @@ pub(super) fn encode_emergency(
         });
     }
     let document = canonical_json(&row.document);
-    row.document = parse_json(&document, &format!("emergency {}: document", row.id))?;
+    row.document = parse_json(&document, format!("emergency {}: document", row.id))?;
     Ok((
         format_time(row.declared_at),
         format_time(row.updated_at),
@@ -355,7 +355,7 @@ where
             .into_iter()
             .map(|(id, author, declared_at, drill)| {
                 Ok(PastDeclaration {
-                    declared_at: parse_time(&declared_at, &format!("emergency {id}: declared_at"))?,
+                    declared_at: parse_time(&declared_at, format!("emergency {id}: declared_at"))?,
                     id: parse_text(&id, "an emergency's id", IncidentId::parse)?,
                     author,
                     drill: drill != 0,

@@ -83,34 +83,40 @@ struct FollowUpFields<'a> {
 
 impl FollowUpFields<'_> {
     fn decode(&self) -> Result<(IncidentId, FollowUp), StoreError> {
-        // Each error says which follow-up and which column; the words are built only for one.
-        let context = || format!("a follow-up of {}", self.incident);
-        let time = |text: &str, column: &str| {
-            text.parse::<jiff::Timestamp>()
-                .or_else(|_| parse_time(text, &format!("{}: {column}", context())))
-        };
+        // Each error says which follow-up and which column; `format_args!` builds the words
+        // only for an error.
+        let id = self.incident;
         let person = |text: &str| {
-            fixlane_core::PersonName::parse(text)
-                .or_else(|_| parse_text(text, &context(), fixlane_core::PersonName::parse))
+            parse_text(
+                text,
+                format_args!("a follow-up of {id}"),
+                fixlane_core::PersonName::parse,
+            )
         };
-        let incident = IncidentId::parse(self.incident)
-            .or_else(|_| parse_text(self.incident, &context(), IncidentId::parse))?;
+        let incident = parse_text(id, format_args!("a follow-up of {id}"), IncidentId::parse)?;
         let kind = FollowUpKind::parse(self.kind).ok_or_else(|| StoreError::Corrupt {
-            what: format!("{}: `{}` is not a follow-up kind", context(), self.kind),
+            what: format!(
+                "a follow-up of {id}: `{}` is not a follow-up kind",
+                self.kind
+            ),
         })?;
         let followup = FollowUp {
             kind,
             owner: person(self.owner)?,
-            opened_at: time(self.opened_at, "opened_at")?,
-            due_at: time(self.due_at, "due_at")?,
+            opened_at: parse_time(
+                self.opened_at,
+                format_args!("a follow-up of {id}: opened_at"),
+            )?,
+            due_at: parse_time(self.due_at, format_args!("a follow-up of {id}: due_at"))?,
             closed_at: self
                 .closed_at
-                .map(|text| time(text, "closed_at"))
+                .map(|text| parse_time(text, format_args!("a follow-up of {id}: closed_at")))
                 .transpose()?,
             closed_by: self.closed_by.map(person).transpose()?,
-            evidence: serde_json::from_str::<Evidence>(self.evidence).or_else(|_| {
-                parse_json::<Evidence>(self.evidence, &format!("{}: evidence", context()))
-            })?,
+            evidence: parse_json::<Evidence>(
+                self.evidence,
+                format_args!("a follow-up of {id}: evidence"),
+            )?,
         };
         Ok((incident, followup))
     }
@@ -261,22 +267,24 @@ where
         let bulk: Vec<BulkClock<'_>> = super::parse_bulk(&text, what)?;
         bulk.iter()
             .map(|BulkClock(incident, kind, due_at, closed_at)| {
-                let context = || format!("a follow-up of {incident}");
-                let time = |text: &str, column: &str| {
-                    text.parse::<jiff::Timestamp>()
-                        .or_else(|_| parse_time(text, &format!("{}: {column}", context())))
-                };
                 Ok(FollowUpClock {
                     kind: FollowUpKind::parse(kind).ok_or_else(|| StoreError::Corrupt {
-                        what: format!("{}: `{kind}` is not a follow-up kind", context()),
+                        what: format!(
+                            "a follow-up of {incident}: `{kind}` is not a follow-up kind"
+                        ),
                     })?,
-                    due_at: time(due_at, "due_at")?,
+                    due_at: parse_time(due_at, format_args!("a follow-up of {incident}: due_at"))?,
                     closed_at: closed_at
                         .as_deref()
-                        .map(|text| time(text, "closed_at"))
+                        .map(|text| {
+                            parse_time(text, format_args!("a follow-up of {incident}: closed_at"))
+                        })
                         .transpose()?,
-                    incident: IncidentId::parse(incident)
-                        .or_else(|_| parse_text(incident, &context(), IncidentId::parse))?,
+                    incident: parse_text(
+                        incident,
+                        format_args!("a follow-up of {incident}"),
+                        IncidentId::parse,
+                    )?,
                 })
             })
             .collect()

@@ -147,7 +147,7 @@ where
             time: column::<B, _>(&row, "recorded_at", what)?,
             actor: column::<B, _>(&row, "actor", what)?,
             action: column::<B, _>(&row, "action", what)?,
-            details: parse_json(&details, &format!("audit entry {seq}: details"))?,
+            details: parse_json(&details, format!("audit entry {seq}: details"))?,
             previous_hash: column::<B, _>(&row, "previous_hash", what)?,
             hash: column::<B, _>(&row, "hash", what)?,
         }))
@@ -252,7 +252,7 @@ where
                             what: format!("{context}: `{kind}` is not a follow-up kind"),
                         })?,
                         owner: parse_text(&owner, &context, PersonName::parse)?,
-                        due_at: parse_time(&due_at, &format!("{context}: due_at"))?,
+                        due_at: parse_time(&due_at, format!("{context}: due_at"))?,
                     });
                     audits.push(Audit::of(&action)?);
                 }

@@ -102,38 +102,38 @@ impl RunRow {
     fn into_record(self, gates: Vec<GateRecord>) -> Result<RunRecord, StoreError> {
         let context = format!("run {}", self.run_id);
         Ok(RunRecord {
-            rev: parse_text(&self.rev, &format!("{context}: rev"), Rev::parse)?,
+            rev: parse_text(&self.rev, format!("{context}: rev"), Rev::parse)?,
             incident: self
                 .incident
                 .as_deref()
-                .map(|text| parse_text(text, &format!("{context}: incident"), IncidentId::parse))
+                .map(|text| parse_text(text, format!("{context}: incident"), IncidentId::parse))
                 .transpose()?,
-            started_at: parse_time(&self.started_at, &format!("{context}: started_at"))?,
+            started_at: parse_time(&self.started_at, format!("{context}: started_at"))?,
             finished_at: self
                 .finished_at
                 .as_deref()
-                .map(|text| parse_time(text, &format!("{context}: finished_at")))
+                .map(|text| parse_time(text, format!("{context}: finished_at")))
                 .transpose()?,
             verdict: self
                 .verdict
                 .as_deref()
                 .map(|text| {
-                    parse_text(text, &format!("{context}: verdict"), |text| {
+                    parse_text(text, format!("{context}: verdict"), |text| {
                         Verdict::parse(text).ok_or("not green, ready, waiting or blocked")
                     })
                 })
                 .transpose()?,
-            reasons: parse_json(&self.reasons, &format!("{context}: reasons"))?,
-            plan: parse_json(&self.plan, &format!("{context}: plan"))?,
+            reasons: parse_json(&self.reasons, format!("{context}: reasons"))?,
+            plan: parse_json(&self.plan, format!("{context}: plan"))?,
             runner: self
                 .runner
                 .as_deref()
-                .map(|text| parse_json(text, &format!("{context}: runner")))
+                .map(|text| parse_json(text, format!("{context}: runner")))
                 .transpose()?,
             abandoned_at: self
                 .abandoned_at
                 .as_deref()
-                .map(|text| parse_time(text, &format!("{context}: abandoned_at")))
+                .map(|text| parse_time(text, format!("{context}: abandoned_at")))
                 .transpose()?,
             run_id: self.run_id,
             branch: self.branch,
@@ -161,15 +161,15 @@ impl GateRow {
     fn into_record(self, run_id: &str) -> Result<GateRecord, StoreError> {
         let context = format!("run {run_id}, gate {}", self.gate);
         Ok(GateRecord {
-            gate: parse_text(&self.gate, &format!("run {run_id}: gate"), GateName::parse)?,
-            tier: parse_text(&self.tier, &format!("{context}: tier"), |text| {
+            gate: parse_text(&self.gate, format!("run {run_id}: gate"), GateName::parse)?,
+            tier: parse_text(&self.tier, format!("{context}: tier"), |text| {
                 Tier::parse(text).ok_or("not critical, required or optional")
             })?,
-            state: parse_text(&self.state, &format!("{context}: state"), |text| {
+            state: parse_text(&self.state, format!("{context}: state"), |text| {
                 StoredGateState::parse(text).ok_or("not a gate's final state")
             })?,
-            tail: parse_json(&self.tail, &format!("{context}: tail"))?,
-            finished_at: parse_time(&self.finished_at, &format!("{context}: finished_at"))?,
+            tail: parse_json(&self.tail, format!("{context}: tail"))?,
+            finished_at: parse_time(&self.finished_at, format!("{context}: finished_at"))?,
             detail: self.detail,
             exit_code: self.exit_code,
             duration_ms: self.duration_ms,

@@ -98,11 +98,11 @@ where
         let id: String = column::<B, _>(&row, "id", what)?;
         let time = |name: &'static str| -> Result<Timestamp, StoreError> {
             let text: String = column::<B, _>(&row, name, what)?;
-            parse_time(&text, &format!("session {id}: {name}"))
+            parse_time(&text, format!("session {id}: {name}"))
         };
         let optional_time = |name: &'static str| -> Result<Option<Timestamp>, StoreError> {
             column::<B, Option<String>>(&row, name, what)?
-                .map(|text| parse_time(&text, &format!("session {id}: {name}")))
+                .map(|text| parse_time(&text, format!("session {id}: {name}")))
                 .transpose()
         };
         let token: String = column::<B, _>(&row, "token_id", what)?;

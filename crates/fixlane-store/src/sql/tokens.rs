@@ -191,13 +191,13 @@ where
         let id: String = column::<B, _>(row, "id", what)?;
         let time = |name: &'static str| -> Result<Option<Timestamp>, StoreError> {
             column::<B, Option<String>>(row, name, what)?
-                .map(|text| parse_time(&text, &format!("token {id}: {name}")))
+                .map(|text| parse_time(&text, format!("token {id}: {name}")))
                 .transpose()
         };
         let issued_at: String = column::<B, _>(row, "issued_at", what)?;
         let person: String = column::<B, _>(row, "person", what)?;
         Ok(TokenRecord {
-            issued_at: parse_time(&issued_at, &format!("token {id}: issued_at"))?,
+            issued_at: parse_time(&issued_at, format!("token {id}: issued_at"))?,
             person: parse_text(&person, "a token's person", PersonName::parse)?,
             issued_by: column::<B, _>(row, "issued_by", what)?,
             expires_at: time("expires_at")?,
