@@ -238,12 +238,34 @@ fn go_package(
     })
 }
 
-/// The packages `changed_files` (repository-relative) affect in `workspace`.
-pub fn affected(
+/// Each package's index by its name within its ecosystem; where two share a name, the last.
+fn names(packages: &[Package]) -> HashMap<(Ecosystem, &str), usize> {
+    packages
+        .iter()
+        .enumerate()
+        .map(|(index, package)| ((package.ecosystem, package.name.as_str()), index))
+        .collect()
+}
+
+/// The packages holding the changed files.
+struct Direct {
+    /// Indices of known packages.
+    known: BTreeSet<usize>,
+    /// The names of Go packages a change names that the walk did not find (a package whose
+    /// last file was deleted).
+    unknown: BTreeSet<String>,
+    /// Why every package is selected, when a changed file is a global input.
+    everything: Option<String>,
+}
+
+/// The packages holding `changed_files`, and (when `globals` are given) whether one of them is
+/// a global input.
+fn direct(
     workspace: &Workspace,
+    by_name: &HashMap<(Ecosystem, &str), usize>,
     changed_files: &[String],
-    globals: &GlobalInputs,
-) -> Affected {
+    globals: Option<&GlobalInputs>,
+) -> Direct {
     let packages = &workspace.packages;
     let go_directories: HashMap<&str, usize> = packages
         .iter()
@@ -251,21 +273,15 @@ pub fn affected(
         .filter(|(_, package)| package.ecosystem == Ecosystem::Go)
         .map(|(index, package)| (package.directory.as_str(), index))
         .collect();
-    let by_name: HashMap<(Ecosystem, &str), usize> = packages
-        .iter()
-        .enumerate()
-        .map(|(index, package)| ((package.ecosystem, package.name.as_str()), index))
-        .collect();
-
-    // Indices of known packages, and the names of Go packages a change names that the walk did
-    // not find (a package whose last file was deleted).
-    let mut direct: BTreeSet<usize> = BTreeSet::new();
-    let mut unknown: BTreeSet<String> = BTreeSet::new();
-    let mut everything = None;
+    let mut found = Direct {
+        known: BTreeSet::new(),
+        unknown: BTreeSet::new(),
+        everything: None,
+    };
     for file in changed_files {
         let file = normalize(file);
-        if everything.is_none() {
-            everything = globals.why(&file);
+        if found.everything.is_none() {
+            found.everything = globals.and_then(|globals| globals.why(&file));
         }
         for ecosystem in [Ecosystem::Cargo, Ecosystem::Npm] {
             if let Some((index, _)) = packages
@@ -275,20 +291,48 @@ pub fn affected(
                 .filter(|(_, package)| contains(&package.directory, &file))
                 .max_by_key(|(_, package)| package.directory.len())
             {
-                direct.insert(index);
+                found.known.insert(index);
             }
         }
         if let Some(name) = go_package(workspace, &go_directories, &file) {
             match by_name.get(&(Ecosystem::Go, name.as_str())) {
                 Some(&index) => {
-                    direct.insert(index);
+                    found.known.insert(index);
                 }
                 None => {
-                    unknown.insert(name);
+                    found.unknown.insert(name);
                 }
             }
         }
     }
+    found
+}
+
+/// The known Go packages holding `changed_files`, by index into `workspace.packages`, exactly
+/// as [`affected`] starts from them: a reader of Go imports needs no more of a package's
+/// imports once it is known to depend on one of these, since more cannot change the answer.
+pub fn changed_go_packages(workspace: &Workspace, changed_files: &[String]) -> Vec<usize> {
+    let by_name = names(&workspace.packages);
+    direct(workspace, &by_name, changed_files, None)
+        .known
+        .into_iter()
+        .filter(|index| workspace.packages[*index].ecosystem == Ecosystem::Go)
+        .collect()
+}
+
+/// The packages `changed_files` (repository-relative) affect in `workspace`.
+pub fn affected(
+    workspace: &Workspace,
+    changed_files: &[String],
+    globals: &GlobalInputs,
+) -> Affected {
+    let packages = &workspace.packages;
+    let by_name = names(packages);
+    let Direct {
+        known: direct,
+        unknown,
+        mut everything,
+    } = direct(workspace, &by_name, changed_files, Some(globals));
     let mut warnings = Vec::new();
     // In path order, whatever order the manifests were read in: the first names the reason.
     let mut unreadable: Vec<&Unreadable> = workspace.unreadable.iter().collect();

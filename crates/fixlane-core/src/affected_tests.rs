@@ -232,6 +232,48 @@ fn go_packages_are_directories_and_their_importers_follow() {
 }
 
 #[test]
+fn the_changed_go_packages_are_the_known_direct_ones_of_go_alone() {
+    let mut workspace = Workspace {
+        packages: vec![
+            package(Ecosystem::Cargo, "tool", "tools/x", &[]),
+            package(Ecosystem::Go, "example.com/svc", "", &[]),
+            package(Ecosystem::Go, "example.com/svc/pay", "pay", &[]),
+            package(Ecosystem::Go, "example.com/svc/money", "money", &[]),
+        ],
+        go_modules: vec![GoModule {
+            directory: String::new(),
+            path: "example.com/svc".to_owned(),
+        }],
+        ..Workspace::default()
+    };
+    // A Cargo file, a deleted package's file, an asset and a global input: only the known Go
+    // packages count, the lockfile no differently from any other file.
+    let changed = files(&[
+        "tools/x/src/lib.rs",
+        "gone/gone.go",
+        "money/rates.json",
+        "pay/pay.go",
+        "go.sum",
+    ]);
+    assert_eq!(changed_go_packages(&workspace, &changed), [1, 2, 3]);
+    assert_eq!(
+        changed_go_packages(&workspace, &files(&["docs/x.md"])),
+        [0_usize; 0]
+    );
+    // Two packages of one name: the last, as `affected` resolves a need of that name.
+    workspace.packages.push(package(
+        Ecosystem::Go,
+        "example.com/svc/pay",
+        "vendored/pay",
+        &[],
+    ));
+    assert_eq!(
+        changed_go_packages(&workspace, &files(&["pay/pay.go"])),
+        [4]
+    );
+}
+
+#[test]
 fn names_are_matched_within_one_ecosystem() {
     let workspace = Workspace {
         packages: vec![

@@ -52,8 +52,10 @@ pub fn changed_packages(root: &Path, changed_files: &[String]) -> Vec<String> {
     affected_packages(root, changed_files, &GlobalInputs::builtin()).direct
 }
 
-/// Every package under `root` with what it depends on. `changed_files` lead to the Go modules
-/// a change is in, which need not be at the root.
+/// Every package under `root` with what it depends on, for finding what `changed_files` affect.
+/// `changed_files` lead to the Go modules a change is in, which need not be at the root, and
+/// decide how much of each Go package's imports is read: all of a package's that could be a
+/// dependent of a changed one, not always all of one already known to be (see `go`).
 pub fn read_workspace(root: &Path, changed_files: &[String]) -> Workspace {
     let mut workspace = Workspace::default();
     read_cargo(root, &mut workspace);

@@ -391,6 +391,103 @@ fn go_importers_within_the_module_follow_a_changed_package() {
 }
 
 #[test]
+fn go_links_are_not_followed_to_directories_but_are_read_as_files_and_late_imports_count() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    write(root, "go.mod", "module example.com/m\n");
+    write(root, "base/base.go", "package base\n");
+    write(
+        root,
+        "user/user.go",
+        "package user\n\nimport \"example.com/m/base\"\n",
+    );
+    // Followed, the link would be a package of its own, importing `base`.
+    std::os::unix::fs::symlink(root.join("user"), root.join("alias")).unwrap();
+    // A link named like a Go file is read through.
+    write(root, "linked/other.go", "package linked\n");
+    std::os::unix::fs::symlink(root.join("user/user.go"), root.join("linked/user.go")).unwrap();
+    // Imports after a long licence header, past the first read of a file.
+    let licence = format!(
+        "/*\n{}*/\n",
+        "Licensed under the terms below.\n".repeat(400)
+    );
+    write(
+        root,
+        "late/late.go",
+        &format!("{licence}package late\n\nimport (\n\t\"fmt\"\n\t\"example.com/m/base\"\n)\n"),
+    );
+    let base = affected(root, &["base/base.go"]);
+    assert_eq!(base.direct, ["example.com/m/base"]);
+    assert_eq!(
+        base.dependents,
+        [
+            "example.com/m/late",
+            "example.com/m/linked",
+            "example.com/m/user"
+        ]
+    );
+    assert!(base.everything.is_none(), "{base:?}");
+}
+
+/// Runs `body` on a thread that cannot pass over file permissions (root's capabilities to do
+/// so dropped from it, and from the threads it starts), so that a directory without
+/// permissions cannot be read even when the tests run as root.
+fn bound_by_permissions<T: Send>(body: impl FnOnce() -> T + Send) -> T {
+    use rustix::thread::CapabilitySet;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut sets = rustix::thread::capabilities(None).unwrap();
+                sets.effective -= CapabilitySet::DAC_OVERRIDE | CapabilitySet::DAC_READ_SEARCH;
+                rustix::thread::set_capabilities(None, sets).unwrap();
+                body()
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+#[test]
+fn a_go_directory_that_cannot_be_listed_selects_every_package() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    write(root, "go.mod", "module example.com/m\n");
+    write(root, "base/base.go", "package base\n");
+    write(root, "other/other.go", "package other\n");
+    // It may hold a package importing `base`: that cannot be ruled out.
+    write(
+        root,
+        "locked/user/user.go",
+        "package user\n\nimport \"example.com/m/base\"\n",
+    );
+    let locked = root.join("locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (listed, base) = bound_by_permissions(|| {
+        (
+            std::fs::read_dir(&locked).is_ok(),
+            affected(root, &["base/base.go"]),
+        )
+    });
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        !listed,
+        "the directory must be unreadable for the test to mean anything"
+    );
+    assert_eq!(
+        base.everything.as_deref(),
+        Some("`locked` could not be read")
+    );
+    assert_eq!(base.direct, ["example.com/m/base"]);
+    assert_eq!(base.dependents, ["example.com/m/other"]);
+    assert!(
+        base.warnings[0].starts_with("`locked` could not be read (Permission denied"),
+        "{:?}",
+        base.warnings
+    );
+}
+
+#[test]
 fn npm_workspaces_select_the_workspaces_depending_on_a_changed_one() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();

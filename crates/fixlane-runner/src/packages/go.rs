@@ -1,23 +1,24 @@
 //! Go packages and their imports: each directory with `.go` files under a module is a package
 //! named by the module path and the directory; its imports (tests' too, since a test that
-//! imports a changed package must run again) are read from each file's import declarations.
+//! imports a changed package must run again) are read from each file's import declarations
+//! (`imports`), by descriptors relative to each directory (`files`), and only as far as they
+//! can change what a change affects (see `read_needs`).
 //!
 //! The modules are the root's `go.mod`, those a `go.work` uses, those nested inside them, and
 //! the nearest `go.mod` above each changed file.
 
+mod files;
+mod imports;
+
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::path::Path;
 
-use fixlane_core::affected::{Ecosystem, GoModule, Package, Workspace};
+use fixlane_core::affected::{self, Ecosystem, GoModule, Package, Unreadable, Workspace};
 
+use self::files::{Found, Names, Reader};
 use super::{read_manifest, relative};
-
-/// Directories the go tool itself ignores, and the usual huge ones.
-fn ignored(name: &str) -> bool {
-    name.starts_with('.')
-        || name.starts_with('_')
-        || matches!(name, "testdata" | "vendor" | "node_modules" | "target")
-}
 
 /// `module` from a `go.mod`, which may be quoted or followed by a comment.
 pub(super) fn go_module(go_mod: &str) -> Option<String> {
@@ -53,203 +54,6 @@ fn go_work_uses(go_work: &str) -> Vec<String> {
         }
     }
     uses
-}
-
-/// Skips spaces and comments from `at`; returns where the next token starts.
-fn skip_space(bytes: &[u8], mut at: usize) -> usize {
-    loop {
-        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        if bytes[at..].starts_with(b"//") {
-            while at < bytes.len() && bytes[at] != b'\n' {
-                at += 1;
-            }
-        } else if bytes[at..].starts_with(b"/*") {
-            at += 2;
-            while at < bytes.len() && !bytes[at..].starts_with(b"*/") {
-                at += 1;
-            }
-            at = (at + 2).min(bytes.len());
-        } else {
-            return at;
-        }
-    }
-}
-
-/// A word (identifier, `_` or `.`) at `at`, and where it ends.
-fn word(bytes: &[u8], at: usize) -> (&[u8], usize) {
-    let mut end = at;
-    while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
-        end += 1;
-    }
-    if end == at && bytes.get(at) == Some(&b'.') {
-        end += 1;
-    }
-    (&bytes[at..end], end)
-}
-
-/// A string literal (`"…"` or `` `…` ``) at `at`, and where it ends.
-fn string(bytes: &[u8], at: usize) -> Option<(String, usize)> {
-    let quote = *bytes.get(at)?;
-    if quote != b'"' && quote != b'`' {
-        return None;
-    }
-    let start = at + 1;
-    let mut end = start;
-    while end < bytes.len() && bytes[end] != quote {
-        end += if bytes[end] == b'\\' && quote == b'"' {
-            2
-        } else {
-            1
-        };
-    }
-    if end >= bytes.len() {
-        // Never closed: not an import anyone could build.
-        return None;
-    }
-    let text = String::from_utf8_lossy(&bytes[start..end]).into_owned();
-    Some((text, end + 1))
-}
-
-/// One import spec at `at`: an optional name, then the path.
-fn import_spec(bytes: &[u8], at: usize) -> Option<(String, usize)> {
-    let (name, after) = word(bytes, at);
-    let at = if name.is_empty() {
-        at
-    } else {
-        skip_space(bytes, after)
-    };
-    string(bytes, at)
-}
-
-/// The import paths of a Go file: its import declarations, which all come right after the
-/// package clause, so reading stops at the first other declaration.
-#[cfg(test)]
-pub(super) fn imports(source: &str) -> Vec<String> {
-    imports_of(source.as_bytes()).0
-}
-
-/// The import paths in `bytes`, and whether reading stopped at a word that is not an import
-/// (so the rest of the file holds none): when it did not, the text may have been cut short.
-fn imports_of(bytes: &[u8]) -> (Vec<String>, bool) {
-    let mut found = Vec::new();
-    let mut at = skip_space(bytes, 0);
-    let (keyword, after) = word(bytes, at);
-    if keyword != b"package" {
-        return (found, !keyword.is_empty());
-    }
-    let (_, after) = word(bytes, skip_space(bytes, after));
-    at = after;
-    loop {
-        at = skip_space(bytes, at);
-        if bytes.get(at) == Some(&b';') {
-            at += 1;
-            continue;
-        }
-        let (keyword, after) = word(bytes, at);
-        if keyword != b"import" {
-            return (found, !keyword.is_empty());
-        }
-        at = skip_space(bytes, after);
-        if bytes.get(at) == Some(&b'(') {
-            at += 1;
-            loop {
-                at = skip_space(bytes, at);
-                match bytes.get(at) {
-                    None => return (found, false),
-                    Some(b')') => {
-                        at += 1;
-                        break;
-                    }
-                    Some(b';') => at += 1,
-                    Some(_) => {
-                        let Some((path, after)) = import_spec(bytes, at) else {
-                            return (found, false);
-                        };
-                        found.push(path);
-                        at = after;
-                    }
-                }
-            }
-        } else {
-            let Some((path, after)) = import_spec(bytes, at) else {
-                return (found, false);
-            };
-            found.push(path);
-            at = after;
-        }
-    }
-}
-
-/// How much of a Go file is read first: its imports are at the top, and a whole file is read
-/// only when they go on past this.
-const HEAD_BYTES: usize = 8 * 1024;
-
-/// The imports of the Go file at `path`, reading its head into `buffer` and the rest only when
-/// the imports go on past it.
-fn file_imports(path: &Path, buffer: &mut [u8]) -> Result<Vec<String>, String> {
-    use std::io::Read as _;
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        // A file that vanished meanwhile imports nothing.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error.to_string()),
-    };
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error.to_string()),
-        }
-    }
-    let (found, complete) = imports_of(&buffer[..filled]);
-    if complete || filled < buffer.len() {
-        return Ok(found);
-    }
-    let mut whole = buffer[..filled].to_vec();
-    file.read_to_end(&mut whole)
-        .map_err(|error| error.to_string())?;
-    Ok(imports_of(&whole).0)
-}
-
-/// The imports of every file in `files`, in the same order, read on a few threads: thousands
-/// of small reads are most of a large module's cost.
-fn read_imports(root: &Path, files: &[String]) -> Vec<Result<Vec<String>, String>> {
-    /// Below this many files a thread costs more than it saves.
-    const PER_THREAD: usize = 256;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 4)
-        .min(files.len().div_ceil(PER_THREAD))
-        .max(1);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let read_chunk = |chunk: &[String]| {
-        let mut buffer = vec![0_u8; HEAD_BYTES];
-        chunk
-            .iter()
-            .map(|file| file_imports(&root.join(file), &mut buffer))
-            .collect::<Vec<_>>()
-    };
-    if threads == 1 {
-        return read_chunk(files);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || read_chunk(part)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| vec![Err("its reader stopped".to_owned())])
-            })
-            .collect()
-    })
 }
 
 /// The module directories to read: the root's, a `go.work`'s, and the nearest above each
@@ -288,17 +92,19 @@ fn module_directories(
     directories
 }
 
-/// Reads every module reachable from the root, a `go.work` and the changed files: their
-/// packages and the imports between them.
-pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Workspace) {
+/// Every module reachable from the root, a `go.work` and the changed files (directory → module
+/// path), and each directory with Go files in them (→ its module's directory and the files).
+fn walk(
+    root: &Path,
+    changed_files: &[String],
+    workspace: &mut Workspace,
+) -> (BTreeMap<String, String>, BTreeMap<String, (String, Names)>) {
     let mut pending: Vec<String> = module_directories(root, changed_files, workspace)
         .into_iter()
         .collect();
     let mut modules: BTreeMap<String, String> = BTreeMap::new();
-    // Package directory → its module's directory, and the imports of its files.
-    let mut packages: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-    // Each Go file's package directory and path, read once the walk is done.
-    let mut go_files: Vec<(String, String)> = Vec::new();
+    let mut packages: BTreeMap<String, (String, Names)> = BTreeMap::new();
+    let mut buffer = Vec::new();
     while let Some(module_directory) = pending.pop() {
         if modules.contains_key(&module_directory) {
             continue;
@@ -315,73 +121,242 @@ pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Wor
         modules.insert(module_directory.clone(), path);
         let mut stack = vec![module_directory.clone()];
         while let Some(directory) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(root.join(&directory)) else {
-                continue;
+            let listing = match files::list(&root.join(&directory), &mut buffer) {
+                Ok(Some(listing)) => listing,
+                Ok(None) => continue,
+                // Packages may be in it, depending on a changed one: it fails closed, like a
+                // manifest that cannot be read.
+                Err(error) => {
+                    workspace.unreadable.push(Unreadable {
+                        path: if directory.is_empty() {
+                            ".".to_owned()
+                        } else {
+                            directory
+                        },
+                        why: error.to_string(),
+                    });
+                    continue;
+                }
             };
-            for entry in entries.flatten() {
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                    continue;
-                };
-                let path = relative(&directory, &name);
-                if kind.is_dir() {
-                    if ignored(&name) {
-                        continue;
+            if listing.go_mod && directory != module_directory {
+                // A nested module: read on its own.
+                pending.push(directory);
+                continue;
+            }
+            stack.extend(
+                listing
+                    .directories
+                    .iter()
+                    .map(|name| relative(&directory, name)),
+            );
+            if listing.go_files.len() > 0 {
+                match packages.entry(directory) {
+                    Entry::Vacant(entry) => {
+                        entry.insert((module_directory.clone(), listing.go_files));
                     }
-                    if root.join(&path).join("go.mod").is_file() {
-                        // A nested module: read on its own.
-                        pending.push(path);
-                    } else {
-                        stack.push(path);
-                    }
-                } else if Path::new(&name)
-                    .extension()
-                    .is_some_and(|extension| extension == "go")
-                    && !name.starts_with(['.', '_'])
+                    Entry::Occupied(mut entry) => entry.get_mut().1.append(&listing.go_files),
+                }
+            }
+        }
+    }
+    (modules, packages)
+}
+
+/// Some of one package's files, to read on one thread.
+#[derive(Debug, Clone)]
+struct Task {
+    package: usize,
+    files: Range<usize>,
+}
+
+/// `tasks` cut into groups of about `per_group` files each, a task split where it must be.
+fn split(tasks: &[Task], per_group: usize) -> Vec<Vec<Task>> {
+    let per_group = per_group.max(1);
+    let mut groups: Vec<Vec<Task>> = vec![Vec::new()];
+    let mut room = per_group;
+    for task in tasks {
+        let mut start = task.files.start;
+        while start < task.files.end {
+            if room == 0 {
+                groups.push(Vec::new());
+                room = per_group;
+            }
+            let end = (start + room).min(task.files.end);
+            if let Some(group) = groups.last_mut() {
+                group.push(Task {
+                    package: task.package,
+                    files: start..end,
+                });
+            }
+            room -= end - start;
+            start = end;
+        }
+    }
+    groups
+}
+
+/// What `tasks` find, each task's in its order, read on a few threads: thousands of small reads
+/// are most of a large module's cost.
+fn read_tasks(
+    root: &Path,
+    packages: &[Package],
+    files: &[Names],
+    tasks: &[Task],
+    cores: usize,
+) -> Vec<(usize, Found)> {
+    /// Below this many files a thread costs more than it saves.
+    const PER_THREAD: usize = 256;
+    let total: usize = tasks.iter().map(|task| task.files.len()).sum();
+    let threads = cores.clamp(1, 4).min(total.div_ceil(PER_THREAD)).max(1);
+    let read_group = |group: &[Task]| {
+        let mut reader = Reader::new();
+        group
+            .iter()
+            .map(|task| {
+                let mut found = Found::default();
+                reader.read(
+                    &root.join(&packages[task.package].directory),
+                    &files[task.package],
+                    task.files.clone(),
+                    &mut found,
+                );
+                (task.package, found)
+            })
+            .collect::<Vec<_>>()
+    };
+    if threads == 1 {
+        return read_group(tasks);
+    }
+    let groups = split(tasks, total.div_ceil(threads));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .map(|group| (group, scope.spawn(|| read_group(group))))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(group, handle)| {
+                handle.join().unwrap_or_else(|_| {
+                    // Its files are unread, and fail closed.
+                    group
+                        .iter()
+                        .map(|task| {
+                            let unreadable = task
+                                .files
+                                .clone()
+                                .map(|file| (file, "its reader stopped".to_owned()))
+                                .collect();
+                            (
+                                task.package,
+                                Found {
+                                    unreadable,
+                                    ..Found::default()
+                                },
+                            )
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
+/// Each package's imports, read only as far as they can change what a change to the `direct`
+/// packages affects. A package's imports only ever make it a dependent, so once one of its
+/// files imports a package known to be affected, its other files are left unread; a package
+/// that is not a dependent has every file read, as it must to be sure. Files are read in
+/// rounds, a few more of each undecided package's each round (1, 2, 4, …), so a package is
+/// decided by its first files when it can be, and which files are read never depends on the
+/// threads' timing. A file that is read and cannot be goes to `unreadable` (every package is
+/// then selected); one left unread, its package already selected, cannot change the answer.
+fn read_needs(
+    root: &Path,
+    packages: &[Package],
+    files: &[Names],
+    direct: &[usize],
+    unreadable: &mut Vec<Unreadable>,
+) -> Vec<BTreeSet<String>> {
+    let count = packages.len();
+    let mut imports = vec![BTreeSet::new(); count];
+    if direct.is_empty() {
+        // No Go package changed: nobody's imports matter.
+        return imports;
+    }
+    // By name as the core resolves a need: where two packages share one, the last.
+    let index: HashMap<&str, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(at, package)| (package.name.as_str(), at))
+        .collect();
+    let mut affected = vec![false; count];
+    for &package in direct {
+        if let Some(mark) = affected.get_mut(package) {
+            *mark = true;
+        }
+    }
+    let mut importers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut read = vec![0_usize; count];
+    // Asked once: it reads the cgroup's files each time.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut round = 1_usize;
+    loop {
+        let mut tasks = Vec::new();
+        for package in 0..count {
+            let start = read[package];
+            if affected[package] || start == files[package].len() {
+                continue;
+            }
+            read[package] = (start + round).min(files[package].len());
+            tasks.push(Task {
+                package,
+                files: start..read[package],
+            });
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let mut reached = Vec::new();
+        for (package, found) in read_tasks(root, packages, files, &tasks, cores) {
+            unreadable.extend(found.unreadable.into_iter().map(|(file, why)| Unreadable {
+                path: relative(&packages[package].directory, files[package].text(file)),
+                why,
+            }));
+            for path in found.imports {
+                if imports[package].contains(&path) {
+                    continue;
+                }
+                if let Some(&needed) = index.get(path.as_str())
+                    && needed != package
                 {
-                    packages
-                        .entry(directory.clone())
-                        .or_insert_with(|| (module_directory.clone(), BTreeSet::new()));
-                    go_files.push((directory.clone(), path));
+                    importers[needed].push(package);
+                    if affected[needed] {
+                        reached.push(package);
+                    }
                 }
+                imports[package].insert(path);
             }
         }
-    }
-    // Who imports whom matters only when a Go package changed: a `.go` file, or a file of a
-    // package's own directory or its testdata. Reading every Go file is most of a large
-    // module's cost, so a change elsewhere (docs, CI, `go.sum`, which selects everything
-    // anyway) lists the packages without it.
-    let touched = changed_files.iter().any(|file| {
-        let file = fixlane_core::affected::normalize(file);
-        let owner = match file.find("/testdata/") {
-            Some(at) => &file[..at],
-            None => file.rsplit_once('/').map_or("", |(directory, _)| directory),
-        };
-        Path::new(&file)
-            .extension()
-            .is_some_and(|extension| extension == "go")
-            || packages.contains_key(owner)
-    });
-    if !touched {
-        go_files.clear();
-    }
-    let paths: Vec<String> = go_files.iter().map(|(_, path)| path.clone()).collect();
-    for ((directory, path), imported) in go_files.into_iter().zip(read_imports(root, &paths)) {
-        match imported {
-            Ok(imported) => {
-                if let Some((_, imports)) = packages.get_mut(&directory) {
-                    imports.extend(imported);
-                }
+        // The newly affected, and whoever imports them, transitively.
+        while let Some(package) = reached.pop() {
+            if !affected[package] {
+                affected[package] = true;
+                reached.extend(importers[package].iter().copied());
             }
-            // A Go file is its package's manifest of dependencies: unread, it fails closed.
-            Err(why) => workspace
-                .unreadable
-                .push(fixlane_core::affected::Unreadable { path, why }),
         }
+        round = round.saturating_mul(2);
     }
-    for (directory, (module_directory, imports)) in packages {
+    imports
+}
+
+/// Reads every module reachable from the root, a `go.work` and the changed files: their
+/// packages, and the imports between them as far as they decide what `changed_files` affect
+/// (see `read_needs`): a package already known to depend on a changed one may list only some
+/// of its imports.
+pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Workspace) {
+    let (modules, walked) = walk(root, changed_files, workspace);
+    let mut packages = Vec::with_capacity(walked.len());
+    let mut files = Vec::with_capacity(walked.len());
+    for (directory, (module_directory, names)) in walked {
         let Some(module) = modules.get(&module_directory) else {
             continue;
         };
@@ -394,20 +369,33 @@ pub(super) fn read_go(root: &Path, changed_files: &[String], workspace: &mut Wor
         } else {
             format!("{module}/{below}")
         };
-        workspace.packages.push(Package {
+        packages.push(Package {
             ecosystem: Ecosystem::Go,
             name,
             directory,
-            // Imports of the standard library and of other modules name no package here and
-            // are left for the core to ignore.
-            needs: imports.into_iter().collect(),
+            needs: Vec::new(),
         });
+        files.push(names);
     }
-    workspace.go_modules.extend(
-        modules
+    let mut view = Workspace {
+        packages,
+        go_modules: modules
             .into_iter()
-            .map(|(directory, path)| GoModule { directory, path }),
-    );
+            .map(|(directory, path)| GoModule { directory, path })
+            .collect(),
+        unreadable: Vec::new(),
+    };
+    // The packages the core will start from, found by its own rules.
+    let direct = affected::changed_go_packages(&view, changed_files);
+    let imports = read_needs(root, &view.packages, &files, &direct, &mut view.unreadable);
+    for (package, imports) in view.packages.iter_mut().zip(imports) {
+        // Imports of the standard library and of other modules name no package here and are
+        // left for the core to ignore.
+        package.needs = imports.into_iter().collect();
+    }
+    workspace.packages.append(&mut view.packages);
+    workspace.go_modules.append(&mut view.go_modules);
+    workspace.unreadable.append(&mut view.unreadable);
 }
 
 #[cfg(test)]
@@ -427,81 +415,266 @@ mod tests {
         assert_eq!(go_module("modules x\n"), None);
     }
 
-    #[test]
-    fn reads_import_declarations_and_stops_at_the_first_other() {
-        let source = r#"// Package pay pays.
-//go:build linux
-
-/* a block
-   comment */
-package pay // trailing
-
-import "fmt"
-import m "example.com/svc/internal/money"
-import (
-	"strings"
-	_ "embed" // for templates
-	. "example.com/svc/internal/dot"
-	raw `example.com/svc/internal/raw`
-	"C"
-)
-
-import "example.com/svc/late"
-
-func f() { _ = "example.com/svc/not/an/import" }
-
-import "example.com/after/func"
-"#;
-        assert_eq!(
-            imports(source),
-            [
-                "fmt",
-                "example.com/svc/internal/money",
-                "strings",
-                "embed",
-                "example.com/svc/internal/dot",
-                "example.com/svc/internal/raw",
-                "C",
-                "example.com/svc/late",
-            ]
-        );
-        assert!(imports("package x\n").is_empty());
-        assert!(imports("not go at all").is_empty());
-        assert_eq!(
-            imports("package x; import \"a\"; import (\"b\"; \"c\")"),
-            ["a", "b", "c"]
-        );
-        // Truncated text ends the reading, never the run.
-        assert_eq!(imports("package x\nimport (\n\"a\"\n\"b"), ["a"]);
-        assert!(imports("package x\nimport /* never closed").is_empty());
+    /// `names` as a package's file list.
+    fn names(names: &[&str]) -> Names {
+        let mut list = Names::default();
+        for name in names {
+            let name = std::ffi::CString::new(*name).unwrap();
+            list.push(&name);
+        }
+        list
     }
 
     #[test]
-    fn imports_past_the_first_read_are_found_and_many_files_read_alike() {
+    fn imports_past_the_head_and_cut_at_its_end_are_found_and_a_vanished_file_imports_nothing() {
         let directory = tempfile::tempdir().unwrap();
-        let long_comment = format!("// {}\n", "x".repeat(HEAD_BYTES));
+        let root = directory.path();
+        let long_comment = format!("// {}\n", "x".repeat(files::HEAD_BYTES));
         std::fs::write(
-            directory.path().join("long.go"),
+            root.join("long.go"),
             format!("{long_comment}package long\n\nimport \"example.com/far\"\n"),
         )
         .unwrap();
-        let mut names = vec!["long.go".to_owned(), "missing.go".to_owned()];
-        for index in 0..600 {
-            let name = format!("f{index}.go");
-            std::fs::write(
-                directory.path().join(&name),
-                format!("package f\n\nimport \"example.com/p{index}\"\n"),
-            )
+        // The head ends inside the word `import`: it must not be taken for another word.
+        let head = "package cut\n\nimport \"example.com/near\"\n";
+        let padding = format!(
+            "/* {} */\n",
+            "y".repeat(files::HEAD_BYTES - head.len() - 10)
+        );
+        let cut = format!("{head}{padding}import \"example.com/cut\"\n\nfunc F() {{}}\n");
+        assert_eq!(&cut[files::HEAD_BYTES - 3..files::HEAD_BYTES], "imp");
+        std::fs::write(root.join("cut.go"), &cut).unwrap();
+        // Imports only, no declaration after them: the file's end ends them.
+        std::fs::write(
+            root.join("bare.go"),
+            "package bare\nimport \"example.com/bare\"",
+        )
+        .unwrap();
+        let list = names(&["long.go", "missing.go", "cut.go", "bare.go"]);
+        let mut reader = Reader::new();
+        let mut found = Found::default();
+        reader.read(root, &list, 0..list.len(), &mut found);
+        assert!(found.unreadable.is_empty(), "{:?}", found.unreadable);
+        assert_eq!(
+            found.imports.into_iter().collect::<Vec<_>>(),
+            [
+                "example.com/bare",
+                "example.com/cut",
+                "example.com/far",
+                "example.com/near",
+            ]
+        );
+        // A directory that vanished takes its files with it.
+        let mut found = Found::default();
+        reader.read(&root.join("gone"), &list, 0..list.len(), &mut found);
+        assert!(found.imports.is_empty() && found.unreadable.is_empty());
+    }
+
+    #[test]
+    fn a_go_file_that_cannot_be_read_is_unreadable_and_a_fifo_does_not_wait() {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path();
+        std::os::unix::fs::symlink(root, root.join("dir.go")).unwrap();
+        let fifo = root.join("fifo.go");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
             .unwrap();
-            names.push(name);
+        assert!(status.success());
+        std::fs::write(
+            root.join("ok.go"),
+            "package ok\nimport \"example.com/ok\"\n",
+        )
+        .unwrap();
+        let list = names(&["dir.go", "fifo.go", "ok.go"]);
+        let mut found = Found::default();
+        Reader::new().read(root, &list, 0..list.len(), &mut found);
+        assert_eq!(found.unreadable.len(), 1, "{:?}", found.unreadable);
+        assert_eq!(found.unreadable[0].0, 0);
+        assert!(
+            found.unreadable[0].1.contains("directory"),
+            "{:?}",
+            found.unreadable
+        );
+        assert_eq!(
+            found.imports.into_iter().collect::<Vec<_>>(),
+            ["example.com/ok"]
+        );
+    }
+
+    #[test]
+    fn tasks_split_into_groups_of_about_the_same_size() {
+        let tasks = [
+            Task {
+                package: 0,
+                files: 0..5,
+            },
+            Task {
+                package: 1,
+                files: 2..3,
+            },
+            Task {
+                package: 2,
+                files: 0..4,
+            },
+        ];
+        let groups: Vec<Vec<(usize, Range<usize>)>> = split(&tasks, 4)
+            .into_iter()
+            .map(|group| {
+                group
+                    .into_iter()
+                    .map(|task| (task.package, task.files))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                vec![(0, 0..4)],
+                vec![(0, 4..5), (1, 2..3), (2, 0..2)],
+                vec![(2, 2..4)],
+            ]
+        );
+    }
+
+    /// A small pseudo-random sequence, so a test's cases are the same on every run.
+    struct Sequence(u64);
+
+    impl Sequence {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(self.0 >> 33).unwrap() % bound
         }
-        let found = read_imports(directory.path(), &names);
-        assert_eq!(found.len(), names.len());
-        assert_eq!(found[0], Ok(vec!["example.com/far".to_owned()]));
-        assert_eq!(found[1], Ok(Vec::new()));
-        for (index, imports) in found[2..].iter().enumerate() {
-            assert_eq!(imports, &Ok(vec![format!("example.com/p{index}")]));
+    }
+
+    /// The affected packages of `changed` with every file's imports read.
+    fn affected_reading_everything(
+        root: &Path,
+        changed: &[String],
+    ) -> fixlane_core::affected::Affected {
+        let mut workspace = Workspace::default();
+        read_go(root, changed, &mut workspace);
+        for package in &mut workspace.packages {
+            let mut all = BTreeSet::new();
+            for entry in std::fs::read_dir(root.join(&package.directory)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|extension| extension == "go") {
+                    all.extend(imports::imports(&std::fs::read_to_string(path).unwrap()));
+                }
+            }
+            package.needs = all.into_iter().collect();
         }
+        affected::affected(&workspace, changed, &affected::GlobalInputs::builtin())
+    }
+
+    #[test]
+    fn reading_only_what_decides_selects_what_reading_everything_does() {
+        let mut sequence = Sequence(7);
+        for case in 0..40 {
+            let directory = tempfile::tempdir().unwrap();
+            let root = directory.path();
+            std::fs::write(root.join("go.mod"), "module example.com/m\n").unwrap();
+            let packages = 2 + sequence.below(10);
+            for package in 0..packages {
+                std::fs::create_dir(root.join(format!("p{package}"))).unwrap();
+                // Up to 40 files, so a package may be decided in any of several rounds.
+                for file in 0..=sequence.below(40) {
+                    let mut imports = String::from("import (\n\t\"fmt\"\n");
+                    // Mostly imports of nothing here, now and then of another package (a
+                    // cycle too: the reading must end anyway).
+                    if sequence.below(6) == 0 {
+                        let other = sequence.below(packages);
+                        imports.push_str(&format!("\t\"example.com/m/p{other}\"\n"));
+                    }
+                    imports.push_str(")\n");
+                    std::fs::write(
+                        root.join(format!("p{package}/f{file}.go")),
+                        format!("package p{package}\n\n{imports}\nfunc F() {{}}\n"),
+                    )
+                    .unwrap();
+                }
+            }
+            let changed = vec![format!("p{}/f0.go", sequence.below(packages))];
+            let mut workspace = Workspace::default();
+            read_go(root, &changed, &mut workspace);
+            let lazily =
+                affected::affected(&workspace, &changed, &affected::GlobalInputs::builtin());
+            assert_eq!(
+                lazily,
+                affected_reading_everything(root, &changed),
+                "case {case}"
+            );
+        }
+    }
+
+    /// A package in `directory` of ten files named like Go files, the first of the walk's order
+    /// importing `import` and the others links to a directory: unreadable, and were one read,
+    /// every package would be selected.
+    fn decided_by_its_first_file(root: &Path, directory: &str, import: &str) {
+        let at = root.join(directory);
+        std::fs::create_dir_all(&at).unwrap();
+        for file in 0..10 {
+            std::os::unix::fs::symlink(root, at.join(format!("f{file}.go"))).unwrap();
+        }
+        let first = files::list(&at, &mut Vec::new())
+            .unwrap()
+            .unwrap()
+            .go_files
+            .text(0)
+            .to_owned();
+        std::fs::remove_file(at.join(&first)).unwrap();
+        std::fs::write(
+            at.join(&first),
+            format!("package {directory}\n\nimport \"{import}\"\n\nfunc F() {{}}\n"),
+        )
+        .unwrap();
+        let listing = files::list(&at, &mut Vec::new()).unwrap().unwrap();
+        assert_eq!(listing.go_files.text(0), first, "the walk's order holds");
+        assert_eq!(listing.go_files.len(), 10);
+    }
+
+    #[test]
+    fn a_package_known_to_be_affected_has_its_other_files_left_unread() {
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path();
+        std::fs::write(root.join("go.mod"), "module example.com/m\n").unwrap();
+        std::fs::create_dir_all(root.join("base")).unwrap();
+        std::fs::write(root.join("base/base.go"), "package base\n").unwrap();
+        // `app` is read before `mid` in each round, so it is decided only once `mid` is: the
+        // dependents are followed through imports already read.
+        decided_by_its_first_file(root, "mid", "example.com/m/base");
+        decided_by_its_first_file(root, "app", "example.com/m/mid");
+        let mut workspace = Workspace::default();
+        let changed = vec!["base/base.go".to_owned()];
+        read_go(root, &changed, &mut workspace);
+        assert!(
+            workspace.unreadable.is_empty(),
+            "{:?}",
+            workspace.unreadable
+        );
+        let needs: Vec<(&str, &[String])> = workspace
+            .packages
+            .iter()
+            .map(|package| (package.name.as_str(), package.needs.as_slice()))
+            .collect();
+        assert_eq!(
+            needs,
+            [
+                ("example.com/m/app", &["example.com/m/mid".to_owned()][..]),
+                ("example.com/m/base", &[][..]),
+                ("example.com/m/mid", &["example.com/m/base".to_owned()][..]),
+            ]
+        );
+        // A change elsewhere leaves them undecided: every file is read, and those that cannot
+        // be fail closed.
+        std::fs::create_dir_all(root.join("other")).unwrap();
+        std::fs::write(root.join("other/other.go"), "package other\n").unwrap();
+        let mut workspace = Workspace::default();
+        read_go(root, &["other/other.go".to_owned()], &mut workspace);
+        assert_eq!(workspace.unreadable.len(), 18, "{:?}", workspace.unreadable);
     }
 
     #[test]
