@@ -4,6 +4,7 @@
 //! Arguments go to git as an array, never through a shell, and revisions are passed after an
 //! `--end-of-options` marker so a revision that starts with `-` cannot turn into an option.
 
+mod discover;
 mod snapshot;
 
 use std::ffi::OsStr;
@@ -171,6 +172,15 @@ fn nul_separated(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
 impl GitCli {
     /// Finds the repository containing `start`.
     pub fn discover(start: &Path) -> Result<Self, GitError> {
+        if let Some((root, common_dir)) = discover::discover(start) {
+            return Ok(Self { root, common_dir });
+        }
+        Self::discover_with_git(start)
+    }
+
+    /// [`GitCli::discover`] as git itself answers it, for every case the quick look leaves to
+    /// git.
+    pub fn discover_with_git(start: &Path) -> Result<Self, GitError> {
         let args = [
             OsStr::new("rev-parse"),
             OsStr::new("--path-format=absolute"),

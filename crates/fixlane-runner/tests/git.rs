@@ -45,6 +45,25 @@ fn commit_file(directory: &Path, file: &str, contents: &[u8], message: &str) -> 
     git(directory, &["rev-parse", "HEAD"])
 }
 
+/// A linked worktree of `repository` on a new branch `feature`, in a directory of its own (kept
+/// while the first value lives).
+fn linked_worktree(repository: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let worktrees = tempfile::tempdir().unwrap();
+    let worktree = worktrees.path().join("wt");
+    git(
+        repository,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "feature",
+            worktree.to_str().unwrap(),
+        ],
+    );
+    (worktrees, worktree)
+}
+
 /// A repository on `main` with two commits; returns it and the two commit ids.
 fn repository() -> (tempfile::TempDir, String, String) {
     let directory = tempfile::tempdir().unwrap();
@@ -209,19 +228,7 @@ fn a_shallow_clone_has_no_base_and_still_resolves() {
 #[test]
 fn a_worktree_shares_the_fixlane_directory_of_its_repository() {
     let (directory, _, second) = repository();
-    let worktrees = tempfile::tempdir().unwrap();
-    let worktree = worktrees.path().join("wt");
-    git(
-        directory.path(),
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feature",
-            worktree.to_str().unwrap(),
-        ],
-    );
+    let (_worktrees, worktree) = linked_worktree(directory.path());
     let repository = GitCli::discover(&worktree).unwrap();
     assert_eq!(canonical(repository.root()), canonical(&worktree));
     let fixlane_dir = repository.fixlane_dir();
@@ -369,4 +376,72 @@ fn one_snapshot_answers_the_commit_its_parent_the_branch_and_a_file_in_it() {
 
     let error = repo.snapshot("no-such-rev", None).unwrap_err();
     assert!(error.to_string().contains("no-such-rev"), "{error}");
+}
+
+#[test]
+fn the_quick_repository_look_agrees_with_git_everywhere_it_answers() {
+    let (directory, _, _) = repository();
+    let root = directory.path();
+    std::fs::create_dir_all(root.join("a/b/c")).unwrap();
+    // A linked worktree (a `.git` file and a `commondir`), a nested repository, a symbolic
+    // link into the tree, a git directory and a config that moves the working tree.
+    let (_worktrees, worktree) = linked_worktree(root);
+    std::fs::create_dir_all(worktree.join("deep/er")).unwrap();
+    let nested = root.join("vendor/inner");
+    std::fs::create_dir_all(&nested).unwrap();
+    git(&nested, &["init", "-q", "-b", "main"]);
+    let links = tempfile::tempdir().unwrap();
+    let link = links.path().join("link");
+    std::os::unix::fs::symlink(root.join("a/b"), &link).unwrap();
+    let moved = tempfile::tempdir().unwrap();
+    git(moved.path(), &["init", "-q", "-b", "main"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    git(
+        moved.path(),
+        &[
+            "config",
+            "core.worktree",
+            elsewhere.path().to_str().unwrap(),
+        ],
+    );
+    for start in [
+        root.to_path_buf(),
+        root.join("a/b/c"),
+        worktree.clone(),
+        worktree.join("deep/er"),
+        nested.clone(),
+        link.clone(),
+        root.join(".git"),
+        moved.path().to_path_buf(),
+    ] {
+        let quick = GitCli::discover(&start);
+        let slow = GitCli::discover_with_git(&start);
+        match (quick, slow) {
+            (Ok(quick), Ok(slow)) => {
+                assert_eq!(quick.root(), slow.root(), "{}", start.display());
+                assert_eq!(
+                    quick.fixlane_dir(),
+                    slow.fixlane_dir(),
+                    "{}",
+                    start.display()
+                );
+            }
+            (Err(_), Err(_)) => {}
+            (quick, slow) => panic!(
+                "{}: the quick look says {:?}, git says {:?}",
+                start.display(),
+                quick.map(|repository| repository.root().to_path_buf()),
+                slow.map(|repository| repository.root().to_path_buf())
+            ),
+        }
+    }
+    // Each was answered, by one or the other: the worktree's root is the worktree.
+    assert_eq!(
+        GitCli::discover(&worktree.join("deep/er")).unwrap().root(),
+        std::fs::canonicalize(&worktree).unwrap()
+    );
+    assert_eq!(
+        GitCli::discover(&nested).unwrap().root(),
+        std::fs::canonicalize(&nested).unwrap()
+    );
 }
