@@ -25,7 +25,7 @@ use fixlane_process::Cancel;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use gate::{GateDone, GateJob, Programs};
+use gate::{GateDone, GateJob, Launched, Programs};
 use logs::Logs;
 
 /// How to run the gates of one plan.
@@ -137,6 +137,14 @@ fn build_graph(plan: &Plan) -> Result<Graph, RunError> {
     })
 }
 
+/// A gate whose process was just started (or failed to), not yet announced.
+struct Started {
+    index: usize,
+    at: Timestamp,
+    job: GateJob,
+    launched: Result<Launched, GateDone>,
+}
+
 /// Everything the loop owns while a run is going.
 struct Scheduler<'a> {
     plan: &'a Plan,
@@ -205,7 +213,9 @@ impl Scheduler<'_> {
         self.status[index] = status;
     }
 
-    fn start_ready_gates(&mut self) {
+    /// Starts ready gates while slots are free, the most urgent first. With `held`, their
+    /// starts are kept there to be announced later (see [`run`]); the processes start now.
+    fn start_ready_gates(&mut self, mut held: Option<&mut Vec<Started>>) {
         let jobs = self.settings.jobs.max(1);
         while self.running < jobs {
             let Some(&Reverse(priority)) = self.ready.peek() else {
@@ -253,18 +263,44 @@ impl Scheduler<'_> {
             };
             self.leave_waiting(index, Status::Running);
             self.running += 1;
-            self.emit(RunEvent::GateStarted {
-                at: Timestamp::now(),
-                gate: gate.name.clone(),
-            });
-            self.track(index, GateState::Running);
-            let completions = self.completions.clone();
-            let cancel = self.cancel.clone();
-            tokio::spawn(async move {
-                let done = gate::run_gate(job, cancel).await;
-                let _ = completions.send(done);
-            });
+            let at = Timestamp::now();
+            let launched = gate::launch(&job);
+            let started = Started {
+                index,
+                at,
+                job,
+                launched,
+            };
+            match held.as_deref_mut() {
+                Some(held) => held.push(started),
+                None => self.announce(started),
+            }
         }
+    }
+
+    /// Reports a gate's start and hands its process to a task of its own, which sends its
+    /// end back.
+    fn announce(&mut self, started: Started) {
+        let Started {
+            index,
+            at,
+            job,
+            launched,
+        } = started;
+        self.emit(RunEvent::GateStarted {
+            at,
+            gate: self.plan.gates[index].name.clone(),
+        });
+        self.track(index, GateState::Running);
+        let completions = self.completions.clone();
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            let done = match launched {
+                Ok(launched) => gate::watch(job, launched, cancel).await,
+                Err(done) => done,
+            };
+            let _ = completions.send(done);
+        });
     }
 
     fn finish(&mut self, done: GateDone) {
@@ -431,8 +467,16 @@ pub async fn run(
         logs: Arc::new(Logs::new(settings.log_dir.clone())),
     };
 
+    // The run's first events (its start, and a thousand gates queued in a large config) are
+    // put together while the first gates already run: they are held here, and their processes
+    // start before any of it is sent, so the consumers' work on them never delays those gates.
+    let (hold, mut held_events) = mpsc::unbounded_channel();
+    let events = std::mem::replace(&mut scheduler.events, hold);
+    // The run's opening events carry the moment it opened, before the first gates' starts, so
+    // their times read in order although some are put together after those starts.
+    let opened = Timestamp::now();
     scheduler.emit(RunEvent::RunStarted {
-        at: Timestamp::now(),
+        at: opened,
         run_id: settings.run_id.clone(),
         lane: plan.lane.clone(),
         emergency: plan.emergency,
@@ -445,7 +489,7 @@ pub async fn run(
     for gate in &plan.gates {
         if let GateAction::Skip(reason) = &gate.action {
             scheduler.emit(RunEvent::GateSkipped {
-                at: Timestamp::now(),
+                at: opened,
                 gate: gate.name.clone(),
                 tier: gate.tier,
                 reason: reason.clone(),
@@ -461,38 +505,56 @@ pub async fn run(
         }
     }
     for (index, gate) in plan.gates.iter().enumerate() {
-        if scheduler.status[index] != Status::Waiting {
+        if scheduler.status[index] == Status::Waiting
+            && matches!(gate.action, GateAction::Run { .. })
+            && scheduler.graph.pending_needs[index] == 0
+        {
+            scheduler.ready.push(Reverse(scheduler.priorities[index]));
+        }
+    }
+    let mut is_cancelled = watch_cancel.is_cancelled();
+    let mut first = Vec::new();
+    if !is_cancelled {
+        scheduler.start_ready_gates(Some(&mut first));
+    }
+    for (index, gate) in plan.gates.iter().enumerate() {
+        // Waiting, or started just now.
+        if !matches!(scheduler.status[index], Status::Waiting | Status::Running) {
             continue;
         }
         if let GateAction::Run { command } = &gate.action {
             scheduler.emit(RunEvent::GateQueued {
-                at: Timestamp::now(),
+                at: opened,
                 gate: gate.name.clone(),
                 tier: gate.tier,
                 command: command.clone(),
                 decision: gate.explanation.decision,
                 explanation: gate.explanation.why.clone(),
             });
-            if scheduler.graph.pending_needs[index] == 0 {
-                scheduler.ready.push(Reverse(scheduler.priorities[index]));
-            }
         }
     }
     if let Some(report) = scheduler.tracker.recompute() {
         scheduler.emit(RunEvent::VerdictChanged {
-            at: Timestamp::now(),
+            at: opened,
             verdict: report.verdict,
             reasons: report.reasons,
         });
     }
+    for started in first {
+        scheduler.announce(started);
+    }
+    // Everything held goes out in the order it was made; from here on events go straight out.
+    scheduler.events = events;
+    while let Ok(event) = held_events.try_recv() {
+        scheduler.emit(event);
+    }
 
-    let mut is_cancelled = watch_cancel.is_cancelled();
     if is_cancelled {
         scheduler.cancel_waiting();
     }
     loop {
         if !is_cancelled {
-            scheduler.start_ready_gates();
+            scheduler.start_ready_gates(None);
         }
         if scheduler.running == 0 {
             break;

@@ -184,3 +184,66 @@ fn a_plan_that_cannot_run_fails_when_the_run_is_finished() {
         "gate `test` needs `build`, which is not in the plan"
     );
 }
+
+/// The processes whose parent is this one, by their command names.
+fn children_named(wanted: &str) -> usize {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| {
+            // `pid (comm) state ppid …`; the name may hold spaces, so split after its `)`.
+            let Some((head, rest)) = stat.rsplit_once(") ") else {
+                return false;
+            };
+            let comm = head.split_once(" (").map(|(_, comm)| comm);
+            let ppid = rest.split(' ').nth(1);
+            comm == Some(wanted) && ppid == Some(me.as_str())
+        })
+        .count()
+}
+
+#[test]
+fn the_first_gate_runs_before_the_first_event_of_a_large_plan_is_even_sent() {
+    let directory = tempfile::tempdir().unwrap();
+    // A thousand gates queued behind the first: their events are the run's first thousand.
+    let mut gates = vec![gate("first", &[], "sleep 30")];
+    for index in 1..1000 {
+        gates.push(gate(&format!("g{index}"), &["first"], "true"));
+    }
+    let plan = plan(gates);
+    let runner = Runner::new().unwrap();
+    let (cancel_sender, cancel) = watch::channel(false);
+    let mut run = runner.start(plan, settings(directory.path()), None, Cancel::from(cancel));
+    let events = runner.block_on(async {
+        let first = run.next_event().await.unwrap();
+        // The first event is the run's start, and by the time anyone hears it the first
+        // gate's process is already there.
+        assert_eq!(kind(&first), "run started");
+        assert_eq!(children_named("sleep"), 1, "the first gate is running");
+        cancel_sender.send(true).unwrap();
+        let mut events = vec![first];
+        while let Some(event) = run.next_event().await {
+            events.push(event);
+        }
+        run.finish().await.unwrap();
+        events
+    });
+    // Every event still comes in the order the gates went through: each gate queued before
+    // it started, the first verdict before the first start.
+    let kinds: Vec<_> = events.iter().map(kind).collect();
+    assert_eq!(kinds[1..1001], ["queued"; 1000]);
+    assert_eq!(kinds[1001..1003], ["verdict", "started"]);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| kind(event) == "started")
+            .count(),
+        1
+    );
+    assert_eq!(kinds.last(), Some(&"run finished"));
+    // Their times read in order too, though the queued events were made after the start.
+    let times: Vec<_> = events.iter().map(RunEvent::at).collect();
+    assert!(times.is_sorted(), "event times out of order: {times:?}");
+}

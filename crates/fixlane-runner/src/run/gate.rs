@@ -146,7 +146,18 @@ fn drain(receiver: &pipe::Receiver, output: &mut Output, buffer: &mut [u8]) -> b
     }
 }
 
-pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
+/// A gate's process, started: what [`watch`] follows to its end.
+pub(super) struct Launched {
+    started: Instant,
+    child: tokio::process::Child,
+    group: Option<Group>,
+    receiver: std::io::Result<pipe::Receiver>,
+}
+
+/// Starts the gate's process now, from the scheduler itself rather than from the gate's task,
+/// so a gate's start never waits for the scheduler to finish reporting what else is queued.
+/// `Err` is the gate's end when it could not start.
+pub(super) fn launch(job: &GateJob) -> Result<Launched, GateDone> {
     let started = Instant::now();
     let failed_to_start = |message: String| GateDone {
         index: job.index,
@@ -161,9 +172,9 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
     let (reader, writer) = match std::io::pipe() {
         Ok(pair) => pair,
         Err(error) => {
-            return failed_to_start(format!(
+            return Err(failed_to_start(format!(
                 "fixlane: could not make a pipe for the gate's output: {error}"
-            ));
+            )));
         }
     };
     let spawn = |direct: Option<(&Path, &[&str])>| -> std::io::Result<tokio::process::Child> {
@@ -207,17 +218,35 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
     };
     // Only the gate's processes hold the writing end now: the pipe ends when they do.
     drop(writer);
-    let mut child = match spawned {
+    let child = match spawned {
         Ok(child) => child,
         Err(error) => {
-            return failed_to_start(format!(
+            return Err(failed_to_start(format!(
                 "fixlane: could not start `{}` in {}: {error}",
                 job.command,
                 workdir.display()
-            ));
+            )));
         }
     };
     let group = Group::of(&child);
+    let receiver = pipe::Receiver::from_owned_fd(reader.into());
+    Ok(Launched {
+        started,
+        child,
+        group,
+        receiver,
+    })
+}
+
+/// Follows a launched gate to its end: its output into the log and the tail, its timeout, the
+/// run's cancel.
+pub(super) async fn watch(job: GateJob, launched: Launched, mut cancel: Cancel) -> GateDone {
+    let Launched {
+        started,
+        mut child,
+        group,
+        receiver,
+    } = launched;
     let mut output = Output {
         index: job.index,
         path: job.log_path.clone(),
@@ -227,7 +256,6 @@ pub(super) async fn run_gate(job: GateJob, mut cancel: Cancel) -> GateDone {
         any: false,
         lost: false,
     };
-    let receiver = pipe::Receiver::from_owned_fd(reader.into());
     let mut buffer = vec![0; CHUNK];
     let mut ended = receiver.is_err();
 
