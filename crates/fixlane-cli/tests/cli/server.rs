@@ -107,6 +107,15 @@ impl Replica {
         }
     }
 
+    /// Waits until the log holds `count` lines with all of `needles` (lines read before
+    /// count too), so an earlier request's line is never taken for a later one's.
+    fn wait_for_count(&mut self, needles: &[&str], count: usize) {
+        let matching = |line: &String| needles.iter().all(|needle| line.contains(needle));
+        while self.log.iter().filter(|line| matching(line)).count() < count {
+            self.wait_for_all(needles);
+        }
+    }
+
     fn wait_for(&mut self, needle: &str) -> String {
         self.wait_for_all(&[needle])
     }
@@ -364,7 +373,8 @@ fn two_replicas_share_one_record_and_stop_gracefully() {
     .unwrap();
     connection.write_all(&body[..1]).unwrap();
     connection.flush().unwrap();
-    second.wait_for_all(&["request started", "/approvals"]);
+    // The second approval this replica serves: the first one's log line must not count.
+    second.wait_for_count(&["request started", "/approvals"], 2);
     second.signal("TERM");
     second.wait_for_all(&["shutting down", "SIGTERM"]);
     connection.write_all(&body[1..]).unwrap();
