@@ -17,8 +17,10 @@ use clap::Parser;
 
 fn main() {
     quiet_on_closed_stdout();
+    // A run's config (a thousand gates in a large one) is read while the command line is parsed.
+    let early = settings::EarlyConfig::from_command_line();
     let arguments = cli::Cli::parse();
-    let code = commands::dispatch(arguments);
+    let code = commands::dispatch(arguments, early);
     std::process::exit(code);
 }
 

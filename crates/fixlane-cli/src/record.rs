@@ -12,7 +12,11 @@ use fixlane_store::{AnyStore, NewRun, StoreLocation};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::client::Client;
+use crate::commands::run::ActorLookup;
 use crate::exit::Failure;
+use fixlane_core::config::model::Person;
+use fixlane_core::names::PersonName;
+use indexmap::IndexMap;
 
 /// Where a run's record is: the store, or the team server (client mode).
 #[derive(Clone, Copy)]
@@ -26,13 +30,16 @@ pub struct Start {
     /// The store, when the caller already opened it.
     pub store: Option<AnyStore>,
     pub db: StoreLocation,
-    pub actor: String,
+    /// Who runs the gates, still being looked up when the run's start is recorded beside them.
+    pub actor: ActorLookup,
+    /// The config's `[people]`, who the acting person is among.
+    pub people: IndexMap<PersonName, Person>,
     /// The config file as shown and the SHA-256 of its text.
     pub config_seen: (String, String),
     pub run: NewRun,
-    /// The run's plan record (`run.plan`), still being built beside the first gates; awaited
-    /// before the start is recorded.
-    pub pending_plan: Option<oneshot::Receiver<serde_json::Value>>,
+    /// How to build the run's plan record (`run.plan`) when it is not built yet: on a thread
+    /// of its own once the first gates run, awaited before the start is recorded.
+    pub pending_plan: Option<PlanRecord>,
     /// Whether [`start`] already recorded it, before the first gate.
     pub already_started: bool,
     /// How the run's policy is weaker than the base's (the normal lane's audited notice).
@@ -41,6 +48,9 @@ pub struct Start {
     /// already, by [`start_on_server`]).
     pub server: Option<Client>,
 }
+
+/// Builds a run's plan record (a thousand gates' worth of JSON in a large config).
+pub type PlanRecord = Box<dyn FnOnce() -> serde_json::Value + Send>;
 
 fn config_read((file, sha256): &(String, String)) -> ConfigRead {
     ConfigRead {
@@ -97,24 +107,48 @@ pub async fn start_on_server(
 /// store it was recorded in (none in client mode), for what the run does after its end.
 pub struct Recorded {
     pub notes: Vec<String>,
+    /// Who the run was recorded as acting.
+    pub actor: String,
     pub store: Option<AnyStore>,
 }
 
 /// Records the run as its events arrive (see [`recorder::record_run`]), on the team server in
 /// client mode.
+///
+/// `heard` says the run's first event came: the runner sends it once its first gates have
+/// started, so the store opens and the plan's record is built beside them, never before them.
 pub async fn record(
     start: Start,
-    events: mpsc::UnboundedReceiver<RunEvent>,
+    (events, heard): (mpsc::UnboundedReceiver<RunEvent>, oneshot::Receiver<()>),
     cancel: watch::Sender<bool>,
     started: watch::Sender<Option<bool>>,
 ) -> Result<Recorded, Failure> {
+    // A feed that went away without an event leaves the rest to fail as it would.
+    let _ = heard.await;
     if let Some(client) = start.server {
+        // The server records its token's owner; the name here is only for what follows.
         let notes =
             crate::client::runs::record(client, start.run.run_id, events, cancel, started).await?;
-        return Ok(Recorded { notes, store: None });
+        let actor = start.actor.resolve(&start.people).await;
+        return Ok(Recorded {
+            notes,
+            actor,
+            store: None,
+        });
     }
     // The store is opened here rather than by the recorder, so the run's end can use it too;
     // it opens while the plan's record is still being built.
+    let plan = start.pending_plan.map(|build| {
+        let (sender, receiver) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("fixlane-plan-record".to_owned())
+            .spawn(move || {
+                let _ = sender.send(build());
+            });
+        // A thread that could not start drops the sender: the run fails closed below.
+        drop(spawned);
+        receiver
+    });
     let store = match start.store {
         Some(store) => store,
         None => match fixlane_store::open(&start.db).await {
@@ -126,8 +160,9 @@ pub async fn record(
             }
         },
     };
+    let actor = start.actor.resolve(&start.people).await;
     let mut run = start.run;
-    if let Some(pending) = start.pending_plan {
+    if let Some(pending) = plan {
         // Fail closed: a run whose plan cannot be recorded does not go on.
         let Ok(plan) = pending.await else {
             let _ = started.send(Some(false));
@@ -141,7 +176,7 @@ pub async fn record(
     let start = RunStart {
         store: Some(store.clone()),
         db: start.db,
-        actor: start.actor,
+        actor: actor.clone(),
         config: config_read(&start.config_seen),
         run,
         already_started: start.already_started,
@@ -164,6 +199,7 @@ pub async fn record(
         .collect();
     Ok(Recorded {
         notes,
+        actor,
         store: Some(store),
     })
 }

@@ -8,6 +8,7 @@ use fixlane_runner::git::{GitCli, Repository};
 use fixlane_store::{AnyStore, StoreLocation};
 
 use crate::cli::GlobalArgs;
+use crate::commands::run::EarlySnapshot;
 use crate::diagnostics;
 use crate::exit::{ExitCode, Failure};
 
@@ -22,12 +23,17 @@ pub struct Context {
     actor: std::sync::OnceLock<String>,
     /// The config as parsed while the repository was being found, if that was tried.
     early: std::sync::Mutex<Option<EarlyConfig>>,
+    /// git's answers about `HEAD` asked while the command line was parsed, if that was tried.
+    early_snapshot: std::sync::Mutex<Option<EarlySnapshot>>,
     /// Whether the config this command read declares webhooks, once it has read one.
     webhooks: std::sync::OnceLock<bool>,
 }
 
 /// The config's name when it is `fixlane.toml` at the repository root.
-const ROOT_CONFIG: &str = "fixlane.toml";
+pub(crate) const ROOT_CONFIG: &str = "fixlane.toml";
+
+/// Who acts when neither `--as`, `FIXLANE_USER` nor git's `user.email` says.
+pub(crate) const UNKNOWN_ACTOR: &str = "unknown";
 
 /// `fixlane.toml` in the current directory, read and parsed on a thread of its own while git
 /// says where the repository is: `fixlane run` usually starts at the repository's root, and a
@@ -36,17 +42,35 @@ const ROOT_CONFIG: &str = "fixlane.toml";
 pub struct EarlyConfig {
     path: PathBuf,
     parsed: std::thread::JoinHandle<Option<EarlyParse>>,
+    /// git's snapshot of `HEAD`, asked beside it (for a run started from the command line).
+    snapshot: Option<EarlySnapshot>,
 }
 
 /// The early read: the SHA-256 of the text and what parsing it said.
 type EarlyParse = (String, Result<Config, fixlane_core::config::ConfigErrors>);
 
 impl EarlyConfig {
-    /// Starts reading, unless `-C` or `--config` say the config is elsewhere.
-    pub fn start(global: &GlobalArgs) -> Option<Self> {
-        if global.directory.is_some() || global.config.is_some() {
+    /// Starts reading when the command line is a run (`fixlane run …`, `fixlane ci …`), before
+    /// it is even parsed: parsing it builds every subcommand's options, a millisecond or more
+    /// on the way to the first gate. A guess that turns out wrong (`-C`, `--config`, a start in
+    /// a subdirectory) is dropped where the config is read, since its path is not the one the
+    /// command reads.
+    pub fn from_command_line() -> Option<Self> {
+        let command = std::env::args_os().nth(1)?;
+        if command != "run" && command != "ci" {
             return None;
         }
+        let snapshot = EarlySnapshot::start();
+        Self::start_in_current_directory().map(|early| Self { snapshot, ..early })
+    }
+
+    /// Whether this early read may stand for the config of a command run with `global`: not
+    /// when `-C` or `--config` say the config is elsewhere.
+    pub fn for_global(self, global: &GlobalArgs) -> Option<Self> {
+        (global.directory.is_none() && global.config.is_none()).then_some(self)
+    }
+
+    fn start_in_current_directory() -> Option<Self> {
         let path = std::env::current_dir().ok()?.join(ROOT_CONFIG);
         let reading = path.clone();
         let parsed = std::thread::Builder::new()
@@ -62,7 +86,11 @@ impl EarlyConfig {
                 Some((hash, fixlane_core::config::parse(&source, ROOT_CONFIG)))
             })
             .ok()?;
-        Some(Self { path, parsed })
+        Some(Self {
+            path,
+            parsed,
+            snapshot: None,
+        })
     }
 }
 
@@ -93,16 +121,30 @@ impl Context {
             actor_override: global.actor.clone(),
             actor: std::sync::OnceLock::new(),
             early: std::sync::Mutex::new(None),
+            early_snapshot: std::sync::Mutex::new(None),
             webhooks: std::sync::OnceLock::new(),
         })
     }
 
     /// The context with a config read early (see [`EarlyConfig`]).
     pub fn with_early_config(self, early: Option<EarlyConfig>) -> Self {
+        let (early, snapshot) = match early {
+            Some(mut early) => {
+                let snapshot = early.snapshot.take();
+                (Some(early), snapshot)
+            }
+            None => (None, None),
+        };
         Self {
             early: std::sync::Mutex::new(early),
+            early_snapshot: std::sync::Mutex::new(snapshot),
             ..self
         }
+    }
+
+    /// git's snapshot of `HEAD` asked early, if it was (see [`EarlySnapshot`]); once.
+    pub fn take_early_snapshot(&self) -> Option<EarlySnapshot> {
+        self.early_snapshot.lock().ok()?.take()
     }
 
     /// The acting person: `--as`, else `FIXLANE_USER`, else git's `user.email`. Asked of git
@@ -112,7 +154,7 @@ impl Context {
             self.actor_override
                 .clone()
                 .or_else(|| self.repo.user_email())
-                .unwrap_or_else(|| "unknown".to_owned())
+                .unwrap_or_else(|| UNKNOWN_ACTOR.to_owned())
         })
     }
 

@@ -33,7 +33,10 @@ use crate::exit::{ExitCode, Failure};
 use crate::settings::Context;
 
 /// Runs the command and returns the process exit code (see [`ExitCode`]), printing any failure.
-pub fn dispatch(cli: Cli) -> i32 {
+///
+/// `early` is the config's read started before the command line was parsed (see
+/// [`crate::settings::EarlyConfig::from_command_line`]).
+pub fn dispatch(cli: Cli, early: Option<crate::settings::EarlyConfig>) -> i32 {
     let Cli { global, command } = cli;
     // Commands that record end by delivering the webhooks their records announce.
     let announces = matches!(
@@ -59,9 +62,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Drill(arguments) => drill::drill(&global, &arguments),
         command => {
             // A run's config is parsed while git says where the repository is.
-            let early = matches!(command, Command::Run(_) | Command::Ci(_))
-                .then(|| crate::settings::EarlyConfig::start(&global))
-                .flatten();
+            let early = early
+                .filter(|_| matches!(command, Command::Run(_) | Command::Ci(_)))
+                .and_then(|early| early.for_global(&global));
             Context::discover(&global).and_then(|context| {
                 let context = context.with_early_config(early);
                 // In client mode the team server records, and its replicas deliver the webhooks.

@@ -2,25 +2,40 @@
 //! and the run's end closes the channel so the recorder writes what is left and returns.
 
 use fixlane_core::RunEvent;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::Reporter;
 
 pub struct RecorderFeed {
     /// `None` once finished.
     sender: Option<mpsc::UnboundedSender<RunEvent>>,
+    /// Told when the first event comes (see [`RecorderFeed::telling_first_event`]).
+    first_event: Option<oneshot::Sender<()>>,
 }
 
 impl RecorderFeed {
     pub fn new(sender: mpsc::UnboundedSender<RunEvent>) -> Self {
         Self {
             sender: Some(sender),
+            first_event: None,
+        }
+    }
+
+    /// Also tells `first_event` when the first event comes (or the feed finishes without
+    /// one): the recorder's cue to begin.
+    pub fn telling_first_event(self, first_event: oneshot::Sender<()>) -> Self {
+        Self {
+            first_event: Some(first_event),
+            ..self
         }
     }
 }
 
 impl Reporter for RecorderFeed {
     fn event(&mut self, event: &RunEvent) {
+        if let Some(first_event) = self.first_event.take() {
+            let _ = first_event.send(());
+        }
         if let Some(sender) = &self.sender {
             // The recorder only stops early when the store failed; the run is cancelled then.
             let _ = sender.send(event.clone());
@@ -28,6 +43,7 @@ impl Reporter for RecorderFeed {
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {
+        self.first_event = None;
         self.sender = None;
         Ok(())
     }

@@ -254,3 +254,28 @@ fn from_a_subdirectory_the_repositorys_config_runs_not_one_lying_there() {
     assert_eq!(ran.trim(), "root");
     assert!(!sandbox.path().join("sub/ran.txt").exists());
 }
+
+#[test]
+fn a_run_of_another_revision_is_told_about_that_revision_not_head() {
+    // git is asked about HEAD from the start of the process; a run of another revision must
+    // not be given those answers.
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "fixlane.toml",
+        "[project]\nname = \"x\"\n[gates.rev]\nrun = 'echo \"$FIXLANE_REV\" > rev.txt'\ntier = \"critical\"\n",
+    );
+    sandbox.commit("first");
+    let first = sandbox.git(&["rev-parse", "HEAD"]);
+    sandbox.write("later.txt", "later\n");
+    sandbox.commit("second");
+    let head = sandbox.git(&["rev-parse", "HEAD"]);
+    assert_ne!(first.trim(), head.trim());
+    sandbox
+        .fixlane(&["run", "--rev", first.trim()])
+        .expect_code(0);
+    let rev = std::fs::read_to_string(sandbox.path().join("rev.txt")).unwrap();
+    assert_eq!(rev.trim(), first.trim());
+    sandbox.fixlane(&["run"]).expect_code(0);
+    let rev = std::fs::read_to_string(sandbox.path().join("rev.txt")).unwrap();
+    assert_eq!(rev.trim(), head.trim());
+}

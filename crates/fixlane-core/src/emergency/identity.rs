@@ -10,15 +10,22 @@ use crate::suggest::closest;
 
 /// The person `who` names: a key of `[people]`, or a person's email (case-insensitive).
 pub fn identify(config: &Config, who: &str) -> Option<PersonName> {
+    identify_among(&config.people, who)
+}
+
+/// [`identify`] among `people` (a config's `[people]`), for a caller that keeps only them.
+pub fn identify_among(
+    people: &indexmap::IndexMap<PersonName, crate::config::model::Person>,
+    who: &str,
+) -> Option<PersonName> {
     let who = who.trim();
     if who.is_empty() {
         return None;
     }
-    if let Some(name) = config.people.keys().find(|name| name.as_str() == who) {
+    if let Some(name) = people.keys().find(|name| name.as_str() == who) {
         return Some(name.clone());
     }
-    config
-        .people
+    people
         .iter()
         .find(|(_, person)| {
             person

@@ -21,7 +21,7 @@ pub use crate::emergency::declaration::{
     DeclarationHistory, DeclareRequest, Declared, OverdueFollowUp, PastDeclaration, declare,
     history_since, review_rate,
 };
-pub use crate::emergency::identity::identify;
+pub use crate::emergency::identity::{identify, identify_among};
 pub use crate::emergency::naming::branch_name;
 pub use crate::emergency::refusal::{Refusal, Refusals};
 

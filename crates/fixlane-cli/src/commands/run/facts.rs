@@ -40,12 +40,16 @@ pub fn git_facts(context: &Context, settings: &RunPlanSettings) -> Result<GitFac
     // One round of two git processes answers the commit, its parent, the branch, the default
     // branches and the commit's own config (its policy when the commit is on the default
     // branch); a given base is resolved beside them.
+    let early = context.take_early_snapshot();
     let (snapshot, given) = std::thread::scope(|scope| {
         let given = settings
             .base
             .as_deref()
             .map(|base| scope.spawn(move || repo.resolve(base)));
-        let snapshot = repo.snapshot(rev_spec, config_path.as_deref());
+        // Asked already, from the process's start, when it is the same question.
+        let snapshot = early
+            .and_then(|early| early.answer(repo.root(), rev_spec, config_path.as_deref()))
+            .unwrap_or_else(|| repo.snapshot(rev_spec, config_path.as_deref()));
         (snapshot, given.map(std::thread::ScopedJoinHandle::join))
     });
     let snapshot = snapshot?;

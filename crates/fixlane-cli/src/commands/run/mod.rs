@@ -1,10 +1,15 @@
 //! `fixlane run`: choose the lane and the policy, plan it, run the gates, show and record every
 //! event, exit with the verdict's code.
 
+mod actor;
+mod early;
 mod emergency;
 mod facts;
 mod relay;
 pub mod settings;
+
+pub use actor::ActorLookup;
+pub use early::EarlySnapshot;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -146,22 +151,16 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
 
 /// Runs what `fixlane run` or `fixlane ci` was asked to.
 pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
-    // The config is parsed while git answers and the actor is looked up: all three stand
-    // between the command and its first gate.
-    let (loaded, facts, actor) = std::thread::scope(|scope| {
+    // The config is parsed while git answers: both stand between the command and its first
+    // gate.
+    let (loaded, facts) = std::thread::scope(|scope| {
         let facts = scope.spawn(|| facts::git_facts(context, settings));
-        let actor = scope.spawn(|| context.actor().to_owned());
         let loaded = context.load_config_and_hash();
-        (loaded, facts.join(), actor.join())
+        (loaded, facts.join())
     });
     let (head_config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
-    let actor = actor.map_err(|_| anyhow::anyhow!("looking up the acting person failed"))?;
     let mut resolved = facts::resolve(context, (head_config, &config_hash), facts, settings)?;
-    // A known person is logged by their name, as their approvals are; anyone else may still run
-    // gates and is logged as git knows them.
-    let actor = fixlane_core::emergency::policy::identify(&resolved.config, &actor)
-        .map_or(actor, |person| person.to_string());
     for line in &resolved.weakening_lines {
         eprintln!("{line}");
     }
@@ -178,20 +177,33 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     // An emergency lane or a deploy needs the store before the first gate. Any other run opens
     // it beside the gates, off the path to the first one.
-    let (store, record) = if resolved.plan.emergency || resolved.plan.runs_deploys() {
+    let before_first_gate = resolved.plan.emergency || resolved.plan.runs_deploys();
+    // Who acts (git's `user.email`, one more process) is looked up once git and the config
+    // have answered, so it does not compete with them: beside the store's opening when the
+    // run needs both before its first gate, else beside the first gates.
+    let (store, record, actor) = if before_first_gate {
+        let actor_lookup = actor::ActorLookup::start(context);
         runner.block_on(async {
+            let people = &resolved.config.people;
             if let Some(client) = &server {
+                let actor = actor_lookup.resolve(people).await;
                 let target = Target::Server(client);
                 let record = emergency::prepare(target, context, &actor, &mut resolved, at).await?;
-                return Ok::<_, Failure>((None, record));
+                return Ok::<_, Failure>((None, record, Some(actor)));
             }
             let store = context.open_store().await?;
+            let actor = actor_lookup.resolve(people).await;
             let target = Target::Store(&store);
             let record = emergency::prepare(target, context, &actor, &mut resolved, at).await?;
-            Ok::<_, Failure>((Some(store), record))
+            Ok::<_, Failure>((Some(store), record, Some(actor)))
         })?
     } else {
-        (None, None)
+        (None, None, None)
+    };
+    // The recorder records the run as the same person.
+    let actor_lookup = match &actor {
+        Some(actor) => actor::ActorLookup::Known(actor.clone()),
+        None => actor::ActorLookup::later(context),
     };
     // The run's record before its first gate only when its start is recorded before it (an
     // emergency, a deploy, the team server); otherwise the plan's record — a thousand gates'
@@ -216,7 +228,6 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             None,
         )
     } else {
-        let (sender, receiver) = tokio::sync::oneshot::channel();
         let pieces = PlanPieces {
             plan: Arc::clone(&plan),
             lane_why: resolved.lane_why.clone(),
@@ -224,13 +235,8 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
             selection: resolved.selection.clone(),
             log_dir: log_dir.clone(),
         };
-        std::thread::Builder::new()
-            .name("fixlane-plan-record".to_owned())
-            .spawn(move || {
-                let _ = sender.send(pieces.record());
-            })
-            .context("could not start a thread")?;
-        (serde_json::Value::Null, Some(receiver))
+        let pending: record::PlanRecord = Box::new(move || pieces.record());
+        (serde_json::Value::Null, Some(pending))
     };
     let new_run = NewRun {
         run_id: run_id.clone(),
@@ -265,11 +271,11 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
                 &resolved.weakenings,
             ))
             .map_err(not_started)?;
-    } else if let Some(store) = &store {
+    } else if let (Some(store), Some(actor)) = (&store, &actor) {
         runner
             .block_on(record::start(
                 store,
-                &actor,
+                actor,
                 &config_seen,
                 &new_run,
                 &resolved.weakenings,
@@ -294,7 +300,8 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     let start = record::Start {
         store: store.clone(),
         db: context.store_location()?,
-        actor: actor.clone(),
+        actor: actor_lookup,
+        people: resolved.config.people.clone(),
         config_seen,
         already_started: store.is_some() || server.is_some(),
         run: new_run,
@@ -318,16 +325,24 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         // start is recorded.
         let (record_sender, record_receiver) = mpsc::unbounded_channel();
         let (started_sender, started) = watch::channel(None);
+        // The recorder begins (opens the store, builds the plan's record) once the run's first
+        // event is heard, which the runner sends only after the first gates have started.
+        let (heard_sender, heard) = tokio::sync::oneshot::channel();
         let recorder = tokio::spawn(record::record(
             start,
-            record_receiver,
+            (record_receiver, heard),
             cancel_sender,
             started_sender,
         ));
         let mut run = runner.start(Arc::clone(&plan), run_settings, standing, cancel);
         let mut views = WhenRecorded::new(views, started);
         let relayed =
-            relay::relay(&mut run, &mut RecorderFeed::new(record_sender), &mut views).await?;
+            relay::relay(
+            &mut run,
+            &mut RecorderFeed::new(record_sender).telling_first_event(heard_sender),
+            &mut views,
+        )
+        .await?;
         let runner_result = run.finish().await;
         let store_result = recorder
             .await
@@ -350,6 +365,8 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
         for note in &outcome.notes {
             eprintln!("note: {note}");
         }
+        // Who acted, as the run's record has it.
+        let actor = outcome.actor.clone();
         for line in &resolved.weakening_lines {
             eprintln!("{line}");
         }
