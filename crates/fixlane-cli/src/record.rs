@@ -125,11 +125,14 @@ pub async fn record(
 ) -> Result<Recorded, Failure> {
     // A feed that went away without an event leaves the rest to fail as it would.
     let _ = heard.await;
+    // git's `user.email` is asked beside the store's opening, not after it: a short run's end
+    // would otherwise wait for one more git process.
+    let actor = start.actor.started();
     if let Some(client) = start.server {
         // The server records its token's owner; the name here is only for what follows.
         let notes =
             crate::client::runs::record(client, start.run.run_id, events, cancel, started).await?;
-        let actor = start.actor.resolve(&start.people).await;
+        let actor = actor.resolve(&start.people).await;
         return Ok(Recorded {
             notes,
             actor,
@@ -160,7 +163,7 @@ pub async fn record(
             }
         },
     };
-    let actor = start.actor.resolve(&start.people).await;
+    let actor = actor.resolve(&start.people).await;
     let mut run = start.run;
     if let Some(pending) = plan {
         // Fail closed: a run whose plan cannot be recorded does not go on.

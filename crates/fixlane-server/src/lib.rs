@@ -120,7 +120,7 @@ pub struct Server {
 impl Server {
     /// Opens the store (creating and migrating it when needed) and binds the address.
     pub async fn bind(options: Options) -> Result<Self, ServerError> {
-        let store = fixlane_store::open(&options.location).await?;
+        let store = fixlane_store::open_shared(&options.location).await?;
         if let Some(sha256) = &options.config_sha256 {
             use fixlane_store::Store as _;
             store

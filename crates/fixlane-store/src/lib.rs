@@ -39,9 +39,20 @@ pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 pub use store::{EmergencyWrite, FollowUpWrite, Store};
 
-/// Opens the store at `location` and brings its tables up to date: a `PostgreSQL` database, or
-/// a `SQLite` file (created, with its parent directories, when missing).
+/// Opens the store at `location` for one command's own use and brings its tables up to date:
+/// a `PostgreSQL` database, or a `SQLite` file (created, with its parent directories, when
+/// missing) through a single connection. A command's queries follow one another, and a pool
+/// of several would open a second connection (and read the schema again) whenever a query
+/// comes before the last one's connection is back; [`open_shared`] is for the server.
 pub async fn open(location: &StoreLocation) -> Result<AnyStore, StoreError> {
+    match location.sqlite_path() {
+        Some(path) => SqliteStore::open_with(path, 1).await.map(AnyStore::Sqlite),
+        None => PostgresStore::open(location).await.map(AnyStore::Postgres),
+    }
+}
+
+/// [`open`] for a server answering many requests at once: a pool of several connections.
+pub async fn open_shared(location: &StoreLocation) -> Result<AnyStore, StoreError> {
     match location.sqlite_path() {
         Some(path) => SqliteStore::open(path).await.map(AnyStore::Sqlite),
         None => PostgresStore::open(location).await.map(AnyStore::Postgres),

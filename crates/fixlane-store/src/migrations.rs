@@ -74,6 +74,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "runs by lane",
         include_str!("../migrations/sqlite/0012_runs_by_lane.sql"),
     ),
+    (
+        13,
+        "unfinished runs",
+        include_str!("../migrations/sqlite/0013_unfinished_runs.sql"),
+    ),
 ];
 
 /// `(version, description, SQL)` of each `PostgreSQL` migration, oldest first.
@@ -132,6 +137,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "runs by lane",
         include_str!("../migrations/postgres/0012_runs_by_lane.sql"),
+    ),
+    (
+        13,
+        "unfinished runs",
+        include_str!("../migrations/postgres/0013_unfinished_runs.sql"),
     ),
 ];
 

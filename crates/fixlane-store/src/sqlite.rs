@@ -60,8 +60,13 @@ impl Backend for Sqlite {
 
 impl SqlStore<Sqlite> {
     /// Opens (creating when missing, with its parent directories) the store file at `path` and
-    /// brings its tables up to date.
+    /// brings its tables up to date, with a pool of four connections.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, 4).await
+    }
+
+    /// [`Self::open`] with a pool of at most `connections` connections (at least one).
+    pub async fn open_with(path: &Path, connections: u32) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 dir: dir.to_owned(),
@@ -81,7 +86,7 @@ impl SqlStore<Sqlite> {
         let mut attempt = 0;
         let pool = loop {
             match SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(connections.max(1))
                 .connect_with(options.clone())
                 .await
             {

@@ -522,3 +522,38 @@ where
         run.into_record(gates)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row as _;
+
+    use super::SELECT_UNFINISHED_RUNS;
+    use crate::SqliteStore;
+
+    /// Every run's end asks for the unfinished runs: the read must go through the index of
+    /// unfinished runs, not through every run of the store (plans and all), or each run's end
+    /// grows slower with the store's history.
+    #[tokio::test]
+    async fn the_unfinished_runs_are_read_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("fixlane.db"))
+            .await
+            .unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {SELECT_UNFINISHED_RUNS}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let plan: Vec<String> = rows.iter().map(|row| row.get("detail")).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step == "SCAN runs USING INDEX unfinished_runs"),
+            "{plan:?}"
+        );
+        // The index's order is the query's: no sort of the rows it finds.
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! Who runs the gates. Without `--as` it is git's `user.email`, one more git process, so it is
 //! not asked while git and the config are answering what the run is: a run that records its
 //! start before its first gate (an emergency, a deploy) asks it beside the store's opening,
-//! any other run when its start is recorded, beside the first gates.
+//! any other run as soon as its first gates run, also beside the store's opening, so that a
+//! short run's end does not wait for it.
 
 use fixlane_core::config::model::Person;
 use fixlane_core::names::PersonName;
@@ -36,7 +37,9 @@ impl ActorLookup {
         }
     }
 
-    fn started(self) -> Self {
+    /// The lookup, started now if it was left for later: the recorder starts it as soon as the
+    /// first gates run, so git's answer is there before the run's end needs it.
+    pub fn started(self) -> Self {
         let Self::Later(repo) = self else {
             return self;
         };
