@@ -6,8 +6,9 @@
 //! lends a runtime to that work ([`Runner::block_on`]), and the gates run on a thread of their
 //! own with a runtime of their own: nothing the caller does with an event (a line written, a
 //! store's answer handled) stands between a gate's end and the start of the next one. Both
-//! runtimes are single-threaded; the gates' thread costs a tenth of a millisecond before the
-//! first gate.
+//! runtimes are single-threaded. The gates' thread is started, and its runtime built, when the
+//! [`Runner`] is made, so a caller that makes it while it waits for the config and git pays
+//! neither on the way to the first gate.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,20 +21,28 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::run::{self, RunError, RunSettings, RunSummary};
 
+/// What the gates' thread is handed: the run, to drive on the runtime it built (or the error
+/// building it gave).
+type GatesJob = Box<dyn FnOnce(Result<&tokio::runtime::Runtime, RunError>) + Send>;
+
 /// The caller's runtime, and the starter of runs beside it.
 pub struct Runner {
     runtime: tokio::runtime::Runtime,
+    /// The gates' thread, already started and waiting for the first run; taken by it. A later
+    /// run (or a thread that could not start) gets a thread of its own.
+    waiting: std::sync::Mutex<Option<std::sync::mpsc::Sender<GatesJob>>>,
 }
 
 impl Runner {
-    /// Builds the caller's runtime. A current-thread one: what it runs waits on a store or the
-    /// run's events, one thing at a time.
+    /// Builds the caller's runtime, and starts the gates' thread, which builds its own and
+    /// waits for the run. The caller's is a current-thread one: what it runs waits on a store
+    /// or the run's events, one thing at a time.
     pub fn new() -> Result<Self, RunError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| RunError::Runtime { source })?;
-        Ok(Self { runtime })
+        let runtime = current_thread_runtime()?;
+        Ok(Self {
+            runtime,
+            waiting: std::sync::Mutex::new(spawn_gates_thread()),
+        })
     }
 
     /// Runs the caller's own async work to its end; the gates [`start`]ed progress meanwhile on
@@ -58,26 +67,40 @@ impl Runner {
         let cancel = cancel.into();
         let plan: Arc<Plan> = plan.into();
         let (done_sender, done) = oneshot::channel();
-        let gates = move || {
-            let result = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime
-                    .block_on(async { run::run(&plan, settings, emergency, sender, cancel).await }),
-                Err(source) => Err(RunError::Runtime { source }),
-            };
+        let job: GatesJob = Box::new(move |runtime| {
+            let result = runtime.and_then(|runtime| {
+                runtime
+                    .block_on(async { run::run(&plan, settings, emergency, sender, cancel).await })
+            });
             let _ = done_sender.send(result);
+        });
+        let waiting = self
+            .waiting
+            .lock()
+            .ok()
+            .and_then(|mut waiting| waiting.take());
+        // A thread that went away hands the job back, and it gets a thread of its own.
+        let job = match waiting {
+            Some(thread) => match thread.send(job) {
+                Ok(()) => None,
+                Err(std::sync::mpsc::SendError(job)) => Some(job),
+            },
+            None => Some(job),
         };
-        let thread = std::thread::Builder::new()
-            .name("fixlane-gates".to_owned())
-            .spawn(gates)
-            .err()
-            .map(|source| RunError::Thread { source });
+        let failed = job.and_then(|job| {
+            std::thread::Builder::new()
+                .name("fixlane-gates".to_owned())
+                .spawn(move || match current_thread_runtime() {
+                    Ok(runtime) => job(Ok(&runtime)),
+                    Err(error) => job(Err(error)),
+                })
+                .err()
+                .map(|source| RunError::Thread { source })
+        });
         RunHandle {
             events,
             done,
-            failed: thread,
+            failed,
         }
     }
 
@@ -99,6 +122,35 @@ impl Runner {
             run.finish().await
         })
     }
+}
+
+/// A single-threaded runtime with its I/O and time drivers.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RunError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| RunError::Runtime { source })
+}
+
+/// Starts the gates' thread: it builds its runtime at once, then waits for the run and drives
+/// it there; it ends without one when the [`Runner`] goes away. `None` when no thread could
+/// start (the run then tries again, and says why if it cannot).
+fn spawn_gates_thread() -> Option<std::sync::mpsc::Sender<GatesJob>> {
+    let (sender, jobs) = std::sync::mpsc::channel::<GatesJob>();
+    std::thread::Builder::new()
+        .name("fixlane-gates".to_owned())
+        .spawn(move || {
+            let runtime = current_thread_runtime();
+            let Ok(job) = jobs.recv() else {
+                return;
+            };
+            match runtime {
+                Ok(runtime) => job(Ok(&runtime)),
+                Err(error) => job(Err(error)),
+            }
+        })
+        .ok()
+        .map(|_| sender)
 }
 
 /// A run in progress: its events as they happen, then how it ended.

@@ -102,6 +102,37 @@ fn a_plain_caller_runs_a_plan_to_its_end() {
     assert_eq!(kinds.iter().filter(|kind| **kind == "finished").count(), 2);
 }
 
+/// The first run goes to the gates' thread the runner started when it was made; a second run
+/// of the same runner gets a thread of its own, and both run to their end on their own
+/// threads.
+#[test]
+fn one_runner_runs_two_plans_one_after_the_other() {
+    let directory = tempfile::tempdir().unwrap();
+    let runner = Runner::new().unwrap();
+    let caller = std::thread::current().id();
+    for (index, command) in ["true", "false"].into_iter().enumerate() {
+        let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&threads);
+        let summary = runner
+            .run_blocking(
+                plan(vec![gate("only", &[], command)]),
+                settings(directory.path()),
+                None,
+                Cancel::never(),
+                move |_| seen.lock().unwrap().push(std::thread::current().id()),
+            )
+            .unwrap();
+        let expected = if index == 0 {
+            Verdict::Green
+        } else {
+            Verdict::Blocked
+        };
+        assert_eq!(summary.verdict.verdict, expected, "run {index}");
+        // The events reach the caller on its own thread, whichever thread ran the gates.
+        assert!(threads.lock().unwrap().iter().all(|id| *id == caller));
+    }
+}
+
 #[test]
 fn the_callers_own_work_shares_the_runtime_with_the_gates() {
     let directory = tempfile::tempdir().unwrap();

@@ -152,11 +152,12 @@ pub fn run(context: &Context, arguments: &RunArgs) -> CommandResult {
 /// Runs what `fixlane run` or `fixlane ci` was asked to.
 pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     // The config is parsed while git answers: both stand between the command and its first
-    // gate.
-    let (loaded, facts) = std::thread::scope(|scope| {
+    // gate. The runtimes and the gates' thread are made meanwhile, off that path.
+    let (runner, loaded, facts) = std::thread::scope(|scope| {
         let facts = scope.spawn(|| facts::git_facts(context, settings));
+        let runner = Runner::new();
         let loaded = context.load_config_and_hash();
-        (loaded, facts.join())
+        (runner, loaded, facts.join())
     });
     let (head_config, config_hash) = loaded?;
     let facts = facts.map_err(|_| anyhow::anyhow!("asking git about the commit failed"))??;
@@ -172,7 +173,7 @@ pub fn execute(context: &Context, settings: &RunPlanSettings) -> CommandResult {
     // there, and no local store is opened.
     let server = Client::from_env(context)?;
     // The one runtime of the run: the gates' and, lent by the runner, the store's.
-    let runner = Runner::new().map_err(Failure::error)?;
+    let runner = runner.map_err(Failure::error)?;
     let run_id = run_id();
     let log_dir: PathBuf = context.repo.fixlane_dir().join("logs").join(&run_id);
     // An emergency lane or a deploy needs the store before the first gate. Any other run opens
