@@ -90,10 +90,7 @@ impl Runner {
         let failed = job.and_then(|job| {
             std::thread::Builder::new()
                 .name("fixlane-gates".to_owned())
-                .spawn(move || match current_thread_runtime() {
-                    Ok(runtime) => job(Ok(&runtime)),
-                    Err(error) => job(Err(error)),
-                })
+                .spawn(move || drive(job, current_thread_runtime()))
                 .err()
                 .map(|source| RunError::Thread { source })
         });
@@ -132,6 +129,14 @@ fn current_thread_runtime() -> Result<tokio::runtime::Runtime, RunError> {
         .map_err(|source| RunError::Runtime { source })
 }
 
+/// Runs the job on the gates' thread, on `runtime` or with the error building it gave.
+fn drive(job: GatesJob, runtime: Result<tokio::runtime::Runtime, RunError>) {
+    match runtime {
+        Ok(runtime) => job(Ok(&runtime)),
+        Err(error) => job(Err(error)),
+    }
+}
+
 /// Starts the gates' thread: it builds its runtime at once, then waits for the run and drives
 /// it there; it ends without one when the [`Runner`] goes away. `None` when no thread could
 /// start (the run then tries again, and says why if it cannot).
@@ -141,12 +146,8 @@ fn spawn_gates_thread() -> Option<std::sync::mpsc::Sender<GatesJob>> {
         .name("fixlane-gates".to_owned())
         .spawn(move || {
             let runtime = current_thread_runtime();
-            let Ok(job) = jobs.recv() else {
-                return;
-            };
-            match runtime {
-                Ok(runtime) => job(Ok(&runtime)),
-                Err(error) => job(Err(error)),
+            if let Ok(job) = jobs.recv() {
+                drive(job, runtime);
             }
         })
         .ok()
