@@ -5,6 +5,7 @@
 //! `--end-of-options` marker so a revision that starts with `-` cannot turn into an option.
 
 mod discover;
+mod refs;
 mod snapshot;
 
 use std::ffi::OsStr;
@@ -215,12 +216,28 @@ impl GitCli {
 }
 
 impl GitCli {
-    /// What a run needs to know before its first gate, in one round of two git processes: the
-    /// commit `rev` names, its first parent, the branch checked out, which default branches
-    /// exist, and `file` (repository-relative) as the commit has it.
+    /// What a run needs to know before its first gate, in one round of at most two git
+    /// processes: the commit `rev` names, its first parent, the branch checked out, which
+    /// default branches exist, and `file` (repository-relative) as the commit has it. The
+    /// branch and the default branches are read from the ref files in the plain case.
     pub fn snapshot(&self, rev: &str, file: Option<&str>) -> Result<Snapshot, GitError> {
+        self.snapshot_reading_refs(rev, file, true)
+    }
+
+    /// [`GitCli::snapshot`] with the refs as git itself lists them, for every case the ref
+    /// files are left to git.
+    pub fn snapshot_with_git(&self, rev: &str, file: Option<&str>) -> Result<Snapshot, GitError> {
+        self.snapshot_reading_refs(rev, file, false)
+    }
+
+    fn snapshot_reading_refs(
+        &self,
+        rev: &str,
+        file: Option<&str>,
+        refs_from_files: bool,
+    ) -> Result<Snapshot, GitError> {
         let file = file.filter(|path| !path.contains('\n'));
-        if let Some(snapshot) = snapshot::snapshot(&self.root, rev, file)? {
+        if let Some(snapshot) = snapshot::snapshot(&self.root, rev, file, refs_from_files)? {
             return Ok(snapshot);
         }
         // Not a commit here: `rev-parse` says why in git's words.

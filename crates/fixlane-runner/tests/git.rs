@@ -445,3 +445,77 @@ fn the_quick_repository_look_agrees_with_git_everywhere_it_answers() {
         std::fs::canonicalize(&nested).unwrap()
     );
 }
+
+/// The branch and the default branches as the ref files say them, against `for-each-ref`, in
+/// each state a repository's refs are commonly in: loose, packed, a remote's symbolic `HEAD`,
+/// a dangling one, a detached `HEAD`, `master` instead of `main`, and a ref git must answer
+/// (a broken loose ref file).
+#[test]
+fn the_ref_files_are_read_as_git_lists_them() {
+    let (directory, first, second) = repository();
+    let root = directory.path();
+    let repo = GitCli::discover(root).unwrap();
+    let agree = |state: &str| {
+        let quick = repo.snapshot("HEAD", Some("README.md")).unwrap();
+        let slow = repo.snapshot_with_git("HEAD", Some("README.md")).unwrap();
+        assert_eq!(quick.branch, slow.branch, "{state}");
+        assert_eq!(
+            quick.default_branch_lines(),
+            slow.default_branch_lines(),
+            "{state}"
+        );
+        assert_eq!(quick.commit, slow.commit, "{state}");
+        assert_eq!(
+            repo.bases_of(&quick).unwrap(),
+            repo.bases_of(&slow).unwrap(),
+            "{state}"
+        );
+        quick
+    };
+    let loose = agree("loose refs");
+    assert_eq!(loose.branch.as_deref(), Some("main"));
+    assert!(
+        loose
+            .default_branch_lines()
+            .contains(&format!("refs/heads/main {second}"))
+    );
+
+    git(root, &["update-ref", "refs/remotes/origin/main", &first]);
+    git(
+        root,
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ],
+    );
+    let remote = agree("a remote's symbolic HEAD");
+    assert!(remote.default_branch_lines().contains(&format!(
+        "refs/remotes/origin/HEAD {first} refs/remotes/origin/main origin/main"
+    )));
+
+    git(root, &["pack-refs", "--all"]);
+    assert!(!root.join(".git/refs/heads/main").exists());
+    agree("packed refs");
+
+    // Loose over packed: a ref moved after packing.
+    git(root, &["update-ref", "refs/heads/main", &first]);
+    git(root, &["update-ref", "refs/heads/main", &second]);
+    agree("a loose ref over its packed one");
+
+    git(root, &["update-ref", "-d", "refs/remotes/origin/main"]);
+    agree("a dangling symbolic ref");
+
+    git(root, &["checkout", "-q", "--detach", &first]);
+    let detached = agree("a detached HEAD");
+    assert_eq!(detached.branch, None);
+
+    git(root, &["checkout", "-q", "-b", "master"]);
+    git(root, &["branch", "-q", "-D", "main"]);
+    agree("master, no main");
+
+    // Not what git writes: left to git, which still answers.
+    std::fs::write(root.join(".git/refs/heads/main"), "not an id\n").unwrap();
+    let broken = repo.snapshot("HEAD", Some("README.md")).unwrap();
+    assert_eq!(broken.branch.as_deref(), Some("master"));
+}

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 /// Variables that change where git looks; any of them set leaves discovery to git.
-const GIT_ENVIRONMENT: [&str; 7] = [
+pub(super) const GIT_ENVIRONMENT: [&str; 7] = [
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_COMMON_DIR",

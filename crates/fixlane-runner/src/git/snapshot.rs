@@ -1,6 +1,7 @@
 //! What a run asks git before its first gate, in as few processes as git allows: one
 //! `cat-file --batch` for the commit, its parent and a file in it, one
-//! `for-each-ref` for the branch checked out and the default-branch candidates — both at once.
+//! `for-each-ref` for the branch checked out and the default-branch candidates — both at once,
+//! and the latter read from the ref files instead in the plain case (see `refs`).
 //!
 //! Each git process costs about a millisecond of a core, and a run used to start eight of them
 //! in four rounds before its first gate.
@@ -42,6 +43,14 @@ pub struct Snapshot {
     pub file: FileAt,
     /// `for-each-ref` lines for the [`CANDIDATES`] that exist: `refname object symref`.
     pub(super) listing: String,
+}
+
+impl Snapshot {
+    /// The default-branch candidates that exist, one `refname object symref short` line each,
+    /// as `for-each-ref` prints them (read from the ref files in the plain case).
+    pub fn default_branch_lines(&self) -> &str {
+        &self.listing
+    }
 }
 
 fn spawn_error(args: &[&str]) -> impl FnOnce(std::io::Error) -> GitError + use<> {
@@ -240,9 +249,15 @@ pub(super) fn snapshot(
     root: &Path,
     rev: &str,
     file: Option<&str>,
+    refs_from_files: bool,
 ) -> Result<Option<Snapshot>, GitError> {
     let (found, refs) = std::thread::scope(|scope| {
-        let refs = scope.spawn(|| refs(root));
+        let refs = scope.spawn(move || {
+            refs_from_files
+                .then(|| super::refs::read(root, &CANDIDATES))
+                .flatten()
+                .map_or_else(|| refs(root), Ok)
+        });
         (commit_and_file(root, rev, file), refs.join())
     });
     let refs = refs.map_err(|_| GitError::Unexpected {
