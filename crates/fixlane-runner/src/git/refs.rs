@@ -5,8 +5,9 @@
 //! Plain means: the repository's own `.git` directory (not a linked worktree), refs kept as
 //! files (loose, or in `packed-refs`; not `reftable`), no `GIT_*` variable that changes where
 //! refs are, and every file read holding what git writes there. Anything else — a ref that is
-//! neither an object id nor `ref: …`, a symbolic ref more than a few levels deep, a read that
-//! fails other than by the file's absence — is left to git, so the answer is always git's.
+//! neither an object id nor `ref: …`, a symbolic ref more than a few levels deep, a file that
+//! is a symbolic link, a read that fails other than by the file's absence — is left to git, so
+//! the answer is always git's.
 
 use std::path::Path;
 
@@ -138,8 +139,15 @@ fn short(name: &str) -> &str {
 }
 
 /// A file's text, `None` when there is no such file; left to git when it cannot be read
-/// otherwise, is not a file, or is not UTF-8.
+/// otherwise, is a symbolic link (git has its own rules for those), is not a file, or is not
+/// UTF-8.
 fn text(path: &Path) -> Result<Option<String>, LeaveToGit> {
+    match std::fs::symlink_metadata(path) {
+        Ok(metadata) if !metadata.is_file() => return Err(LeaveToGit),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(LeaveToGit),
+    }
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -184,6 +192,21 @@ mod tests {
             read(root, &candidates),
             Some((Some("main".to_owned()), format!("refs/heads/main {id}  \n")))
         );
+        // A ref that is a symbolic link follows git's own rules: left to git.
+        std::fs::rename(
+            root.join(".git/refs/heads/main"),
+            root.join(".git/main-ref"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../../main-ref", root.join(".git/refs/heads/main")).unwrap();
+        assert_eq!(read(root, &candidates), None);
+        std::fs::remove_file(root.join(".git/refs/heads/main")).unwrap();
+        std::fs::rename(
+            root.join(".git/main-ref"),
+            root.join(".git/refs/heads/main"),
+        )
+        .unwrap();
+        assert!(read(root, &candidates).is_some());
         std::fs::create_dir(root.join(".git/reftable")).unwrap();
         assert_eq!(read(root, &candidates), None);
     }
