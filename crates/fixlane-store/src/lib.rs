@@ -45,16 +45,23 @@ pub use store::{EmergencyWrite, FollowUpWrite, Store};
 /// of several would open a second connection (and read the schema again) whenever a query
 /// comes before the last one's connection is back; [`open_shared`] is for the server.
 pub async fn open(location: &StoreLocation) -> Result<AnyStore, StoreError> {
-    match location.sqlite_path() {
-        Some(path) => SqliteStore::open_with(path, 1).await.map(AnyStore::Sqlite),
-        None => PostgresStore::open(location).await.map(AnyStore::Postgres),
-    }
+    open_with(location, 1).await
 }
 
 /// [`open`] for a server answering many requests at once: a pool of several connections.
 pub async fn open_shared(location: &StoreLocation) -> Result<AnyStore, StoreError> {
+    open_with(location, sqlite::SHARED_CONNECTIONS).await
+}
+
+/// Opens the store at `location`, a `SQLite` file through at most `sqlite_connections`.
+async fn open_with(
+    location: &StoreLocation,
+    sqlite_connections: u32,
+) -> Result<AnyStore, StoreError> {
     match location.sqlite_path() {
-        Some(path) => SqliteStore::open(path).await.map(AnyStore::Sqlite),
+        Some(path) => SqliteStore::open_with(path, sqlite_connections)
+            .await
+            .map(AnyStore::Sqlite),
         None => PostgresStore::open(location).await.map(AnyStore::Postgres),
     }
 }

@@ -58,11 +58,14 @@ impl Backend for Sqlite {
     }
 }
 
+/// The connections of a store that serves many requests at once (the server's).
+pub(crate) const SHARED_CONNECTIONS: u32 = 4;
+
 impl SqlStore<Sqlite> {
     /// Opens (creating when missing, with its parent directories) the store file at `path` and
-    /// brings its tables up to date, with a pool of four connections.
+    /// brings its tables up to date, with a pool of [`SHARED_CONNECTIONS`].
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with(path, 4).await
+        Self::open_with(path, SHARED_CONNECTIONS).await
     }
 
     /// [`Self::open`] with a pool of at most `connections` connections (at least one).
